@@ -1,0 +1,379 @@
+// Pattern database compilation and (de)serialization. Setup code: allocates, returns errors
+// as values, never throws out of the API.
+#include "dataplane/scan/pattern_db.hh"
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <utility>
+
+#include "dataplane/scan/regex_ast.hh"
+
+namespace phigate::scan {
+namespace {
+
+constexpr char db_magic[8] = {'P', 'H', 'I', 'G', 'D', 'B', '1', '\0'};
+constexpr uint32_t db_format_version = 1;
+constexpr size_t db_header_bytes = 8 + 4 + 4 + 8;  // magic, format version, crc32, body length
+constexpr const char* db_where = "(pattern db)";
+
+// CRC-32 (IEEE 802.3, reflected, as zlib) over the body: catches truncation and bit rot.
+constexpr std::array<uint32_t, 256> make_crc_table() {
+  std::array<uint32_t, 256> t{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    t[i] = c;
+  }
+  return t;
+}
+constexpr std::array<uint32_t, 256> crc_table = make_crc_table();
+
+uint32_t crc32(const uint8_t* p, size_t n) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; ++i) c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+load_error err(std::string where, std::string reason) {
+  return load_error{std::move(where), std::move(reason)};
+}
+
+// Little-endian writer/reader; the reader never reads past its span.
+class writer {
+ public:
+  std::vector<uint8_t> out;
+  void u8(uint8_t v) { out.push_back(v); }
+  void u16(uint16_t v) { uint_le(v, 2); }
+  void u32(uint32_t v) { uint_le(v, 4); }
+  void u64(uint64_t v) { uint_le(v, 8); }
+  void bytes(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    out.insert(out.end(), b, b + n);
+  }
+  void str8(std::string_view s) {
+    u8(static_cast<uint8_t>(s.size()));
+    bytes(s.data(), s.size());
+  }
+
+ private:
+  void uint_le(uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  }
+};
+
+class reader {
+ public:
+  explicit reader(std::span<const uint8_t> s) : s_(s) {}
+  bool ok() const { return ok_; }
+  bool at_end() const { return pos_ == s_.size(); }
+  uint8_t u8() { return static_cast<uint8_t>(uint_le(1)); }
+  uint16_t u16() { return static_cast<uint16_t>(uint_le(2)); }
+  uint32_t u32() { return static_cast<uint32_t>(uint_le(4)); }
+  uint64_t u64() { return uint_le(8); }
+  std::span<const uint8_t> bytes(size_t n) {
+    if (!ok_ || s_.size() - pos_ < n) {
+      ok_ = false;
+      return {};
+    }
+    auto r = s_.subspan(pos_, n);
+    pos_ += n;
+    return r;
+  }
+  std::string str(size_t n) {
+    auto b = bytes(n);
+    return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+
+ private:
+  uint64_t uint_le(size_t n) {
+    auto b = bytes(n);
+    uint64_t v = 0;
+    for (size_t i = 0; i < b.size(); ++i) v |= static_cast<uint64_t>(b[i]) << (8 * i);
+    return v;
+  }
+  std::span<const uint8_t> s_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+// Owns a compile error until it is turned into a load_error.
+std::string take_message(hs_compile_error_t* e) {
+  std::string m = e && e->message ? e->message : "Hyperscan compile failed";
+  hs_free_compile_error(e);
+  return m;
+}
+
+struct db_request {
+  const char* label;  // "" for the forward stream database
+  unsigned mode;
+  unsigned extra_flags;
+};
+
+// Compiles `exprs` (entry indexes in `ids`) and maps a failure back to the entry.
+std::optional<load_error> compile_one(const pattern_set& set, const std::vector<std::string>& exprs,
+                                      const std::vector<unsigned>& ids, const db_request& req,
+                                      hs_database_t** out) {
+  std::vector<const char*> cexprs;
+  std::vector<unsigned> flags;
+  for (size_t k = 0; k < exprs.size(); ++k) {
+    cexprs.push_back(exprs[k].c_str());
+    flags.push_back(set.entries[ids[k]].flags | req.extra_flags);
+  }
+  hs_compile_error_t* cerr = nullptr;
+  hs_error_t rc = hs_compile_multi(cexprs.data(), flags.data(), ids.data(),
+                                   static_cast<unsigned>(cexprs.size()), req.mode, nullptr, out,
+                                   &cerr);
+  if (rc == HS_SUCCESS) return std::nullopt;
+  int k = cerr ? cerr->expression : -1;
+  std::string msg = take_message(cerr);
+  if (*req.label) msg = std::string("in the derived ") + req.label + " form: " + msg;
+  if (k < 0 || static_cast<size_t>(k) >= ids.size()) return err("patterns", msg);
+  size_t i = ids[static_cast<size_t>(k)];
+  return err(pattern_entry_where(i, set.entries[i].id) + ".expression", msg);
+}
+
+void copy_name(char* dst, size_t cap, std::string_view s) {
+  size_t n = std::min(cap - 1, s.size());
+  std::memcpy(dst, s.data(), n);
+  std::memset(dst + n, 0, cap - n);
+}
+
+}  // namespace
+
+pattern_db::~pattern_db() {
+  hs_free_database(stream_db_);
+  hs_free_database(hold_db_);
+  for (hs_database_t* d : start_dbs_) hs_free_database(d);
+}
+
+void pattern_db::finish_summary() {
+  max_length_ = 0;
+  max_context_window_ = 0;
+  for (const pattern_meta& m : meta_) {
+    max_length_ = std::max(max_length_, m.max_length);
+    max_context_window_ = std::max(max_context_window_, m.context_window);
+  }
+}
+
+std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const pattern_set& set) {
+  try {
+    if (auto r = pattern_set_check(set)) return *r;
+    std::unique_ptr<pattern_db> db(new pattern_db());
+    db->name_ = set.name;
+    db->version_ = set.version;
+
+    const size_t n = set.entries.size();
+    std::vector<std::string> fwd(n), start(n), hold(n);
+    std::vector<unsigned> ids(n);
+    for (size_t i = 0; i < n; ++i) {
+      const pattern_entry& e = set.entries[i];
+      std::string where = pattern_entry_where(i, e.id) + ".expression";
+      // All three forms come from the same syntax tree, so the start and hold languages are
+      // derived from exactly the language the stream database scans.
+      regex_result f = regex_normalize(e.expression);
+      regex_result r = regex_reverse(e.expression);
+      regex_result h = regex_reverse_prefix_closure(e.expression);
+      for (const regex_result* x : {&f, &r, &h}) {
+        if (!x->ok) {
+          return err(where, "offset " + std::to_string(x->error_offset) + ": " + x->error);
+        }
+      }
+      fwd[i] = std::move(f.expr);
+      start[i] = "^(?:" + r.expr + ")";
+      hold[i] = "^(?:" + h.expr + ")";
+      ids[i] = static_cast<unsigned>(i);
+
+      pattern_meta m{};
+      copy_name(m.id, sizeof(m.id), e.id);
+      copy_name(m.entity, sizeof(m.entity), e.entity);
+      m.validator = e.validator;
+      m.mask = e.mask;
+      m.max_length = e.max_length;
+      m.context_window = e.context_window;
+      m.keyword_first = static_cast<uint16_t>(db->keywords_.size());
+      m.keyword_count = static_cast<uint16_t>(e.keywords.size());
+      for (const std::string& k : e.keywords) db->keywords_.push_back(k);
+      db->meta_.push_back(m);
+    }
+    db->finish_summary();
+
+    if (auto r = compile_one(set, fwd, ids, {"", HS_MODE_STREAM, 0}, &db->stream_db_)) return *r;
+    if (auto r = compile_one(set, hold, ids, {"hold (reverse prefix)", HS_MODE_BLOCK,
+                                              HS_FLAG_ALLOWEMPTY},
+                             &db->hold_db_)) {
+      return *r;
+    }
+    db->start_dbs_.assign(n, nullptr);
+    for (size_t i = 0; i < n; ++i) {
+      if (auto r = compile_one(set, {start[i]}, {ids[i]}, {"start (reverse)", HS_MODE_BLOCK, 0},
+                               &db->start_dbs_[i])) {
+        return *r;
+      }
+    }
+    return db;
+  } catch (const std::bad_alloc&) {
+    return err("patterns", "out of memory");
+  } catch (const std::exception&) {
+    return err("patterns", "internal error while compiling");
+  }
+}
+
+std::vector<uint8_t> pattern_db::serialize() const {
+  writer body;
+  body.u32(static_cast<uint32_t>(name_.size()));
+  body.bytes(name_.data(), name_.size());
+  body.u32(static_cast<uint32_t>(version_));
+  body.u32(static_cast<uint32_t>(meta_.size()));
+  for (const pattern_meta& m : meta_) {
+    body.str8(std::string_view(m.id, strnlen(m.id, sizeof(m.id))));
+    body.str8(std::string_view(m.entity, strnlen(m.entity, sizeof(m.entity))));
+    body.u8(static_cast<uint8_t>(m.validator));
+    body.u8(static_cast<uint8_t>(m.mask));
+    body.u16(m.max_length);
+    body.u8(m.context_window);
+    body.u16(m.keyword_first);
+    body.u16(m.keyword_count);
+  }
+  body.u32(static_cast<uint32_t>(keywords_.size()));
+  for (const std::string& k : keywords_) body.str8(k);
+
+  auto put_db = [&](const hs_database_t* d) {
+    char* bytes = nullptr;
+    size_t len = 0;
+    if (hs_serialize_database(d, &bytes, &len) != HS_SUCCESS) {
+      // Only allocation can fail here; an empty blob makes deserialize() reject the result.
+      body.u64(0);
+      return;
+    }
+    body.u64(len);
+    body.bytes(bytes, len);
+    std::free(bytes);  // misc allocator, malloc by default
+  };
+  put_db(stream_db_);
+  put_db(hold_db_);
+  for (const hs_database_t* d : start_dbs_) put_db(d);
+
+  writer out;
+  out.bytes(db_magic, sizeof(db_magic));
+  out.u32(db_format_version);
+  out.u32(crc32(body.out.data(), body.out.size()));
+  out.u64(body.out.size());
+  out.out.insert(out.out.end(), body.out.begin(), body.out.end());
+  return std::move(out.out);
+}
+
+std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
+    std::span<const uint8_t> blob) {
+  try {
+    if (blob.size() < db_header_bytes) return err(db_where, "blob shorter than its header");
+    if (std::memcmp(blob.data(), db_magic, sizeof(db_magic)) != 0) {
+      return err(db_where, "bad magic (not a phigate pattern db)");
+    }
+    reader hdr(blob.subspan(sizeof(db_magic), db_header_bytes - sizeof(db_magic)));
+    uint32_t format = hdr.u32();
+    uint32_t crc = hdr.u32();
+    uint64_t body_len = hdr.u64();
+    if (format != db_format_version) return err(db_where, "unsupported format version");
+    if (body_len != blob.size() - db_header_bytes) return err(db_where, "length mismatch");
+    std::span<const uint8_t> body = blob.subspan(db_header_bytes);
+    if (crc32(body.data(), body.size()) != crc) return err(db_where, "checksum mismatch");
+
+    std::unique_ptr<pattern_db> db(new pattern_db());
+    reader r(body);
+    uint32_t name_len = r.u32();
+    if (name_len > 47) return err(db_where, "bad set name");
+    db->name_ = r.str(name_len);
+    db->version_ = static_cast<int>(r.u32());
+    uint32_t n = r.u32();
+    if (!r.ok() || !pattern_set_name_valid(db->name_) || db->version_ < 1) {
+      return err(db_where, "bad set header");
+    }
+    if (n == 0 || n > pattern_set_max_entries) return err(db_where, "bad pattern count");
+    for (uint32_t i = 0; i < n; ++i) {
+      pattern_meta m{};
+      std::string id = r.str(r.u8());
+      std::string entity = r.str(r.u8());
+      uint8_t validator = r.u8();
+      uint8_t mask = r.u8();
+      m.max_length = r.u16();
+      m.context_window = r.u8();
+      m.keyword_first = r.u16();
+      m.keyword_count = r.u16();
+      if (!r.ok() || !pattern_id_valid(id) || !pattern_entity_valid(entity) ||
+          validator >= validate::validator_count || mask > static_cast<uint8_t>(mask_style::all) ||
+          m.max_length < 1 || m.max_length > pattern_max_length_limit ||
+          m.context_window > pattern_max_context_window ||
+          (m.context_window == 0) != (m.keyword_count == 0)) {
+        return err(db_where, "bad metadata for pattern " + std::to_string(i));
+      }
+      copy_name(m.id, sizeof(m.id), id);
+      copy_name(m.entity, sizeof(m.entity), entity);
+      m.validator = static_cast<validate::validator>(validator);
+      m.mask = static_cast<mask_style>(mask);
+      db->meta_.push_back(m);
+    }
+    uint32_t nk = r.u32();
+    if (!r.ok() || nk > pattern_set_max_entries * 64u) return err(db_where, "bad keyword count");
+    for (uint32_t i = 0; i < nk; ++i) {
+      db->keywords_.push_back(r.str(r.u8()));
+      if (!r.ok() || db->keywords_.back().empty()) return err(db_where, "bad keyword");
+    }
+    for (const pattern_meta& m : db->meta_) {
+      if (static_cast<uint32_t>(m.keyword_first) + m.keyword_count > nk) {
+        return err(db_where, "keyword range out of bounds");
+      }
+    }
+    db->finish_summary();
+
+    auto get_db = [&](hs_database_t** out) -> bool {
+      uint64_t len = r.u64();
+      auto bytes = r.bytes(len);
+      if (!r.ok() || len == 0) return false;
+      return hs_deserialize_database(reinterpret_cast<const char*>(bytes.data()), bytes.size(),
+                                     out) == HS_SUCCESS;
+    };
+    if (!get_db(&db->stream_db_)) return err(db_where, "stream database does not deserialize");
+    size_t stream_state = 0;
+    if (hs_stream_size(db->stream_db_, &stream_state) != HS_SUCCESS) {
+      return err(db_where, "stream database is not a streaming database");
+    }
+    if (!get_db(&db->hold_db_)) return err(db_where, "hold database does not deserialize");
+    db->start_dbs_.assign(n, nullptr);
+    for (uint32_t i = 0; i < n; ++i) {
+      if (!get_db(&db->start_dbs_[i])) {
+        return err(db_where, "start database " + std::to_string(i) + " does not deserialize");
+      }
+    }
+    if (!r.at_end()) return err(db_where, "trailing bytes after the last database");
+    return db;
+  } catch (const std::bad_alloc&) {
+    return err(db_where, "out of memory");
+  } catch (const std::exception&) {
+    return err(db_where, "internal error while deserializing");
+  }
+}
+
+hs_scratch_t* pattern_db::alloc_scratch(hs_scratch_t* existing) const {
+  hs_scratch_t* s = existing;
+  auto grow = [&](const hs_database_t* d) {
+    if (d == nullptr) return true;
+    if (hs_alloc_scratch(d, &s) == HS_SUCCESS) return true;
+    // On HS_NOMEM Hyperscan has already freed s and nulled it; on argument errors it left s
+    // alone. Either way the caller gets nothing back, so release what is left.
+    if (s != nullptr) hs_free_scratch(s);
+    s = nullptr;
+    return false;
+  };
+  if (!grow(stream_db_) || !grow(hold_db_)) return nullptr;
+  for (const hs_database_t* d : start_dbs_) {
+    if (!grow(d)) return nullptr;
+  }
+  return s;
+}
+
+}  // namespace phigate::scan

@@ -1,0 +1,120 @@
+#pragma once
+// Compiled pattern database: the Hyperscan databases and per-pattern metadata the scanner
+// needs, built once in the control plane (or at start-up) and then immutable.
+//
+// Ownership and threads: a pattern_db owns its hs_database_t objects and frees them in the
+// destructor. After compile()/deserialize() returns, every method is const and safe to call
+// concurrently from any number of lcores; each lcore brings its own scratch
+// (alloc_scratch), as Hyperscan requires one scratch per concurrent caller.
+//
+// Three database families, all compiled without HS_FLAG_SOM_LEFTMOST (SOM costs 3-8x and
+// fails on some bounded repeats):
+//  * stream_db: every expression forward, HS_MODE_STREAM; match ids are entry indexes.
+//    Reports only END offsets.
+//  * start_db(i): ^(?:rev(expression i)), HS_MODE_BLOCK. Scanning the reversed window that
+//    ends at a reported end e reports every m such that text[e-m, e) matches entry i.
+//  * hold_db: ^(?:rev(Pre(expression i))) for every entry, HS_MODE_BLOCK with
+//    HS_FLAG_ALLOWEMPTY; ids are entry indexes. Scanning the reversed tail of the retained
+//    text, the largest reported end m says the last m bytes may still become (part of) a
+//    match and must be held back. Pre drops assertions, so the answer never depends on bytes
+//    outside the scanned window (it may hold slightly more, never less).
+//
+// Window sizes and assertions in the start scan: rev(R) keeps \b \B ^ $, and Hyperscan
+// evaluates them against the reversed buffer, whose edges stand for the window edges.
+//  * Give the start scan max_length()+1 bytes when the stream has them, so that a leading \b
+//    of R (evaluated at the far end of the reversed buffer) sees the real byte before the
+//    match instead of the buffer edge.
+//  * A trailing assertion of R is checked at the buffer start, where Hyperscan cannot see
+//    the byte after e. "\b" after a word byte (the usual case) still agrees; an expression
+//    whose trailing assertion needs the byte after the match (e.g. "-\b" or "\d\B") then
+//    recovers no start. The forward stream scan did verify it, so the engine must treat
+//    "no start found" as "mask the whole window" (fail closed), never as "no match".
+#include <hs.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "dataplane/scan/pattern_set.hh"
+#include "dataplane/validate/validators.hh"
+
+namespace phigate::scan {
+
+// Per-entry metadata the hot path reads by match id; fixed size, no pointers.
+struct pattern_meta {
+  char id[48];      // NUL-terminated
+  char entity[24];  // NUL-terminated
+  validate::validator validator;
+  mask_style mask;
+  uint16_t max_length;
+  uint8_t context_window;              // 0: no context requirement
+  uint16_t keyword_first, keyword_count;  // range in pattern_db::keyword()
+};
+
+class pattern_db {
+ public:
+  // Validates the set (pattern_set_check) and compiles all databases. On a Hyperscan compile
+  // error, `where` names the entry ("patterns[i] (id X).expression") and `reason` carries
+  // Hyperscan's message (prefixed for the derived start/hold forms).
+  static std::variant<std::unique_ptr<pattern_db>, load_error> compile(const pattern_set& set);
+
+  // Reverses serialize(). Rejects a blob whose magic, format version, length or checksum is
+  // wrong, whose metadata is out of range, or whose Hyperscan databases do not deserialize
+  // (e.g. built for an incompatible Hyperscan version or platform).
+  static std::variant<std::unique_ptr<pattern_db>, load_error> deserialize(
+      std::span<const uint8_t> blob);
+
+  // One self-contained blob: "PHIGDB1\0", format version, body length, CRC-32 of the body,
+  // then the body (set name and version, metadata, keywords, hs_serialize_database blobs).
+  // The CRC detects corruption, not tampering: authenticity is the snapshot signer's job.
+  std::vector<uint8_t> serialize() const;
+
+  ~pattern_db();
+  pattern_db(const pattern_db&) = delete;
+  pattern_db& operator=(const pattern_db&) = delete;
+
+  const hs_database_t* stream_db() const { return stream_db_; }
+  // nullptr when id is out of range.
+  const hs_database_t* start_db(uint32_t id) const {
+    return id < start_dbs_.size() ? start_dbs_[id] : nullptr;
+  }
+  const hs_database_t* hold_db() const { return hold_db_; }
+
+  std::span<const pattern_meta> patterns() const { return meta_; }
+  // Lowercased context keyword i (see pattern_meta::keyword_first); empty when out of range.
+  std::string_view keyword(uint32_t i) const {
+    return i < keywords_.size() ? std::string_view(keywords_[i]) : std::string_view();
+  }
+  uint32_t keyword_total() const { return static_cast<uint32_t>(keywords_.size()); }
+  uint16_t max_length() const { return max_length_; }
+  uint8_t max_context_window() const { return max_context_window_; }
+  std::string_view name() const { return name_; }
+  int version() const { return version_; }
+
+  // Allocates (existing == nullptr) or grows `existing` so that it serves every database
+  // above. Returns the scratch to use from now on (possibly a new pointer), or nullptr on
+  // failure, in which case `existing` has been freed (Hyperscan frees it when growing fails)
+  // and must not be used again. Call from the thread that will own the scratch, never while
+  // that scratch is in use.
+  hs_scratch_t* alloc_scratch(hs_scratch_t* existing = nullptr) const;
+
+ private:
+  pattern_db() = default;
+  void finish_summary();
+
+  std::string name_;
+  int version_ = 0;
+  std::vector<pattern_meta> meta_;
+  std::vector<std::string> keywords_;
+  uint16_t max_length_ = 0;
+  uint8_t max_context_window_ = 0;
+  hs_database_t* stream_db_ = nullptr;
+  hs_database_t* hold_db_ = nullptr;
+  std::vector<hs_database_t*> start_dbs_;
+};
+
+}  // namespace phigate::scan

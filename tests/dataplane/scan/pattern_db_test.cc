@@ -1,0 +1,373 @@
+// pattern_db: compile a small set, recover starts and hold-back lengths the way the engine
+// will, round-trip through serialize/deserialize, reject corrupted blobs.
+#include "dataplane/scan/pattern_db.hh"
+
+#include <gtest/gtest.h>
+#include <hs.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "tests/support/segmentation.hh"
+
+namespace phigate::scan {
+namespace {
+
+pattern_entry entry(std::string id, std::string entity, std::string harbor, std::string expr,
+                    uint16_t max_length) {
+  pattern_entry e;
+  e.id = std::move(id);
+  e.entity = std::move(entity);
+  e.safe_harbor = std::move(harbor);
+  e.expression = std::move(expr);
+  e.max_length = max_length;
+  e.match = {{"m", ""}};
+  e.no_match = {{"n", ""}};
+  return e;
+}
+
+pattern_set small_set() {
+  pattern_set s;
+  s.name = "unit-set";
+  s.version = 7;
+  s.entries.push_back(entry("ssn", "ssn", "ssn", R"(\b\d{3}[- .]\d{2}[- .]\d{4}\b)", 11));
+  s.entries[0].validator = validate::validator::ssn;
+  s.entries.push_back(entry("phone", "phone", "telephone",
+                            R"((?:\+?1[-. ]?)?\(?[2-9]\d{2}\)?[-. ]?[2-9]\d{2}[-. ]?\d{4}\b)",
+                            18));
+  s.entries.push_back(entry("email", "email", "email",
+                            R"(\b[a-z0-9._%+\-]{1,32}@(?:[a-z0-9\-]{1,20}\.){1,3}[a-z]{2,12}\b)",
+                            108));
+  s.entries[2].mask = mask_style::all;
+  s.entries.push_back(entry("mrn", "mrn", "mrn", R"(\b[a-z]{2}\d{6,8}\b)", 10));
+  s.entries[3].flags = HS_FLAG_CASELESS;
+  s.entries[3].keywords = {"mrn", "medical record"};
+  s.entries[3].context_window = 32;
+  return s;
+}
+
+std::unique_ptr<pattern_db> compile_ok(const pattern_set& s) {
+  auto r = pattern_db::compile(s);
+  if (auto* e = std::get_if<load_error>(&r)) {
+    ADD_FAILURE() << e->where << ": " << e->reason;
+    return nullptr;
+  }
+  return std::move(std::get<std::unique_ptr<pattern_db>>(r));
+}
+
+struct scanner {
+  explicit scanner(const pattern_db& db) : db(db), scratch(db.alloc_scratch()) {}
+  ~scanner() { hs_free_scratch(scratch); }
+  const pattern_db& db;
+  hs_scratch_t* scratch;
+
+  using match = std::pair<unsigned, unsigned long long>;  // id, end
+  static int collect(unsigned id, unsigned long long, unsigned long long to, unsigned,
+                     void* ctx) {
+    static_cast<std::vector<match>*>(ctx)->push_back({id, to});
+    return 0;
+  }
+
+  // Forward stream scan, fed in the given segmentation.
+  std::vector<match> stream(const std::string& text, const test::segmentation& seg) const {
+    std::vector<match> out;
+    hs_stream_t* st = nullptr;
+    EXPECT_EQ(hs_open_stream(db.stream_db(), 0, &st), HS_SUCCESS);
+    size_t off = 0;
+    for (size_t len : seg) {
+      hs_scan_stream(st, text.data() + off, static_cast<unsigned>(len), 0, scratch, collect, &out);
+      off += len;
+    }
+    hs_close_stream(st, scratch, collect, &out);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  // Every reported m of the start scan: text[e-m, e) matches pattern id.
+  std::vector<size_t> start_lengths(const std::string& text, size_t e, unsigned id) const {
+    size_t window = db.max_length() + 1u;
+    size_t lo = e > window ? e - window : 0;
+    std::string rev(text.begin() + static_cast<long>(lo), text.begin() + static_cast<long>(e));
+    std::reverse(rev.begin(), rev.end());
+    std::vector<match> ends;
+    EXPECT_EQ(hs_scan(db.start_db(id), rev.data(), static_cast<unsigned>(rev.size()), 0, scratch,
+                      collect, &ends),
+              HS_SUCCESS);
+    std::vector<size_t> out;
+    for (auto [mid, m] : ends) {
+      EXPECT_EQ(mid, id);
+      out.push_back(static_cast<size_t>(m));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  // How many trailing bytes of `text` must be held back.
+  size_t hold(const std::string& text) const {
+    size_t window = db.max_length();
+    size_t lo = text.size() > window ? text.size() - window : 0;
+    std::string rev(text.begin() + static_cast<long>(lo), text.end());
+    std::reverse(rev.begin(), rev.end());
+    std::vector<match> ends;
+    EXPECT_EQ(hs_scan(db.hold_db(), rev.data(), static_cast<unsigned>(rev.size()), 0, scratch,
+                      collect, &ends),
+              HS_SUCCESS);
+    size_t best = 0;
+    for (auto [id, m] : ends) best = std::max(best, static_cast<size_t>(m));
+    return best;
+  }
+
+  // (id, start, end) of every finding, start = longest recovered.
+  std::set<std::tuple<unsigned, size_t, size_t>> findings(const std::string& text) const {
+    std::set<std::tuple<unsigned, size_t, size_t>> out;
+    for (auto [id, e] : stream(text, {text.size()})) {
+      auto lens = start_lengths(text, e, id);
+      EXPECT_FALSE(lens.empty()) << "no start for id " << id << " end " << e;
+      if (!lens.empty()) out.insert({id, e - lens.back(), e});
+    }
+    return out;
+  }
+};
+
+const std::string sample =
+    "my ssn is 123-45-6789, call (415) 555-0100 or mail jo.doe@example.org; MRN ab1234567.";
+
+TEST(pattern_db, compiles_and_exposes_metadata) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  EXPECT_EQ(db->name(), "unit-set");
+  EXPECT_EQ(db->version(), 7);
+  ASSERT_EQ(db->patterns().size(), 4u);
+  EXPECT_STREQ(db->patterns()[0].id, "ssn");
+  EXPECT_STREQ(db->patterns()[1].entity, "phone");
+  EXPECT_EQ(db->patterns()[0].validator, validate::validator::ssn);
+  EXPECT_EQ(db->patterns()[2].mask, mask_style::all);
+  const pattern_meta& mrn = db->patterns()[3];
+  EXPECT_EQ(mrn.context_window, 32);
+  ASSERT_EQ(mrn.keyword_count, 2);
+  EXPECT_EQ(db->keyword(mrn.keyword_first), "mrn");
+  EXPECT_EQ(db->keyword(mrn.keyword_first + 1u), "medical record");
+  EXPECT_EQ(db->keyword(99), "");
+  EXPECT_EQ(db->max_length(), 108);
+  EXPECT_EQ(db->max_context_window(), 32);
+  EXPECT_EQ(db->start_db(4), nullptr);
+
+  // Modes as documented: one streaming database, block-mode start and hold databases.
+  auto mode_of = [](const hs_database_t* d) {
+    char* info = nullptr;
+    EXPECT_EQ(hs_database_info(d, &info), HS_SUCCESS);
+    std::string s = info ? info : "";
+    std::free(info);
+    return s;
+  };
+  EXPECT_NE(mode_of(db->stream_db()).find("STREAM"), std::string::npos);
+  EXPECT_NE(mode_of(db->hold_db()).find("BLOCK"), std::string::npos);
+  for (uint32_t i = 0; i < 4; ++i) {
+    EXPECT_NE(mode_of(db->start_db(i)).find("BLOCK"), std::string::npos);
+  }
+}
+
+TEST(pattern_db, start_db_recovers_match_starts) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  scanner sc(*db);
+  ASSERT_NE(sc.scratch, nullptr);
+  auto found = sc.findings(sample);
+  auto at = [&](const char* s) { return sample.find(s); };
+  auto expect = [&](unsigned id, const char* value) {
+    size_t s = at(value);
+    ASSERT_NE(s, std::string::npos);
+    EXPECT_TRUE(found.count({id, s, s + std::string(value).size()}))
+        << "missing " << id << " at " << s;
+  };
+  expect(0, "123-45-6789");
+  expect(1, "(415) 555-0100");
+  expect(2, "jo.doe@example.org");
+  expect(3, "ab1234567");
+  EXPECT_EQ(found.size(), 4u);
+
+  // A shorter alternative start is reported too: the phone also matches without "(".
+  size_t e = at("0100") + 4;
+  auto lens = sc.start_lengths(sample, e, 1);
+  EXPECT_NE(std::find(lens.begin(), lens.end(), std::string("415) 555-0100").size()), lens.end());
+  EXPECT_EQ(lens.back(), std::string("(415) 555-0100").size());
+
+  // Caseless entries recover starts caselessly.
+  std::string upper = "MRN AB1234567 ";
+  auto f2 = sc.findings(upper);
+  EXPECT_TRUE(f2.count({3u, 4u, 13u}));
+}
+
+TEST(pattern_db, hold_db_gives_the_hold_start_on_tails) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  scanner sc(*db);
+  struct tail {
+    std::string text;
+    size_t hold;
+  };
+  const std::vector<tail> tails = {
+      {"my ssn is 123-4", 5},       // "123-4"
+      {"my ssn is 123-45-678", 10}, // "123-45-678"
+      {"call (415) 55", 8},         // "(415) 55"
+      {"x 415-555-010", 11},        // "415-555-010"
+      {"name: jo.doe@exa", 10},     // "jo.doe@exa"
+      {"mrn AB12345", 7},           // caseless "AB12345"
+      {"done!", 0},
+      {"", 0},
+      {"ok; ", 0},
+  };
+  for (const tail& t : tails) {
+    EXPECT_EQ(sc.hold(t.text), t.hold) << t.text;
+  }
+  // Completed values are held too: more bytes may still extend or break them.
+  EXPECT_EQ(sc.hold("is 123-45-6789"), 11u);
+  // Never more than the longest pattern.
+  EXPECT_LE(sc.hold(std::string(300, 'a')), db->max_length());
+}
+
+TEST(pattern_db, stream_results_do_not_depend_on_segmentation) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  scanner sc(*db);
+  auto whole = sc.stream(sample, {sample.size()});
+  EXPECT_EQ(whole.size(), 4u);
+  for (const auto& seg : test::all_segmentations(sample.size(), 8)) {
+    ASSERT_EQ(sc.stream(sample, seg), whole);
+  }
+}
+
+TEST(pattern_db, serialize_round_trip_scans_the_same) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  std::vector<uint8_t> blob = db->serialize();
+  ASSERT_GT(blob.size(), 24u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(blob.data()), 8),
+            std::string("PHIGDB1\0", 8));
+  auto r = pattern_db::deserialize(blob);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r))
+      << std::get<load_error>(r).reason;
+  auto& copy = std::get<std::unique_ptr<pattern_db>>(r);
+  EXPECT_EQ(copy->name(), db->name());
+  EXPECT_EQ(copy->version(), db->version());
+  EXPECT_EQ(copy->max_length(), db->max_length());
+  EXPECT_EQ(copy->max_context_window(), db->max_context_window());
+  ASSERT_EQ(copy->patterns().size(), db->patterns().size());
+  for (size_t i = 0; i < db->patterns().size(); ++i) {
+    const pattern_meta& a = db->patterns()[i];
+    const pattern_meta& b = copy->patterns()[i];
+    EXPECT_STREQ(a.id, b.id);
+    EXPECT_STREQ(a.entity, b.entity);
+    EXPECT_EQ(a.validator, b.validator);
+    EXPECT_EQ(a.mask, b.mask);
+    EXPECT_EQ(a.max_length, b.max_length);
+    EXPECT_EQ(a.context_window, b.context_window);
+    EXPECT_EQ(a.keyword_first, b.keyword_first);
+    EXPECT_EQ(a.keyword_count, b.keyword_count);
+  }
+  ASSERT_EQ(copy->keyword_total(), db->keyword_total());
+  for (uint32_t i = 0; i < db->keyword_total(); ++i) EXPECT_EQ(copy->keyword(i), db->keyword(i));
+
+  scanner a(*db), b(*copy);
+  EXPECT_EQ(a.findings(sample), b.findings(sample));
+  for (const char* t : {"my ssn is 123-4", "call (415) 55", "name: jo.doe@exa", "done!"}) {
+    EXPECT_EQ(a.hold(t), b.hold(t)) << t;
+  }
+  EXPECT_EQ(copy->serialize(), blob);  // deterministic
+}
+
+TEST(pattern_db, corrupted_blobs_are_rejected) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  const std::vector<uint8_t> blob = db->serialize();
+  std::vector<size_t> positions = {0, 7, 8, 12, 16, 23, 24, 30, 60, blob.size() / 2,
+                                   blob.size() - 1};
+  for (size_t step = 97; step < blob.size(); step += 997) positions.push_back(step);
+  for (size_t pos : positions) {
+    std::vector<uint8_t> bad = blob;
+    bad[pos] ^= 0x20;
+    auto r = pattern_db::deserialize(bad);
+    ASSERT_TRUE(std::holds_alternative<load_error>(r)) << "flip at " << pos << " accepted";
+    EXPECT_EQ(std::get<load_error>(r).where, "(pattern db)");
+  }
+  std::vector<uint8_t> truncated(blob.begin(), blob.end() - 1);
+  EXPECT_TRUE(std::holds_alternative<load_error>(pattern_db::deserialize(truncated)));
+  std::vector<uint8_t> longer = blob;
+  longer.push_back(0);
+  EXPECT_TRUE(std::holds_alternative<load_error>(pattern_db::deserialize(longer)));
+  EXPECT_TRUE(std::holds_alternative<load_error>(pattern_db::deserialize({})));
+  // The checksum is what catches a body flip: name it.
+  std::vector<uint8_t> body_flip = blob;
+  body_flip[blob.size() / 2] ^= 1;
+  auto r = pattern_db::deserialize(body_flip);
+  ASSERT_TRUE(std::holds_alternative<load_error>(r));
+  EXPECT_NE(std::get<load_error>(r).reason.find("checksum"), std::string::npos);
+}
+
+TEST(pattern_db, compile_errors_name_the_entry) {
+  pattern_set s = small_set();
+  s.entries[2].max_length = 60;  // true maximum width is 108
+  auto r = pattern_db::compile(s);
+  ASSERT_TRUE(std::holds_alternative<load_error>(r));
+  EXPECT_EQ(std::get<load_error>(r).where, "patterns[2] (id email).max_length");
+
+  s = small_set();
+  s.entries[1].expression = R"(\d{3}\b\B\d)";  // Hyperscan: can never match
+  s.entries[1].max_length = 4;
+  r = pattern_db::compile(s);
+  ASSERT_TRUE(std::holds_alternative<load_error>(r));
+  EXPECT_EQ(std::get<load_error>(r).where, "patterns[1] (id phone).expression");
+  EXPECT_NE(std::get<load_error>(r).reason.find("never match"), std::string::npos)
+      << std::get<load_error>(r).reason;
+
+  s = small_set();
+  s.entries[0].expression = R"(\d{3}.\d{4})";
+  r = pattern_db::compile(s);
+  ASSERT_TRUE(std::holds_alternative<load_error>(r));
+  EXPECT_EQ(std::get<load_error>(r).where, "patterns[0] (id ssn).expression");
+  EXPECT_NE(std::get<load_error>(r).reason.find("offset 5"), std::string::npos);
+
+  s = small_set();
+  s.entries[3].id = "ssn";
+  r = pattern_db::compile(s);
+  ASSERT_TRUE(std::holds_alternative<load_error>(r));
+  EXPECT_EQ(std::get<load_error>(r).reason, "duplicate id");
+
+  s.entries.clear();
+  r = pattern_db::compile(s);
+  ASSERT_TRUE(std::holds_alternative<load_error>(r));
+  EXPECT_EQ(std::get<load_error>(r).where, "patterns");
+}
+
+TEST(pattern_db, alloc_scratch_grows_an_existing_scratch) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  // A scratch sized for a trivial database must come back usable for all of ours.
+  hs_database_t* tiny = nullptr;
+  hs_compile_error_t* err = nullptr;
+  ASSERT_EQ(hs_compile("a", 0, HS_MODE_BLOCK, nullptr, &tiny, &err), HS_SUCCESS);
+  hs_scratch_t* s = nullptr;
+  ASSERT_EQ(hs_alloc_scratch(tiny, &s), HS_SUCCESS);
+  s = db->alloc_scratch(s);
+  ASSERT_NE(s, nullptr);
+  auto none = [](unsigned, unsigned long long, unsigned long long, unsigned, void*) { return 0; };
+  EXPECT_EQ(hs_scan(tiny, "a", 1, 0, s, none, nullptr), HS_SUCCESS);
+  EXPECT_EQ(hs_scan(db->hold_db(), "abc", 3, 0, s, none, nullptr), HS_SUCCESS);
+  for (uint32_t i = 0; i < db->patterns().size(); ++i) {
+    EXPECT_EQ(hs_scan(db->start_db(i), "abc", 3, 0, s, none, nullptr), HS_SUCCESS);
+  }
+  hs_stream_t* st = nullptr;
+  ASSERT_EQ(hs_open_stream(db->stream_db(), 0, &st), HS_SUCCESS);
+  EXPECT_EQ(hs_scan_stream(st, "123-45-6789 ", 12, 0, s, none, nullptr), HS_SUCCESS);
+  EXPECT_EQ(hs_close_stream(st, s, none, nullptr), HS_SUCCESS);
+  hs_free_scratch(s);
+  hs_free_database(tiny);
+}
+
+}  // namespace
+}  // namespace phigate::scan
