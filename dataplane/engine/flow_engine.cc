@@ -1,0 +1,321 @@
+#include "dataplane/engine/flow_engine.hh"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <string_view>
+
+namespace phigate::engine {
+
+struct engine_scratch {
+  const engine_config* cfg = nullptr;
+  scan::scan_scratch* scan = nullptr;
+};
+
+namespace {
+
+constexpr decode::json_slots kSlots{0, 1};
+constexpr int kText = 0, kFields = 1;
+
+struct call {
+  flow_engine& f;
+  engine_scratch& x;
+  const engine_sink& sink;
+  bool begun[2] = {false, false};
+  scan::scan_sink scan_sink() const { return {sink.ctx, sink.on_mask, sink.on_finding}; }
+};
+
+void begin_open_channels(call& c) {
+  for (int slot = 0; slot < 2; ++slot) {
+    scan::channel_state& ch = c.f.channel[slot];
+    if (ch.open && !c.begun[slot]) {
+      scan::channel_begin(*c.x.scan, slot, ch, c.scan_sink());
+      c.begun[slot] = true;
+    }
+  }
+}
+
+void fail(flow_engine& f, engine_error e) {
+  if (f.error == engine_error::none) f.error = e;
+}
+
+// Saves staged text of the channels begun in this call; false when a held map overflowed.
+void end_begun_channels(call& c) {
+  for (int slot = 0; slot < 2; ++slot) {
+    if (!c.begun[slot]) continue;
+    c.begun[slot] = false;
+    if (!scan::channel_end(*c.x.scan, slot)) fail(c.f, engine_error::map_overflow);
+  }
+}
+
+void open_channel(call& c, int slot) {
+  scan::channel_open(c.f.channel[slot]);
+  scan::channel_begin(*c.x.scan, slot, c.f.channel[slot], c.scan_sink());
+  c.begun[slot] = true;
+}
+
+void on_response_head(void* ctx, const http::message_head& h) {
+  call& c = *static_cast<call*>(ctx);
+  flow_engine& f = c.f;
+  if (f.error != engine_error::none) return;
+  f.head_start = scan::kNoOffset;
+  body_codec codec = body_codec::none;
+  const bool has_body = !h.interim && h.body != http::body_kind::none;
+  if (has_body) {
+    if (h.has_content_encoding) return fail(f, engine_error::content_encoding);
+    if (!codec_for_content_type(h.content_type, h.content_type_len, codec))
+      return fail(f, engine_error::unsupported_content_type);
+  }
+  if (c.sink.on_response_head) c.sink.on_response_head(c.sink.ctx, h, codec);
+  f.codec = codec;
+  if (!has_body) return;
+  decode::sse_init(f.body);
+  f.in_body = true;
+  if (codec != body_codec::json) open_channel(c, kText);
+  if (codec != body_codec::text) open_channel(c, kFields);
+}
+
+void on_response_body(void* ctx, const uint8_t* data, size_t len, uint64_t off) {
+  call& c = *static_cast<call*>(ctx);
+  flow_engine& f = c.f;
+  if (f.error != engine_error::none || !f.in_body) return;
+  scan::scan_scratch& s = *c.x.scan;
+  switch (f.codec) {
+    case body_codec::text: decode::fold_feed(f.body.fold, s, kText, data, len, off); break;
+    case body_codec::json:
+      if (!decode::json_feed(f.body.json, decode::json_mode::document, kSlots, s, data, len, off))
+        fail(f, engine_error::json);
+      break;
+    case body_codec::ndjson:
+      if (!decode::json_feed(f.body.json, decode::json_mode::events, kSlots, s, data, len, off))
+        fail(f, engine_error::json);
+      break;
+    case body_codec::sse:
+      if (!decode::sse_feed(f.body, kSlots, s, data, len, off)) fail(f, engine_error::sse);
+      break;
+    case body_codec::none: break;
+  }
+}
+
+void on_response_end(void* ctx, uint64_t off) {
+  call& c = *static_cast<call*>(ctx);
+  flow_engine& f = c.f;
+  if (f.error != engine_error::none) return;
+  if (f.in_body) {
+    scan::scan_scratch& s = *c.x.scan;
+    switch (f.codec) {
+      case body_codec::text: decode::fold_finish(f.body.fold, s, kText); break;
+      case body_codec::json:
+      case body_codec::ndjson:
+        decode::fold_finish(f.body.json.fold, s, kFields);
+        if (!decode::json_complete(f.body.json)) fail(f, engine_error::json);
+        break;
+      case body_codec::sse:
+        if (!decode::sse_finish(f.body, kSlots, s)) fail(f, engine_error::sse);
+        break;
+      case body_codec::none: break;
+    }
+    if (f.error != engine_error::none) return;
+    end_begun_channels(c);
+    for (int slot = 0; slot < 2; ++slot)
+      if (f.channel[slot].open) scan::channel_close(s, slot, f.channel[slot], c.scan_sink());
+    f.in_body = false;
+  }
+  f.head_start = off;
+  if (c.sink.on_response_end) c.sink.on_response_end(c.sink.ctx, off);
+}
+
+void on_request_head(void* ctx, const http::message_head& h) {
+  call& c = *static_cast<call*>(ctx);
+  http::parser_push_request(c.f.response, h.meth);
+  if (c.sink.on_request_head) c.sink.on_request_head(c.sink.ctx, h);
+}
+
+uint64_t pending_raw(const flow_engine& f) {
+  if (!f.in_body) return scan::kNoOffset;
+  switch (f.codec) {
+    case body_codec::text: return f.body.fold.pending_raw;
+    case body_codec::json:
+    case body_codec::ndjson: return decode::json_pending_raw(f.body.json);
+    case body_codec::sse: return decode::sse_pending_raw(f.body);
+    case body_codec::none: break;
+  }
+  return scan::kNoOffset;
+}
+
+feed_result conclude(flow_engine& f, uint64_t now_ns) {
+  feed_result r;
+  r.error = f.error;
+  r.http_error = http::parser_error(f.response);
+  if (f.error == engine_error::none) {
+    uint64_t fin = std::min(f.response_end, f.head_start);
+    fin = std::min(fin, pending_raw(f));
+    for (const auto& ch : f.channel)
+      if (ch.open) fin = std::min(fin, ch.first_held_raw);
+    if (fin < f.response_end) {
+      if (f.hold_since_ns == 0 || fin > f.final_offset) f.hold_since_ns = now_ns ? now_ns : 1;
+    } else {
+      f.hold_since_ns = 0;
+    }
+    f.final_offset = std::max(f.final_offset, fin);
+  }
+  r.final_offset = f.final_offset;
+  return r;
+}
+
+}  // namespace
+
+const char* engine_error_name(engine_error e) {
+  switch (e) {
+    case engine_error::none: return "none";
+    case engine_error::http: return "http";
+    case engine_error::content_encoding: return "content_encoding";
+    case engine_error::unsupported_content_type: return "unsupported_content_type";
+    case engine_error::json: return "json_malformed";
+    case engine_error::sse: return "sse_malformed";
+    case engine_error::map_overflow: return "map_overflow";
+  }
+  return "unknown";
+}
+
+const char* body_codec_name(body_codec c) {
+  switch (c) {
+    case body_codec::none: return "none";
+    case body_codec::text: return "text";
+    case body_codec::json: return "json";
+    case body_codec::sse: return "sse";
+    case body_codec::ndjson: return "ndjson";
+  }
+  return "unknown";
+}
+
+bool codec_for_content_type(const char* type, size_t len, body_codec& out) {
+  const std::string_view t(type, len);
+  auto ends = [&](std::string_view s) { return t.size() >= s.size() && t.substr(t.size() - s.size()) == s; };
+  if (t.empty()) {
+    out = body_codec::text;  // untyped: scan as text (masks ASCII PHI wherever it is)
+  } else if (t == "text/event-stream") {
+    out = body_codec::sse;
+  } else if (t == "application/x-ndjson" || t == "application/ndjson" || t == "application/jsonl" ||
+             t == "application/x-jsonlines" || t == "application/jsonlines") {
+    out = body_codec::ndjson;
+  } else if (t == "application/json" || t == "text/json" || ends("+json")) {
+    out = body_codec::json;
+  } else if (t.starts_with("text/") || t == "application/xml" || ends("+xml") || t == "application/javascript" ||
+             t == "application/x-www-form-urlencoded" || t == "application/yaml") {
+    out = body_codec::text;
+  } else {
+    return false;  // binary tensors, images, protobuf, multipart: cannot be masked
+  }
+  return true;
+}
+
+const char* engine_config_check(const engine_config& cfg) {
+  if (!cfg.db) return "no pattern database";
+  if (static_cast<uint32_t>(cfg.db->max_length()) + cfg.db->max_context_window() + 2 > scan::kWindowBytes)
+    return "pattern set needs a longer window than the engine retains (max_length + context window + 2 > 256)";
+  return nullptr;
+}
+
+engine_scratch* engine_scratch_create(const engine_config& cfg) {
+  if (engine_config_check(cfg)) return nullptr;
+  auto* x = new (std::nothrow) engine_scratch();
+  if (!x) return nullptr;
+  x->cfg = &cfg;
+  x->scan = scan::scan_scratch_create(*cfg.db);
+  if (!x->scan) {
+    delete x;
+    return nullptr;
+  }
+  return x;
+}
+
+void engine_scratch_destroy(engine_scratch* x) {
+  if (!x) return;
+  scan::scan_scratch_destroy(x->scan);
+  delete x;
+}
+
+scan::scan_counters& engine_scratch_counters(engine_scratch& x) { return scan::scan_scratch_counters(*x.scan); }
+
+bool flow_engine_setup(flow_engine& f, const engine_config& cfg) {
+  f.cfg = &cfg;
+  for (auto& ch : f.channel)
+    if (!scan::channel_setup(ch, *cfg.db)) {
+      flow_engine_teardown(f);
+      return false;
+    }
+  flow_engine_reset(f);
+  return true;
+}
+
+void flow_engine_teardown(flow_engine& f) {
+  for (auto& ch : f.channel) scan::channel_teardown(ch);
+}
+
+void flow_engine_reset(flow_engine& f) {
+  http::parser_init(f.request, http::direction::request, f.cfg->limits);
+  http::parser_init(f.response, http::direction::response, f.cfg->limits);
+  decode::sse_init(f.body);
+  for (auto& ch : f.channel) ch.open = false;
+  f.response_end = f.head_start = f.hold_since_ns = f.final_offset = 0;
+  f.codec = body_codec::none;
+  f.in_body = false;
+  f.error = engine_error::none;
+}
+
+feed_result feed_request(flow_engine& f, engine_scratch& x, const uint8_t* data, size_t len, uint64_t now_ns,
+                         const engine_sink& sink) {
+  (void)now_ns;
+  call c{f, x, sink};
+  http::parser_callbacks cb;
+  cb.ctx = &c;
+  cb.on_head = on_request_head;
+  http::parser_feed(f.request, data, len, cb);
+  feed_result r;
+  r.http_error = http::parser_error(f.request);
+  if (r.http_error != http::error::none) r.error = engine_error::http;
+  r.final_offset = http::parser_offset(f.request);
+  return r;
+}
+
+feed_result feed_response(flow_engine& f, engine_scratch& x, const uint8_t* data, size_t len, uint64_t now_ns,
+                          const engine_sink& sink) {
+  if (f.error != engine_error::none) return conclude(f, now_ns);
+  call c{f, x, sink};
+  begin_open_channels(c);
+  http::parser_callbacks cb;
+  cb.ctx = &c;
+  cb.on_head = on_response_head;
+  cb.on_body = on_response_body;
+  cb.on_message_end = on_response_end;
+  http::parser_feed(f.response, data, len, cb);
+  f.response_end += len;
+  if (http::parser_error(f.response) != http::error::none) fail(f, engine_error::http);
+  if (f.error == engine_error::none) end_begun_channels(c);
+  return conclude(f, now_ns);
+}
+
+feed_result finish_response(flow_engine& f, engine_scratch& x, uint64_t now_ns, const engine_sink& sink) {
+  if (f.error != engine_error::none) return conclude(f, now_ns);
+  call c{f, x, sink};
+  begin_open_channels(c);
+  http::parser_callbacks cb;
+  cb.ctx = &c;
+  cb.on_head = on_response_head;
+  cb.on_body = on_response_body;
+  cb.on_message_end = on_response_end;
+  if (http::parser_finish(f.response, cb) != http::error::none) fail(f, engine_error::http);
+  if (f.error == engine_error::none) end_begun_channels(c);
+  return conclude(f, now_ns);
+}
+
+feed_result flush_response(flow_engine& f, engine_scratch& x, uint64_t now_ns, const engine_sink& sink) {
+  if (f.error != engine_error::none) return conclude(f, now_ns);
+  const scan::scan_sink ss{sink.ctx, sink.on_mask, sink.on_finding};
+  for (int slot = 0; slot < 2; ++slot)
+    if (f.channel[slot].open) scan::channel_flush(*x.scan, slot, f.channel[slot], f.cfg->flush, ss);
+  return conclude(f, now_ns);
+}
+
+}  // namespace phigate::engine

@@ -1,0 +1,105 @@
+#pragma once
+// The per-flow engine: HTTP/1.1 byte streams in, mask actions, findings and a "final" watermark
+// out. I/O-agnostic: the DPDK loop, the CLI, tests and benchmarks all drive it the same way.
+//
+// Contract with the caller (hold-back):
+// - Feed each direction's bytes in order, in any segmentation. After each call, raw response
+//   bytes below feed_result::final_offset are final: they may be released, and no later mask
+//   action will touch them. Bytes at or above it must be held (the engine may still mask them).
+// - Apply every mask action (mask::mask_apply) to the held bytes before releasing them.
+// - When the oldest held byte has waited long enough (hold_since() + your timeout), call
+//   flush_response(): held candidates are decided (masked by default: fail closed).
+// - A feed_result with an error means the response cannot be masked (compressed, malformed,
+//   unsupported type, framing error): reset the connection; never release the held bytes.
+// - Findings carry entity, pattern and raw offsets; never the value.
+//
+// Thread affinity: a flow_engine belongs to one thread at a time; engine_scratch is per thread;
+// the pattern_db is shared read-only. No allocation after flow_engine_setup().
+#include <cstddef>
+#include <cstdint>
+
+#include "dataplane/decode/sse.hh"
+#include "dataplane/http/http_parser.hh"
+#include "dataplane/mask/mask_action.hh"
+#include "dataplane/scan/channel.hh"
+#include "dataplane/scan/pattern_db.hh"
+
+namespace phigate::engine {
+
+enum class engine_error : uint8_t {
+  none,
+  http,                      // framing error: see feed_result::http_error
+  content_encoding,          // compressed body: cannot be masked
+  unsupported_content_type,  // binary or unknown media type on a masked route
+  json,                      // malformed JSON body
+  sse,                       // malformed event stream
+  map_overflow,              // too many escapes held at once to map masks precisely
+};
+const char* engine_error_name(engine_error e);
+
+enum class body_codec : uint8_t { none, text, json, sse, ndjson };
+const char* body_codec_name(body_codec c);
+// The codec for a media type (lowercase, no parameters); false when it cannot be masked.
+bool codec_for_content_type(const char* type, size_t len, body_codec& out);
+
+struct engine_config {
+  const scan::pattern_db* db = nullptr;
+  scan::flush_mode flush = scan::flush_mode::mask;
+  http::parser_limits limits{};
+};
+// Checks the configuration (window size against the pattern set). Returns nullptr or a reason.
+const char* engine_config_check(const engine_config& cfg);
+
+struct engine_sink {
+  void* ctx = nullptr;
+  void (*on_mask)(void* ctx, const mask::mask_action& a) = nullptr;
+  void (*on_finding)(void* ctx, const scan::finding& f) = nullptr;
+  void (*on_request_head)(void* ctx, const http::message_head& h) = nullptr;
+  void (*on_response_head)(void* ctx, const http::message_head& h, body_codec codec) = nullptr;
+  void (*on_response_end)(void* ctx, uint64_t stream_off) = nullptr;
+};
+
+struct feed_result {
+  engine_error error = engine_error::none;
+  http::error http_error = http::error::none;
+  uint64_t final_offset = 0;  // response bytes below this are final
+};
+
+struct engine_scratch;
+engine_scratch* engine_scratch_create(const engine_config& cfg);  // setup time
+void engine_scratch_destroy(engine_scratch* x);
+scan::scan_counters& engine_scratch_counters(engine_scratch& x);
+
+struct alignas(64) flow_engine {
+  const engine_config* cfg = nullptr;
+  http::parser request;
+  http::parser response;
+  decode::sse_state body;        // SSE state; its JSON and fold states serve the other codecs
+  scan::channel_state channel[2];  // [0] joined text, [1] fields
+  uint64_t response_end = 0;     // response bytes fed so far
+  uint64_t head_start = 0;       // start of the response head being parsed (held until complete)
+  uint64_t hold_since_ns = 0;    // when the current hold began (0: nothing held)
+  uint64_t final_offset = 0;
+  body_codec codec = body_codec::none;
+  bool in_body = false;
+  engine_error error = engine_error::none;
+};
+
+// Setup time: opens the Hyperscan streams. Returns false on allocation failure.
+bool flow_engine_setup(flow_engine& f, const engine_config& cfg);
+void flow_engine_teardown(flow_engine& f);
+// A new connection on a set-up engine (no allocation).
+void flow_engine_reset(flow_engine& f);
+
+feed_result feed_request(flow_engine& f, engine_scratch& x, const uint8_t* data, size_t len, uint64_t now_ns,
+                         const engine_sink& sink);
+feed_result feed_response(flow_engine& f, engine_scratch& x, const uint8_t* data, size_t len, uint64_t now_ns,
+                          const engine_sink& sink);
+// The server closed its side (FIN): completes a read-until-close body, or reports truncation.
+feed_result finish_response(flow_engine& f, engine_scratch& x, uint64_t now_ns, const engine_sink& sink);
+// Timer: decides every held byte now per cfg.flush (see channel_flush).
+feed_result flush_response(flow_engine& f, engine_scratch& x, uint64_t now_ns, const engine_sink& sink);
+// When the oldest currently held response byte was first held; 0 when nothing is held.
+inline uint64_t hold_since(const flow_engine& f) { return f.hold_since_ns; }
+
+}  // namespace phigate::engine

@@ -1,0 +1,407 @@
+#include "dataplane/scan/channel.hh"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "dataplane/validate/validators.hh"
+
+namespace phigate::scan {
+namespace {
+
+constexpr uint32_t kStageCapacity = kWindowBytes + kStageBytes;
+constexpr uint32_t kMaxEnds = 64;
+
+struct stage {
+  scan_scratch* owner = nullptr;
+  channel_state* ch = nullptr;
+  scan_sink sink{};
+  uint64_t base = 0;      // logical offset of buf[0]
+  uint32_t len = 0;       // staged bytes
+  uint32_t scanned = 0;   // bytes already given to Hyperscan
+  uint32_t map_count = 0;
+  map_entry map[kStageCapacity];
+  uint8_t buf[kStageCapacity];
+};
+
+}  // namespace
+
+struct scan_scratch {
+  const pattern_db* db = nullptr;
+  hs_scratch_t* hs_stream = nullptr;  // hs_scan_stream / stream resets
+  hs_scratch_t* hs_block = nullptr;   // block scans nested inside stream callbacks
+  hs_stream_t* spare = nullptr;       // end-of-data probes on timer flush
+  scan_counters counters;
+  uint32_t n_ends = 0;
+  uint32_t ends[kMaxEnds];
+  uint8_t rev[kWindowBytes];
+  stage st[2];
+};
+
+namespace {
+
+inline bool is_maskable_logical(uint8_t b) {
+  return (b >= '0' && b <= '9') || ((b | 0x20) >= 'a' && (b | 0x20) <= 'z') || b >= 0x80;
+}
+
+int on_end(unsigned int, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
+  auto* s = static_cast<scan_scratch*>(ctx);
+  if (s->n_ends < kMaxEnds) s->ends[s->n_ends++] = static_cast<uint32_t>(to);
+  return 0;
+}
+
+int on_max_end(unsigned int, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
+  auto* m = static_cast<uint32_t*>(ctx);
+  if (to > *m) *m = static_cast<uint32_t>(to);
+  return 0;
+}
+
+// Map entry containing logical byte `l`, or nullptr (separators and evicted bytes have none).
+const map_entry* map_find(const stage& st, uint64_t l) {
+  for (uint32_t i = st.map_count; i-- > 0;) {
+    const map_entry& e = st.map[i];
+    if (l >= e.logical + e.n) return nullptr;
+    if (l >= e.logical) return &e;
+  }
+  return nullptr;
+}
+
+uint64_t raw_end_of(const map_entry& e, uint64_t l) {
+  if (e.kind == source_kind::text || e.kind == source_kind::number) return e.raw + (l - e.logical) + 1;
+  return e.raw + e.raw_len;
+}
+
+void emit_masks(stage& st, uint64_t s, uint64_t e, mask_style style) {
+  scan_scratch& sc = *st.owner;
+  const uint64_t lo = std::max(s, st.ch->final_logical);
+  if (lo > s) sc.counters.late_mask_bytes += std::min(e, st.ch->final_logical) - s;
+  if (!st.sink.on_mask) return;
+  for (uint32_t i = 0; i < st.map_count; ++i) {
+    const map_entry& m = st.map[i];
+    const uint64_t a = std::max(lo, m.logical), b = std::min(e, m.logical + m.n);
+    if (a >= b) continue;
+    mask::mask_action act{};
+    switch (m.kind) {
+      case source_kind::text:
+      case source_kind::number:
+        act.raw_off = m.raw + (a - m.logical);
+        act.raw_len = static_cast<uint32_t>(b - a);
+        act.kind = m.kind == source_kind::number ? mask::mask_kind::number
+                   : style == mask_style::all    ? mask::mask_kind::text_all
+                                                 : mask::mask_kind::text_alnum;
+        break;
+      default: {
+        bool maskable = style == mask_style::all;
+        for (uint64_t l = m.logical; l < m.logical + m.n && !maskable; ++l)
+          maskable = is_maskable_logical(st.buf[l - st.base]);
+        if (!maskable) continue;
+        act.raw_off = m.raw;
+        act.raw_len = m.raw_len;
+        act.kind = m.kind == source_kind::json_escape    ? mask::mask_kind::json_escape
+                   : m.kind == source_kind::short_escape ? mask::mask_kind::short_escape
+                                                         : mask::mask_kind::utf8_char;
+      }
+    }
+    st.sink.on_mask(st.sink.ctx, act);
+  }
+}
+
+void emit_pending(channel_state& ch, const scan_sink& sink) {
+  if (!ch.has_pending) return;
+  ch.has_pending = false;
+  if (sink.on_finding) sink.on_finding(sink.ctx, ch.pending);
+}
+
+void record_finding(stage& st, uint32_t id, uint64_t s, uint64_t e) {
+  scan_scratch& sc = *st.owner;
+  channel_state& ch = *st.ch;
+  emit_masks(st, s, e, sc.db->patterns()[id].mask);
+  const map_entry* first = map_find(st, s);
+  const map_entry* last = map_find(st, e - 1);
+  const uint64_t raw_s = first ? first->raw + ((first->kind == source_kind::text ||
+                                                first->kind == source_kind::number) ? s - first->logical : 0)
+                               : kNoOffset;
+  const uint64_t raw_e = last ? raw_end_of(*last, e - 1) : kNoOffset;
+  if (ch.has_pending && s < ch.pending_logical_end && e > ch.pending_logical_start) {
+    // Hyperscan reports every end of a variable-length match and overlapping entries (phone and
+    // fax) fire on one value: merge into one finding; the earlier catalog entry names it.
+    ch.pending_logical_start = std::min(ch.pending_logical_start, s);
+    ch.pending_logical_end = std::max(ch.pending_logical_end, e);
+    ch.pending.raw_start = std::min(ch.pending.raw_start, raw_s);
+    if (raw_e != kNoOffset) ch.pending.raw_end = std::max(ch.pending.raw_end, raw_e);
+    ch.pending.pattern = std::min(ch.pending.pattern, id);
+    return;
+  }
+  emit_pending(ch, st.sink);
+  sc.counters.findings++;
+  ch.has_pending = true;
+  ch.pending = finding{id, raw_s, raw_e == kNoOffset ? raw_s : raw_e};
+  ch.pending_logical_start = s;
+  ch.pending_logical_end = e;
+}
+
+bool context_ok(const stage& st, const pattern_meta& m, uint64_t s) {
+  const uint64_t from = std::max(st.base, s >= m.context_window ? s - m.context_window : 0);
+  const uint8_t* text = st.buf + (from - st.base);
+  const size_t n = static_cast<size_t>(s - from);
+  for (uint32_t k = 0; k < m.keyword_count; ++k) {
+    std::string_view kw = st.owner->db->keyword(m.keyword_first + k);
+    if (kw.empty() || kw.size() > n) continue;
+    for (size_t i = 0; i + kw.size() <= n; ++i) {
+      size_t j = 0;
+      while (j < kw.size() && static_cast<uint8_t>(text[i + j] | ((text[i + j] >= 'A' && text[i + j] <= 'Z') ? 0x20 : 0)) ==
+                                  static_cast<uint8_t>(kw[j]))
+        ++j;
+      if (j == kw.size()) return true;
+    }
+  }
+  return false;
+}
+
+int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
+  auto& st = *static_cast<stage*>(ctx);
+  scan_scratch& sc = *st.owner;
+  channel_state& ch = *st.ch;
+  sc.counters.reports++;
+  const uint64_t e = to;
+  if (ch.has_pending && ch.pending.pattern == id && ch.pending_logical_end >= e &&
+      ch.pending_logical_start < e)
+    return 0;  // another end inside a value already found
+  const pattern_meta& m = sc.db->patterns()[id];
+  // One byte beyond the longest match lets the reversed pattern check its trailing \b.
+  const uint64_t want = static_cast<uint64_t>(m.max_length) + 1;
+  const uint64_t lo = std::max(st.base, e > want ? e - want : 0);
+  const uint32_t n = static_cast<uint32_t>(e - lo);
+  for (uint32_t i = 0; i < n; ++i) sc.rev[i] = st.buf[e - 1 - i - st.base];
+  sc.n_ends = 0;
+  hs_scan(sc.db->start_db(id), reinterpret_cast<const char*>(sc.rev), n, 0, sc.hs_block, on_end, &sc);
+  if (sc.n_ends == 0) {
+    sc.counters.no_start++;
+    return 0;
+  }
+  std::sort(sc.ends, sc.ends + sc.n_ends, [](uint32_t a, uint32_t b) { return a > b; });
+  bool context_failed = false;
+  for (uint32_t i = 0; i < sc.n_ends; ++i) {
+    const uint32_t len = sc.ends[i];
+    if (len == 0 || (i > 0 && len == sc.ends[i - 1])) continue;
+    const uint64_t s = e - len;
+    if (!validate::validate(m.validator, st.buf + (s - st.base), len)) continue;
+    if (m.context_window && !context_ok(st, m, s)) {
+      context_failed = true;
+      continue;
+    }
+    record_finding(st, id, s, e);
+    return 0;
+  }
+  if (context_failed) sc.counters.rejected_context++;
+  else sc.counters.rejected_validator++;
+  return 0;
+}
+
+void scan_pending(stage& st) {
+  if (st.scanned == st.len) return;
+  scan_scratch& sc = *st.owner;
+  sc.counters.logical_bytes += st.len - st.scanned;
+  hs_scan_stream(st.ch->stream, reinterpret_cast<const char*>(st.buf + st.scanned), st.len - st.scanned, 0,
+                 sc.hs_stream, on_match, &st);
+  st.scanned = st.len;
+}
+
+// Keeps the last kWindowBytes of text and the map entries that a future match could still need.
+void slide(stage& st) {
+  scan_pending(st);
+  const uint32_t keep = std::min(st.len, kWindowBytes);
+  std::memmove(st.buf, st.buf + st.len - keep, keep);
+  st.base += st.len - keep;
+  st.len = st.scanned = keep;
+  const uint64_t end = st.base + st.len;
+  const uint64_t reach = static_cast<uint64_t>(st.owner->db->max_length()) + 2;
+  const uint64_t horizon = std::max(st.ch->final_logical, end > reach ? end - reach : 0);
+  uint32_t first = 0;
+  while (first < st.map_count && st.map[first].logical + st.map[first].n <= horizon) ++first;
+  if (first) {
+    std::memmove(st.map, st.map + first, (st.map_count - first) * sizeof(map_entry));
+    st.map_count -= first;
+  }
+}
+
+inline void make_room(stage& st, uint32_t n) {
+  if (st.len + n > kStageCapacity) slide(st);
+}
+
+inline void add_entry(stage& st, uint64_t raw, uint32_t n, uint8_t raw_len, source_kind kind) {
+  const uint64_t l = st.base + st.len;
+  if (st.map_count) {
+    map_entry& last = st.map[st.map_count - 1];
+    if ((kind == source_kind::text || kind == source_kind::number) && last.kind == kind &&
+        last.logical + last.n == l && last.raw + last.n == raw) {
+      last.n += n;
+      return;
+    }
+  }
+  if (st.map_count == kStageCapacity) slide(st);  // cannot happen with text-sized stages; defensive
+  st.map[st.map_count++] = map_entry{l, raw, n, raw_len, kind};
+}
+
+void load(stage& st, scan_scratch& sc, channel_state& ch, const scan_sink& sink) {
+  st.owner = &sc;
+  st.ch = &ch;
+  st.sink = sink;
+  st.base = ch.logical_end - ch.window_len;
+  std::memcpy(st.buf, ch.window, ch.window_len);
+  st.len = st.scanned = ch.window_len;
+  std::memcpy(st.map, ch.held, ch.held_count * sizeof(map_entry));
+  st.map_count = ch.held_count;
+}
+
+// Persists the window and the map of held bytes; `hold` is the first logical byte not final.
+bool save(stage& st, uint64_t hold) {
+  channel_state& ch = *st.ch;
+  const uint64_t end = st.base + st.len;
+  hold = std::max(hold, ch.final_logical);
+  ch.final_logical = hold;
+  ch.first_held_raw = kNoOffset;
+  uint32_t first = 0;
+  while (first < st.map_count && st.map[first].logical + st.map[first].n <= hold) ++first;
+  if (hold < end && first < st.map_count) {
+    const map_entry& m = st.map[first];
+    ch.first_held_raw = m.raw + ((m.kind == source_kind::text || m.kind == source_kind::number) && hold > m.logical
+                                     ? hold - m.logical : 0);
+  }
+  const uint32_t count = st.map_count - first;
+  bool ok = true;
+  if (count > kHeldMapEntries) {
+    st.owner->counters.map_overflow++;
+    ch.overflow = true;
+    ok = false;
+  }
+  ch.held_count = static_cast<uint8_t>(std::min(count, kHeldMapEntries));
+  std::memcpy(ch.held, st.map + first, ch.held_count * sizeof(map_entry));
+  const uint32_t keep = std::min(st.len, kWindowBytes);
+  std::memcpy(ch.window, st.buf + st.len - keep, keep);
+  ch.window_len = static_cast<uint16_t>(keep);
+  ch.logical_end = end;
+  return ok;
+}
+
+}  // namespace
+
+scan_scratch* scan_scratch_create(const pattern_db& db) {
+  auto* s = new (std::nothrow) scan_scratch();
+  if (!s) return nullptr;
+  s->db = &db;
+  s->hs_stream = db.alloc_scratch(nullptr);
+  s->hs_block = db.alloc_scratch(nullptr);
+  if (!s->hs_stream || !s->hs_block || hs_open_stream(db.stream_db(), 0, &s->spare) != HS_SUCCESS) {
+    scan_scratch_destroy(s);
+    return nullptr;
+  }
+  return s;
+}
+
+void scan_scratch_destroy(scan_scratch* s) {
+  if (!s) return;
+  if (s->spare) hs_close_stream(s->spare, nullptr, nullptr, nullptr);
+  if (s->hs_stream) hs_free_scratch(s->hs_stream);
+  if (s->hs_block) hs_free_scratch(s->hs_block);
+  delete s;
+}
+
+scan_counters& scan_scratch_counters(scan_scratch& s) { return s.counters; }
+
+bool channel_setup(channel_state& ch, const pattern_db& db) {
+  ch = channel_state{};
+  return hs_open_stream(db.stream_db(), 0, &ch.stream) == HS_SUCCESS;
+}
+
+void channel_teardown(channel_state& ch) {
+  if (ch.stream) hs_close_stream(ch.stream, nullptr, nullptr, nullptr);
+  ch.stream = nullptr;
+}
+
+void channel_open(channel_state& ch) {
+  hs_reset_stream(ch.stream, 0, nullptr, nullptr, nullptr);
+  hs_stream_t* stream = ch.stream;
+  // Reset everything but the stream handle; the window and map are rewritten before use.
+  ch.logical_end = ch.final_logical = 0;
+  ch.first_held_raw = kNoOffset;
+  ch.has_pending = ch.overflow = false;
+  ch.window_len = 0;
+  ch.held_count = 0;
+  ch.stream = stream;
+  ch.open = true;
+}
+
+void channel_begin(scan_scratch& s, int slot, channel_state& ch, const scan_sink& sink) {
+  load(s.st[slot], s, ch, sink);
+}
+
+void channel_put_run(scan_scratch& s, int slot, const uint8_t* p, size_t n, uint64_t raw, source_kind kind) {
+  stage& st = s.st[slot];
+  while (n > 0) {
+    make_room(st, 1);
+    const uint32_t k = static_cast<uint32_t>(std::min<size_t>(n, kStageCapacity - st.len));
+    add_entry(st, raw, k, 1, kind);
+    std::memcpy(st.buf + st.len, p, k);
+    st.len += k;
+    p += k;
+    raw += k;
+    n -= k;
+  }
+}
+
+void channel_put_mapped(scan_scratch& s, int slot, const uint8_t* p, size_t n, uint64_t raw,
+                        uint8_t raw_len, source_kind kind) {
+  stage& st = s.st[slot];
+  make_room(st, static_cast<uint32_t>(n));
+  add_entry(st, raw, static_cast<uint32_t>(n), raw_len, kind);
+  std::memcpy(st.buf + st.len, p, n);
+  st.len += static_cast<uint32_t>(n);
+}
+
+void channel_put_separator(scan_scratch& s, int slot) {
+  stage& st = s.st[slot];
+  if (st.len && st.buf[st.len - 1] == kFieldSeparator) return;
+  make_room(st, 1);
+  st.buf[st.len++] = kFieldSeparator;
+}
+
+bool channel_end(scan_scratch& s, int slot) {
+  stage& st = s.st[slot];
+  scan_pending(st);
+  uint64_t end = st.base + st.len;
+  uint64_t hold = end;
+  if (st.len && st.buf[st.len - 1] != kFieldSeparator) {
+    const uint32_t t = std::min<uint32_t>(st.len, s.db->max_length());
+    for (uint32_t i = 0; i < t; ++i) s.rev[i] = st.buf[st.len - 1 - i];
+    uint32_t longest = 0;
+    hs_scan(s.db->hold_db(), reinterpret_cast<const char*>(s.rev), t, 0, s.hs_block, on_max_end, &longest);
+    hold = end - longest;
+  }
+  if (hold < end) s.counters.holds++;
+  return save(st, hold);
+}
+
+void channel_close(scan_scratch& s, int slot, channel_state& ch, const scan_sink& sink) {
+  stage& st = s.st[slot];
+  load(st, s, ch, sink);
+  hs_reset_stream(ch.stream, 0, s.hs_stream, on_match, &st);  // end-of-data matches
+  emit_pending(ch, sink);
+  save(st, st.base + st.len);
+  ch.open = false;
+}
+
+void channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode, const scan_sink& sink) {
+  if (ch.final_logical >= ch.logical_end) return;
+  stage& st = s.st[slot];
+  load(st, s, ch, sink);
+  s.counters.flushes++;
+  // What would match if the text ended here: probe a copy so the real stream continues.
+  hs_reset_and_copy_stream(s.spare, ch.stream, nullptr, nullptr, nullptr);
+  hs_reset_stream(s.spare, 0, s.hs_stream, on_match, &st);
+  const uint64_t end = st.base + st.len;
+  if (mode == flush_mode::mask) emit_masks(st, ch.final_logical, end, mask_style::alnum);
+  save(st, end);
+}
+
+}  // namespace phigate::scan

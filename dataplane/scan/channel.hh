@@ -1,0 +1,138 @@
+#pragma once
+// The streaming scanner: one "channel" of logical text per message body (two for SSE/NDJSON:
+// the joined model text and the other fields), scanned by one Hyperscan stream.
+//
+// Design (why it looks like this):
+// - Decoders turn raw body bytes into logical text (unescaped, folded) and append it to a
+//   per-thread *stage* together with a map back to raw stream offsets. The stage is scanned in
+//   large chunks so Hyperscan's per-call cost is amortised; only a small window (the last
+//   kWindowBytes of text and the map entries of still-held bytes) persists per flow.
+// - Hyperscan streaming reports match ends only (no SOM: 3-8x cheaper). A match's start is
+//   recovered by reversing the text before the end and running the pattern's anchored reverse
+//   database in block mode (pattern_db::start_db); the longest start that the validator and
+//   the context rule accept wins.
+// - Hold-back: at the end of each feed the reversed tail is scanned with the reverse
+//   prefix-closure database (pattern_db::hold_db). Its longest report is the earliest byte that
+//   could still begin a match; everything before it is final and may be released. Prefix
+//   closure is exact for the pattern set, so text that cannot start PHI is never held.
+// - Masks are emitted as raw-offset actions the caller applies; a byte the engine declared final
+//   is never masked later (such a "late" mask can only follow a timer flush and is counted).
+//
+// Thread affinity: channel_state belongs to one flow (one lcore); scan_scratch to one thread.
+// Neither allocates after setup.
+#include <hs.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dataplane/mask/mask_action.hh"
+#include "dataplane/scan/pattern_db.hh"
+
+namespace phigate::scan {
+
+inline constexpr uint8_t kFieldSeparator = 0x1f;
+inline constexpr uint32_t kWindowBytes = 256;     // >= max_length + context + 2 (pattern_db enforces)
+inline constexpr uint32_t kStageBytes = 8192;     // text scanned per Hyperscan call, at most
+// Raw-map entries kept for held bytes per channel: a held candidate split into 1-byte tokens
+// needs one entry per token; past this the body fails closed (map_overflow, counted).
+inline constexpr uint32_t kHeldMapEntries = 48;
+inline constexpr uint64_t kNoOffset = ~0ull;
+
+// How logical bytes were produced from raw bytes; decides how a mask rewrites them.
+enum class source_kind : uint8_t {
+  text,          // identity run: logical byte i is raw byte raw+i
+  number,        // identity run inside a JSON number
+  json_escape,   // \uXXXX (6 raw bytes) or a surrogate pair (12): all n logical bytes share them
+  short_escape,  // \n \/ ... (2 raw bytes)
+  utf8_fold,     // a multi-byte UTF-8 character folded to one ASCII byte
+};
+
+struct map_entry {
+  uint64_t logical;  // first logical byte
+  uint64_t raw;      // first raw byte
+  uint32_t n;        // logical bytes covered
+  uint8_t raw_len;   // raw bytes per entry for non-identity kinds
+  source_kind kind;
+};
+
+// A finding: never the value, only where it was and what it is.
+struct finding {
+  uint32_t pattern;    // index into pattern_db::patterns()
+  uint64_t raw_start;  // stream offsets [raw_start, raw_end) of the raw bytes it covers
+  uint64_t raw_end;
+};
+
+enum class flush_mode : uint8_t {
+  mask,     // fail closed: held candidate bytes are masked when the timer fires
+  release,  // held bytes are released as they are (counted as late if a match completes later)
+};
+
+struct scan_counters {
+  uint64_t logical_bytes = 0;
+  uint64_t reports = 0;            // Hyperscan match reports
+  uint64_t findings = 0;
+  uint64_t rejected_validator = 0;
+  uint64_t rejected_context = 0;
+  uint64_t no_start = 0;           // report whose start could not be recovered (should stay 0)
+  uint64_t late_mask_bytes = 0;    // masks that hit bytes already released (only after flush)
+  uint64_t holds = 0;              // feeds that ended with held bytes
+  uint64_t flushes = 0;
+  uint64_t map_overflow = 0;
+};
+
+// Per-flow, per-channel state. Value type; the Hyperscan stream is opened once at setup and
+// reset per message so the packet path never allocates.
+struct alignas(64) channel_state {
+  hs_stream_t* stream = nullptr;
+  uint64_t logical_end = 0;     // logical bytes appended in this message
+  uint64_t final_logical = 0;   // bytes below this were declared final (released)
+  uint64_t first_held_raw = kNoOffset;
+  bool open = false;            // a message is being scanned
+  bool has_pending = false;     // a finding not yet reported (may still be extended)
+  bool overflow = false;        // held map did not fit: the caller must treat the body as unmaskable
+  uint16_t window_len = 0;
+  uint8_t held_count = 0;
+  finding pending{};
+  uint64_t pending_logical_start = 0, pending_logical_end = 0;
+  map_entry held[kHeldMapEntries];
+  uint8_t window[kWindowBytes];
+};
+
+struct scan_sink {
+  void* ctx = nullptr;
+  void (*on_mask)(void* ctx, const mask::mask_action& a) = nullptr;
+  void (*on_finding)(void* ctx, const finding& f) = nullptr;
+};
+
+// Per-thread scratch: Hyperscan scratches, the spare stream used to probe "end of data" on a
+// timer flush, and one stage per channel slot of the flow being fed.
+struct scan_scratch;
+
+scan_scratch* scan_scratch_create(const pattern_db& db);  // setup time (allocates)
+void scan_scratch_destroy(scan_scratch* s);
+scan_counters& scan_scratch_counters(scan_scratch& s);
+
+bool channel_setup(channel_state& ch, const pattern_db& db);  // opens the stream (setup time)
+void channel_teardown(channel_state& ch);
+
+// Starts a message body on `ch` (stream reset, window cleared).
+void channel_open(channel_state& ch);
+
+// --- appending logical text during one feed (between channel_begin and channel_end) ---
+// `slot` (0 or 1) picks the thread's stage; a flow uses one slot per channel.
+void channel_begin(scan_scratch& s, int slot, channel_state& ch, const scan_sink& sink);
+void channel_put_run(scan_scratch& s, int slot, const uint8_t* p, size_t n, uint64_t raw, source_kind kind);
+void channel_put_mapped(scan_scratch& s, int slot, const uint8_t* p, size_t n, uint64_t raw,
+                        uint8_t raw_len, source_kind kind);
+void channel_put_separator(scan_scratch& s, int slot);
+// Scans what is staged, computes the hold boundary, saves the window. Returns false when the
+// held map overflowed (the body can no longer be masked precisely: fail closed).
+bool channel_end(scan_scratch& s, int slot);
+
+// Message end: reports end-of-data matches, emits the pending finding, everything final.
+void channel_close(scan_scratch& s, int slot, channel_state& ch, const scan_sink& sink);
+// Timer: decide held bytes now (end-of-data probe on a copy of the stream, then mask or
+// release the rest per mode). Everything becomes final; the stream continues.
+void channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode, const scan_sink& sink);
+
+}  // namespace phigate::scan
