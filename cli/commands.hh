@@ -1,0 +1,16 @@
+#pragma once
+// Subcommands of the operators' CLI. Each takes its own arguments (after the subcommand words)
+// and returns the process exit status: 0 success, 1 usage or input errors, 2 refused (an
+// unmaskable response, a failed check).
+#include <string>
+#include <vector>
+
+namespace phigate::cli {
+
+int mask_command(const std::vector<std::string>& args);
+int patterns_command(const std::vector<std::string>& args);
+
+// The pattern set used when --patterns is not given: $PHIGATE_PATTERNS, else the shipped core set.
+std::string default_patterns_path();
+
+}  // namespace phigate::cli

@@ -1,0 +1,41 @@
+// phigate: the operators' CLI. mimalloc replaces the allocator for the whole process.
+#include <mimalloc-new-delete.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hh"
+
+namespace {
+
+void usage(FILE* out) {
+  std::fputs(
+      "usage: phigate <command> [options]\n"
+      "\n"
+      "commands:\n"
+      "  mask [--patterns FILE] [--body --content-type TYPE] [--segment N] [--findings FILE] [INPUT]\n"
+      "        mask PHI in an HTTP response (or a bare body) from INPUT or stdin to stdout\n"
+      "  patterns check FILE\n"
+      "        compile a pattern set and run its inline examples\n"
+      "\n"
+      "Run 'phigate <command> --help' for details.\n",
+      out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 1 : 0;
+  }
+  const std::string cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "mask") return phigate::cli::mask_command(args);
+  if (cmd == "patterns") return phigate::cli::patterns_command(args);
+  std::fprintf(stderr, "phigate: unknown command '%s'\n", cmd.c_str());
+  usage(stderr);
+  return 1;
+}
