@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "dataplane/core/byte_scan.hh"
+
 namespace phigate::decode {
 namespace {
 
@@ -201,12 +203,21 @@ bool json_feed(json_state& j, json_mode mode, const json_slots& slots, scan::sca
     switch (j.mode) {
       case M_STRING: {
         if (j.esc == E_NONE) {
-          size_t k = i;
-          while (k < n && p[k] != '"' && p[k] != '\\' && p[k] >= 0x20) ++k;
+          // Plain ASCII goes straight to the scanner; only non-ASCII needs folding.
+          const size_t k = i + core::find_json_special(p + i, n - i);
           if (k > i) {
             key_append(j, p + i, k - i);
-            fold_feed(j.fold, s, c.slot(), p + i, k - i, raw + i);
+            if (j.fold.pending_len) fold_feed(j.fold, s, c.slot(), p + i, k - i, raw + i);
+            else channel_put_run(s, c.slot(), p + i, k - i, raw + i, source_kind::text);
             i = k;
+            continue;
+          }
+          if (b >= 0x80) {
+            size_t e = i + 1;
+            while (e < n && p[e] >= 0x80) ++e;
+            key_append(j, p + i, e - i);
+            fold_feed(j.fold, s, c.slot(), p + i, e - i, raw + i);
+            i = e;
             continue;
           }
           if (b == '"') {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/core/byte_scan.hh"
+
 namespace phigate::decode {
 namespace {
 
@@ -169,8 +171,7 @@ bool sse_feed(sse_state& st, const json_slots& slots, scan::scan_scratch& s, con
         }
         continue;
       case L_VALUE: {
-        size_t k = i;
-        while (k < n && p[k] != '\n' && p[k] != '\r') ++k;
+        const size_t k = i + core::find_line_end(p + i, n - i);
         if (k > i) {
           if (st.field == F_DATA) {
             if (!data_bytes(st, slots, s, p + i, k - i, raw + i)) return false;

@@ -1,5 +1,7 @@
 #include "dataplane/decode/text_fold.hh"
 
+#include "dataplane/core/byte_scan.hh"
+
 namespace phigate::decode {
 
 fold_result fold_code_point(uint32_t cp) {
@@ -83,8 +85,7 @@ void fold_feed(fold_state& f, scan::scan_scratch& s, int slot, const uint8_t* p,
     }
   }
   while (i < n) {
-    size_t j = i;
-    while (j < n && p[j] < 0x80) ++j;
+    const size_t j = i + core::find_non_ascii(p + i, n - i);
     if (j > i) scan::channel_put_run(s, slot, p + i, j - i, raw + i, scan::source_kind::text);
     i = j;
     if (i >= n) break;

@@ -140,8 +140,9 @@ void record_finding(stage& st, uint32_t id, uint64_t s, uint64_t e) {
   ch.pending_logical_end = e;
 }
 
-bool context_ok(const stage& st, const pattern_meta& m, uint64_t s) {
-  const uint64_t from = std::max(st.base, s >= m.context_window ? s - m.context_window : 0);
+// A keyword of m within `window` bytes before logical offset s.
+bool context_ok(const stage& st, const pattern_meta& m, uint64_t s, uint32_t window) {
+  const uint64_t from = std::max(st.base, s >= window ? s - window : 0);
   const uint8_t* text = st.buf + (from - st.base);
   const size_t n = static_cast<size_t>(s - from);
   for (uint32_t k = 0; k < m.keyword_count; ++k) {
@@ -168,6 +169,12 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
       ch.pending_logical_start < e)
     return 0;  // another end inside a value already found
   const pattern_meta& m = sc.db->patterns()[id];
+  // Context-gated entries (bare numbers) fire on every timestamp and token count; when no
+  // keyword is anywhere near, reject before paying for start recovery.
+  if (m.context_window && !context_ok(st, m, e, m.max_length + m.context_window)) {
+    sc.counters.rejected_context++;
+    return 0;
+  }
   // One byte beyond the longest match lets the reversed pattern check its trailing \b.
   const uint64_t want = static_cast<uint64_t>(m.max_length) + 1;
   const uint64_t lo = std::max(st.base, e > want ? e - want : 0);
@@ -186,7 +193,7 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
     if (len == 0 || (i > 0 && len == sc.ends[i - 1])) continue;
     const uint64_t s = e - len;
     if (!validate::validate(m.validator, st.buf + (s - st.base), len)) continue;
-    if (m.context_window && !context_ok(st, m, s)) {
+    if (m.context_window && !context_ok(st, m, s, m.context_window)) {
       context_failed = true;
       continue;
     }

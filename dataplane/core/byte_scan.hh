@@ -1,0 +1,64 @@
+#pragma once
+// Vectorised searches for the few bytes the decoders must stop at. Bodies are mostly plain
+// ASCII text; finding the next interesting byte 16 at a time keeps the decoders near memory
+// speed. SSE2 is baseline on x86-64; other targets use the scalar loop.
+#include <cstddef>
+#include <cstdint>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace phigate::core {
+
+// Index of the first byte in p[0, n) that is '"', '\\', a control byte (< 0x20) or non-ASCII
+// (>= 0x80); n when there is none. Reads only p[0, n).
+inline size_t find_json_special(const uint8_t* p, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // Signed compare: bytes >= 0x80 are negative, so one compare catches controls and non-ASCII.
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                     _mm_cmplt_epi8(v, space));
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  for (; i < n; ++i)
+    if (p[i] == '"' || p[i] == '\\' || p[i] < 0x20 || p[i] >= 0x80) return i;
+  return n;
+}
+
+// Index of the first non-ASCII byte (>= 0x80) in p[0, n); n when there is none.
+inline size_t find_non_ascii(const uint8_t* p, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 16 <= n; i += 16) {
+    const int mask = _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+    if (mask) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  for (; i < n; ++i)
+    if (p[i] >= 0x80) return i;
+  return n;
+}
+
+// Index of the first '\n' or '\r' in p[0, n); n when there is none.
+inline size_t find_line_end(const uint8_t* p, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr)));
+    if (mask) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  for (; i < n; ++i)
+    if (p[i] == '\n' || p[i] == '\r') return i;
+  return n;
+}
+
+}  // namespace phigate::core
