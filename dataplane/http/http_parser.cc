@@ -6,13 +6,16 @@
 #include <string_view>
 #include <type_traits>
 
-// Design: one switch over a small state enum, one byte at a time through heads and chunk lines
-// (they are short and every byte matters), whole spans at a time through body data (the bulk of
-// the traffic). Names (methods, the header fields we interpret) are recognised incrementally with a
-// bitmask of candidates still matching, so no name bytes are buffered; header values are
-// interpreted by small per-field sub-machines (`kind` + `vs`). Only the request-target and the
-// Content-Type media type are copied, because the caller needs their text in on_head and the head
-// may have been split across segments the caller no longer holds.
+// Design: one switch over a small state enum, a byte at a time where every byte matters (start
+// lines, CRLFs, interpreted header values, chunk-size lines), runs at a time where only the run's
+// end matters (uninterpreted names and values, the request-target, the reason phrase; always
+// bounded by the head limit) and whole spans through body data (the bulk of the traffic).
+// A header name seen whole inside one segment is resolved at once; one cut by a segment boundary
+// is matched incrementally with a bitmask of candidate names still matching, so no name bytes are
+// buffered. Header values are interpreted by small per-field sub-machines (`kind` + `vs`). Only
+// the request-target and the Content-Type media type are copied, because the caller needs their
+// text in on_head and the head may span segments the caller no longer holds. The test suite runs
+// every vector split at every offset, which exercises both the run and the byte-wise paths.
 
 namespace phigate::http {
 
@@ -561,26 +564,28 @@ size_t parser_feed(parser& p, const uint8_t* data, size_t len, const parser_call
     const uint64_t at = base + i;
 
     // Span-wise states: body data and what can never be consumed.
-    if (p.state >= s_chunk_data) switch (p.state) {
-      case s_body_length:
-      case s_chunk_data: {
-        const size_t n = static_cast<size_t>(std::min<uint64_t>(p.count, len - i));
-        if (cb.on_body) cb.on_body(cb.ctx, data + i, n, at);
-        i += n;
-        p.count -= n;
-        if (p.count == 0) {
-          if (p.state == s_chunk_data) p.state = s_chunk_data_cr;
-          else message_done(p, cb, base + i);
+    if (p.state >= s_chunk_data) {
+      switch (p.state) {
+        case s_body_length:
+        case s_chunk_data: {
+          const size_t n = static_cast<size_t>(std::min<uint64_t>(p.count, len - i));
+          if (cb.on_body) cb.on_body(cb.ctx, data + i, n, at);
+          i += n;
+          p.count -= n;
+          if (p.count == 0) {
+            if (p.state == s_chunk_data) p.state = s_chunk_data_cr;
+            else message_done(p, cb, base + i);
+          }
+          continue;
         }
-        continue;
+        case s_body_close:
+          if (cb.on_body) cb.on_body(cb.ctx, data + i, len - i, at);
+          i = len;
+          continue;
+        case s_closed:
+        case s_finished: return fail(error::data_after_close);
+        default: break;
       }
-      case s_body_close:
-        if (cb.on_body) cb.on_body(cb.ctx, data + i, len - i, at);
-        i = len;
-        continue;
-      case s_closed:
-      case s_finished: return fail(error::data_after_close);
-      default: break;
     }
 
     const uint8_t c = data[i];

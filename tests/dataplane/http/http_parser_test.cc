@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -324,6 +326,14 @@ std::vector<vector_case> make_vectors() {
                {err(error::conflicting_content_length, 38)}});
   v.push_back({"content_length_headers_differ", req, post + "Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
                {err(error::conflicting_content_length, 54)}});
+  // Regression: in list-valued fields (Content-Length, Transfer-Encoding, Connection) the bytes
+  // after OWS still matter; an early fast path treated "after OWS" as "rest of value ignorable".
+  v.push_back({"list_field_bytes_after_ows_not_skipped_content_length", req, post + "Content-Length: 5 ,6\r\n\r\n",
+               {err(error::conflicting_content_length, 38)}});
+  v.push_back({"list_field_bytes_after_ows_not_skipped_transfer_encoding", req,
+               post + "Transfer-Encoding: chunked , gzip\r\n\r\n", {err(error::bad_transfer_encoding, 46)}});
+  v.push_back({"list_field_bytes_after_ows_not_skipped_connection", req, get + "Connection: keep-alive , close\r\n\r\n",
+               {"req GET / 1.1 body=none ka=0 head=[0,50)", "end@50"}});
   v.push_back({"te_then_cl", req, post + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello",
                {err(error::transfer_encoding_with_content_length, 65)}});
   v.push_back({"cl_then_te", req, post + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nhello",
