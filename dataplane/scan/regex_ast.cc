@@ -522,7 +522,8 @@ class builder {
 
   uint32_t add(regex_node n) {
     out.nodes.push_back(std::move(n));
-    nullable_.push_back(compute_nullable(out.nodes.back()));
+    nullable_.push_back(compute_empty(out.nodes.back(), nullable_, false));
+    may_be_empty_.push_back(compute_empty(out.nodes.back(), may_be_empty_, true));
     return static_cast<uint32_t>(out.nodes.size() - 1);
   }
 
@@ -536,7 +537,10 @@ class builder {
   }
 
   bool is_empty(uint32_t id) const { return out.nodes[id].op == regex_op::empty; }
+  // Matches the empty word wherever it is tried. An assertion does not: "\b|" is not "\b".
   bool nullable(uint32_t id) const { return nullable_[id]; }
+  // Can match the empty word in some context (assertions count).
+  bool may_be_empty(uint32_t id) const { return may_be_empty_[id]; }
 
   uint32_t concat(const std::vector<uint32_t>& parts) {
     std::vector<uint32_t> kids;
@@ -609,28 +613,32 @@ class builder {
   }
 
  private:
-  bool compute_nullable(const regex_node& n) const {
+  static bool compute_empty(const regex_node& n, const std::vector<bool>& kid_empty,
+                            bool assertions_empty) {
     switch (n.op) {
+      case regex_op::empty:
+        return true;
       case regex_op::chars:
         return false;
       case regex_op::concat:
         for (uint32_t k : n.kids) {
-          if (!nullable_[k]) return false;
+          if (!kid_empty[k]) return false;
         }
         return true;
       case regex_op::alt:
         for (uint32_t k : n.kids) {
-          if (nullable_[k]) return true;
+          if (kid_empty[k]) return true;
         }
         return false;
       case regex_op::repeat:
-        return n.min == 0 || nullable_[n.kids[0]];
+        return n.min == 0 || kid_empty[n.kids[0]];
       default:
-        return true;  // empty and zero-width assertions
+        return assertions_empty;
     }
   }
 
   std::vector<bool> nullable_;
+  std::vector<bool> may_be_empty_;
   std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint32_t> repeats_;
   uint32_t empty_ = no_node;
 };
@@ -794,6 +802,88 @@ class prefixer {
   std::vector<uint32_t> pre_memo_;
 };
 
+// Copies the tree; assertions that can end a match become the empty word.
+class tail_stripper {
+ public:
+  explicit tail_stripper(const regex_tree& in)
+      : in_(in), copy_memo_(in.nodes.size(), no_node), tail_memo_(in.nodes.size(), no_node) {}
+
+  regex_tree run() {
+    b_.out.root = tail(in_.root);
+    return std::move(b_.out);
+  }
+
+ private:
+  uint32_t copy(uint32_t id) {
+    if (copy_memo_[id] != no_node) return copy_memo_[id];
+    const regex_node& n = in_.nodes[id];
+    uint32_t r = no_node;
+    switch (n.op) {
+      case regex_op::concat:
+      case regex_op::alt: {
+        std::vector<uint32_t> kids;
+        for (uint32_t k : n.kids) kids.push_back(copy(k));
+        r = n.op == regex_op::concat ? b_.concat(kids) : b_.alt(kids);
+        break;
+      }
+      case regex_op::repeat:
+        r = b_.repeat(copy(n.kids[0]), n.min, n.max);
+        break;
+      case regex_op::empty:
+        r = b_.empty();
+        break;
+      default:
+        r = b_.add(n);
+        break;
+    }
+    copy_memo_[id] = r;
+    return r;
+  }
+
+  uint32_t tail(uint32_t id) {
+    if (tail_memo_[id] != no_node) return tail_memo_[id];
+    const regex_node& n = in_.nodes[id];
+    uint32_t r = no_node;
+    switch (n.op) {
+      case regex_op::concat: {
+        // Right to left while everything to the right can be empty: those kids all touch the
+        // end of the match on some path.
+        std::vector<uint32_t> kids(n.kids.size(), no_node);
+        bool at_tail = true;
+        for (size_t i = n.kids.size(); i-- > 0;) {
+          kids[i] = at_tail ? tail(n.kids[i]) : copy(n.kids[i]);
+          if (!b_.may_be_empty(copy(n.kids[i]))) at_tail = false;
+        }
+        r = b_.concat(kids);
+        break;
+      }
+      case regex_op::alt: {
+        std::vector<uint32_t> kids;
+        for (uint32_t k : n.kids) kids.push_back(tail(k));
+        r = b_.alt(kids);
+        break;
+      }
+      case regex_op::repeat:
+        // Every iteration may be the last one; stripping inside all of them only grows L.
+        r = b_.repeat(tail(n.kids[0]), n.min, n.max);
+        break;
+      case regex_op::chars:
+        r = copy(id);
+        break;
+      default:
+        r = b_.empty();  // empty and the assertions themselves
+        break;
+    }
+    tail_memo_[id] = r;
+    return r;
+  }
+
+  const regex_tree& in_;
+  builder b_;
+  std::vector<uint32_t> copy_memo_;
+  std::vector<uint32_t> tail_memo_;
+};
+
 template <typename Transform>
 regex_result transform_expr(std::string_view expr, Transform&& f) {
   regex_result r;
@@ -840,6 +930,9 @@ bool char_items_contain(const std::vector<char_item>& items, uint8_t c) {
 
 regex_tree regex_tree_reverse(const regex_tree& tree) { return reverser(tree).run(); }
 regex_tree regex_tree_prefix_closure(const regex_tree& tree) { return prefixer(tree).run(); }
+regex_tree regex_tree_drop_trailing_assertions(const regex_tree& tree) {
+  return tail_stripper(tree).run();
+}
 
 regex_result regex_normalize(std::string_view expr) {
   return transform_expr(expr, [](const regex_tree& t) -> const regex_tree& { return t; });
@@ -856,6 +949,12 @@ regex_result regex_prefix_closure(std::string_view expr) {
 regex_result regex_reverse_prefix_closure(std::string_view expr) {
   return transform_expr(expr, [](const regex_tree& t) {
     return regex_tree_reverse(regex_tree_prefix_closure(t));
+  });
+}
+
+regex_result regex_reverse_for_start(std::string_view expr) {
+  return transform_expr(expr, [](const regex_tree& t) {
+    return regex_tree_reverse(regex_tree_drop_trailing_assertions(t));
   });
 }
 

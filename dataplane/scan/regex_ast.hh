@@ -92,6 +92,9 @@ bool char_items_contain(const std::vector<char_item>& items, uint8_t c);
 // Tree transforms; each returns a new tree and leaves the input untouched.
 regex_tree regex_tree_reverse(const regex_tree& tree);
 regex_tree regex_tree_prefix_closure(const regex_tree& tree);
+// Removes the assertions in trailing position (those that can be the last thing a match
+// passes), keeping every other node. The language can only grow.
+regex_tree regex_tree_drop_trailing_assertions(const regex_tree& tree);
 
 // parse + print: the canonical form of an accepted expression.
 regex_result regex_normalize(std::string_view expr);
@@ -104,5 +107,13 @@ regex_result regex_reverse(std::string_view expr);
 regex_result regex_prefix_closure(std::string_view expr);
 // reverse(prefix closure): what the hold-back scan compiles as ^(?:...).
 regex_result regex_reverse_prefix_closure(std::string_view expr);
+// rev(R) without R's trailing assertions: what the start scan compiles as ^(?:...).
+// The forward stream scan has already checked those assertions at the reported end e, using
+// the byte after e, which the reversed buffer does not hold. Re-checking them against the
+// buffer edge would lose starts (R = "\d{3}\B" before a letter) or not compile at all
+// (Hyperscan proves ^(?:\B\d{3}) can never match). The result matches reverse(w) for
+// every match w of R; it may also accept a few more words when R has an alternative whose
+// trailing assertion failed at e (a longer start: over-masking, never under-masking).
+regex_result regex_reverse_for_start(std::string_view expr);
 
 }  // namespace phigate::scan

@@ -203,6 +203,25 @@ TEST(pattern_db, start_db_recovers_match_starts) {
   EXPECT_TRUE(f2.count({3u, 4u, 13u}));
 }
 
+// Regression: an expression ending in an assertion that needs the byte AFTER the match
+// (\B after a digit wants a word byte next). Kept in the start form, Hyperscan rejected
+// ^(?:\B\d{3}...) as "can never match" and the whole set failed to compile.
+TEST(pattern_db, trailing_assertions_do_not_break_start_recovery) {
+  pattern_set s;
+  s.name = "trailing";
+  s.version = 1;
+  s.entries.push_back(entry("ref", "other", "other_id", R"(\b[a-z]{2}-\d{3}\B)", 6));
+  s.entries.push_back(entry("dash", "other", "other_id", R"(\bq\d{2}-\b)", 4));
+  auto db = compile_ok(s);
+  ASSERT_TRUE(db);
+  scanner sc(*db);
+  const std::string text = "id ab-123x and q12-z";
+  auto found = sc.findings(text);
+  EXPECT_TRUE(found.count({0u, 3u, 9u}));
+  EXPECT_TRUE(found.count({1u, 15u, 19u}));
+  EXPECT_EQ(found.size(), 2u);
+}
+
 TEST(pattern_db, hold_db_gives_the_hold_start_on_tails) {
   auto db = compile_ok(small_set());
   ASSERT_TRUE(db);

@@ -17,11 +17,12 @@
 namespace phigate::scan {
 namespace {
 
-// A block-mode database compiled from ^(?:expr)$, answering "does expr match all of w".
+// A block-mode database compiled from ^(?:expr)\z, answering "does expr match all of w".
+// \z, not $: Hyperscan's $ also matches before a final newline, and \s words end in one.
 class whole_matcher {
  public:
   whole_matcher(const std::string& expr, unsigned flags) {
-    std::string full = "^(?:" + expr + ")$";
+    std::string full = "^(?:" + expr + ")\\z";
     hs_compile_error_t* err = nullptr;
     if (hs_compile(full.c_str(), flags | HS_FLAG_SINGLEMATCH, HS_MODE_BLOCK, nullptr, &db_,
                    &err) != HS_SUCCESS) {
@@ -322,6 +323,17 @@ TEST(regex_ast, transforms_print_expected_shapes) {
       << regex_reverse_prefix_closure(R"(\d{3}-\d{2})").expr;
 }
 
+// Regression (found by random-expression fuzzing): "X|(empty)" was simplified to X when X
+// could match empty, but an assertion matches empty only where it holds: rev("\b|") came
+// out as "\b", which rejects the empty word between two letters.
+TEST(regex_ast, assertions_are_not_unconditionally_empty) {
+  EXPECT_EQ(regex_reverse(R"(\b|)").expr, R"((?:\b)?)");
+  EXPECT_EQ(regex_reverse(R"(a|\b|)").expr, R"((?:a|\b)?)");
+  whole_matcher m("x(?:" + regex_reverse(R"(\b|)").expr + ")y", 0);
+  ASSERT_TRUE(m.ok()) << m.error();
+  EXPECT_TRUE(m.matches("xy"));
+}
+
 TEST(regex_ast, prefix_closure_stays_small_on_deep_and_long_inputs) {
   // Naive Pre(AB) = Pre(A) | A·Pre(B) without sharing doubles per nesting level.
   std::string deep = "x";
@@ -362,6 +374,13 @@ void check_properties(const std::string& expr, unsigned flags, const std::string
   ASSERT_TRUE(rev_m.ok()) << rev.expr << ": " << rev_m.error();
   ASSERT_TRUE(pre_m.ok()) << pre.expr << ": " << pre_m.error();
   ASSERT_TRUE(rpre_m.ok()) << rpre.expr << ": " << rpre_m.error();
+  // Start form: rev(R without trailing assertions); compare against that language forward.
+  regex_result start = regex_reverse_for_start(expr);
+  ASSERT_TRUE(start.ok);
+  whole_matcher start_m(start.expr, flags);
+  whole_matcher dropped_m(regex_print(regex_tree_drop_trailing_assertions(parsed.tree)), flags);
+  ASSERT_TRUE(start_m.ok()) << start.expr << ": " << start_m.error();
+  ASSERT_TRUE(dropped_m.ok()) << dropped_m.error();
   bool caseless = (flags & HS_FLAG_CASELESS) != 0;
   std::set<std::string> seen;
   for (const std::string& w : sample_words(parsed.tree, alphabet, 1234, samples)) {
@@ -369,7 +388,10 @@ void check_properties(const std::string& expr, unsigned flags, const std::string
     bool fwd = fwd_m.matches(w);
     ASSERT_EQ(fwd, rev_m.matches(reversed(w))) << "reverse disagrees on " << w;
     (fwd ? counts.matched : counts.unmatched)++;
+    bool start_hit = start_m.matches(reversed(w));
+    ASSERT_EQ(start_hit, dropped_m.matches(w)) << "start form disagrees on " << w;
     if (fwd) {
+      ASSERT_TRUE(start_hit) << "start form loses match " << w;
       for (size_t len = 0; len <= w.size(); ++len) {
         std::string pref = w.substr(0, len);
         ASSERT_TRUE(pre_m.matches(pref)) << "prefix " << len << " of " << w;
@@ -444,6 +466,24 @@ TEST(regex_ast, shipped_catalog_expressions_satisfy_the_properties) {
     ++entries;
   }
   EXPECT_GT(entries, 0u);
+}
+
+// Regression: with the trailing assertion kept, ^(?:\B\d{3}) is rejected by Hyperscan ("can
+// never match") and ^(?:\b\-) loses every start; the forward scan already checked them.
+TEST(regex_ast, start_form_drops_only_trailing_assertions) {
+  EXPECT_EQ(regex_reverse_for_start(R"(\d{3}\B)").expr, R"(\d{3})");
+  EXPECT_EQ(regex_reverse_for_start(R"(\bab-\b)").expr, R"(\-ba\b)");
+  EXPECT_EQ(regex_reverse_for_start(R"(\b\d{3}-\d{2}\b)").expr, R"(\d{2}\-\d{3}\b)");
+  EXPECT_EQ(regex_reverse_for_start(R"(a\b\d?)").expr, R"(\d?a)");
+  EXPECT_EQ(regex_reverse_for_start(R"((?:a\b|b)c?\b)").expr, R"(c?(?:a|b))");
+  EXPECT_EQ(regex_reverse_for_start(R"(a\bb)").expr, R"(b\ba)");  // internal: kept
+  EXPECT_EQ(regex_reverse_for_start(R"(^ab$)").expr, R"(ba$)");
+  for (const char* e : {R"(\d{3}\B)", R"(\bab-\b)", R"(x\s\b)"}) {
+    whole_matcher m(regex_reverse_for_start(e).expr, 0);
+    EXPECT_TRUE(m.ok()) << e << ": " << m.error();
+  }
+  whole_matcher kept("^(?:" + regex_reverse(R"(\d{3}\B)").expr + ")", 0);
+  EXPECT_FALSE(kept.ok()) << "Hyperscan now accepts ^\\B\\d: the regression test is moot";
 }
 
 TEST(regex_ast, reverse_swaps_anchors_and_keeps_word_boundaries) {
