@@ -227,6 +227,7 @@ engine_scratch* engine_scratch_create(const engine_config& cfg) {
     delete x;
     return nullptr;
   }
+  scan::scan_scratch_set_gating(*x->scan, cfg.trigger_gating);
   return x;
 }
 

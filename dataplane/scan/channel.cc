@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 
+#include "dataplane/scan/trigger.hh"
 #include "dataplane/validate/validators.hh"
 
 namespace phigate::scan {
@@ -33,6 +34,8 @@ struct scan_scratch {
   hs_stream_t* spare = nullptr;       // end-of-data probes on timer flush
   scan_counters counters;
   uint32_t n_ends = 0;
+  uint32_t max_before = 0;  // the trigger table's longest backward reach
+  bool gating = true;
   uint32_t ends[kMaxEnds];
   uint8_t rev[kWindowBytes];
   stage st[2];
@@ -164,7 +167,9 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
   scan_scratch& sc = *st.owner;
   channel_state& ch = *st.ch;
   sc.counters.reports++;
-  const uint64_t e = to;
+  // A report may complete during the next call (a trailing \b needs one more byte).
+  const uint64_t e = static_cast<uint64_t>(static_cast<int64_t>(to) +
+                                           (to <= ch.call_hs_start ? ch.prev_delta : ch.call_delta));
   if (ch.has_pending && ch.pending.pattern == id && ch.pending_logical_end >= e &&
       ch.pending_logical_start < e)
     return 0;  // another end inside a value already found
@@ -205,12 +210,80 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
   return 0;
 }
 
+// Gives logical bytes [a, b) (staged) to the Hyperscan stream; a gap since the last fed byte
+// becomes one separator, so no match can join text across it.
+void feed(stage& st, uint64_t a, uint64_t b) {
+  scan_scratch& sc = *st.owner;
+  channel_state& ch = *st.ch;
+  a = std::max(a, ch.fed_upto);
+  if (a >= b) return;
+  if (a > ch.fed_upto && ch.hs_fed > 0) {
+    static const uint8_t sep = kFieldSeparator;
+    ch.prev_delta = ch.call_delta;
+    ch.call_hs_start = ch.hs_fed;
+    hs_scan_stream(ch.stream, reinterpret_cast<const char*>(&sep), 1, 0, sc.hs_stream, on_match, &st);
+    ch.hs_fed += 1;
+  }
+  ch.prev_delta = ch.call_delta;
+  ch.call_delta = static_cast<int64_t>(a) - static_cast<int64_t>(ch.hs_fed);
+  ch.call_hs_start = ch.hs_fed;
+  sc.counters.logical_bytes += b - a;
+  hs_scan_stream(ch.stream, reinterpret_cast<const char*>(st.buf + (a - st.base)), static_cast<unsigned>(b - a), 0,
+                 sc.hs_stream, on_match, &st);
+  ch.hs_fed += b - a;
+  ch.fed_upto = b;
+}
+
+// Scans the staged bytes not yet considered. With a trigger table, only regions around trigger
+// bytes are fed (one real byte of context on each side keeps \b exact); everything else cannot
+// hold a match, by construction of the table.
 void scan_pending(stage& st) {
   if (st.scanned == st.len) return;
-  scan_scratch& sc = *st.owner;
-  sc.counters.logical_bytes += st.len - st.scanned;
-  hs_scan_stream(st.ch->stream, reinterpret_cast<const char*>(st.buf + st.scanned), st.len - st.scanned, 0,
-                 sc.hs_stream, on_match, &st);
+  channel_state& ch = *st.ch;
+  const trigger_table& tt = st.owner->db->triggers();
+  const uint64_t end = st.base + st.len;
+  if (!tt.enabled || !st.owner->gating) {
+    feed(st, st.base + st.scanned, end);
+    st.scanned = st.len;
+    return;
+  }
+  // Regions closer than this are merged: a Hyperscan call costs about as much as scanning it.
+  constexpr uint64_t kMergeGap = 48;
+  const uint64_t reach = static_cast<uint64_t>(st.owner->max_before) + 1;
+  uint64_t cur_s = ch.fed_upto, cur_e = std::max(ch.gate_until, ch.fed_upto);
+  bool open = ch.gate_until > ch.fed_upto;
+  for (uint32_t i = st.scanned; i < st.len; ++i) {
+    const uint8_t c = st.buf[i];
+    if (!tt.after[c]) continue;
+    if (tt.confirm[c] && i + 1 < st.len && !tt.follows(c, st.buf[i + 1])) continue;
+    const uint64_t t = st.base + i;
+    const uint64_t rs = std::max<uint64_t>(st.base, t >= tt.before[c] + 1u ? t - tt.before[c] - 1 : 0);
+    const uint64_t re = t + tt.after[c] + 1;
+    // Close the open region only when no trigger from here on can reach back into it: Hyperscan
+    // cannot return to bytes it has passed. Otherwise grow it both ways.
+    if (open && (t < reach || t - reach <= cur_e + kMergeGap)) {
+      cur_s = std::min(cur_s, rs);
+      cur_e = std::max(cur_e, re);
+      continue;
+    }
+    if (open) feed(st, cur_s, std::min(cur_e, end));
+    cur_s = rs;
+    cur_e = re;
+    open = true;
+  }
+  // Likewise a trigger in the next bytes may need up to max_before bytes before it: the tail it
+  // could reach is always fed now.
+  const uint64_t tail = std::max<uint64_t>(st.base, end > reach ? end - reach : 0);
+  if (open && tail <= cur_e + kMergeGap) {
+    cur_s = std::min(cur_s, tail);
+    cur_e = std::max(cur_e, end);
+  } else {
+    if (open) feed(st, cur_s, std::min(cur_e, end));
+    cur_s = tail;
+    cur_e = end;
+  }
+  feed(st, cur_s, std::min(cur_e, end));
+  ch.gate_until = cur_e > end ? cur_e : 0;
   st.scanned = st.len;
 }
 
@@ -297,6 +370,7 @@ scan_scratch* scan_scratch_create(const pattern_db& db) {
   auto* s = new (std::nothrow) scan_scratch();
   if (!s) return nullptr;
   s->db = &db;
+  for (int c = 0; c < 256; ++c) s->max_before = std::max<uint32_t>(s->max_before, db.triggers().before[c]);
   s->hs_stream = db.alloc_scratch(nullptr);
   s->hs_block = db.alloc_scratch(nullptr);
   if (!s->hs_stream || !s->hs_block || hs_open_stream(db.stream_db(), 0, &s->spare) != HS_SUCCESS) {
@@ -315,6 +389,8 @@ void scan_scratch_destroy(scan_scratch* s) {
 }
 
 scan_counters& scan_scratch_counters(scan_scratch& s) { return s.counters; }
+
+void scan_scratch_set_gating(scan_scratch& s, bool on) { s.gating = on; }
 
 bool channel_setup(channel_state& ch, const pattern_db& db) {
   ch = channel_state{};
@@ -335,6 +411,8 @@ void channel_open(channel_state& ch) {
   ch.has_pending = ch.overflow = false;
   ch.window_len = 0;
   ch.held_count = 0;
+  ch.hs_fed = ch.fed_upto = ch.gate_until = ch.call_hs_start = 0;
+  ch.call_delta = ch.prev_delta = 0;
   ch.stream = stream;
   ch.open = true;
 }
@@ -392,6 +470,8 @@ bool channel_end(scan_scratch& s, int slot) {
 void channel_close(scan_scratch& s, int slot, channel_state& ch, const scan_sink& sink) {
   stage& st = s.st[slot];
   load(st, s, ch, sink);
+  ch.prev_delta = ch.call_delta;
+  ch.call_hs_start = ch.hs_fed;
   hs_reset_stream(ch.stream, 0, s.hs_stream, on_match, &st);  // end-of-data matches
   emit_pending(ch, sink);
   save(st, st.base + st.len);
@@ -405,7 +485,13 @@ void channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode
   s.counters.flushes++;
   // What would match if the text ended here: probe a copy so the real stream continues.
   hs_reset_and_copy_stream(s.spare, ch.stream, nullptr, nullptr, nullptr);
+  const int64_t saved_prev = ch.prev_delta;
+  const uint64_t saved_start = ch.call_hs_start;
+  ch.prev_delta = ch.call_delta;
+  ch.call_hs_start = ch.hs_fed;
   hs_reset_stream(s.spare, 0, s.hs_stream, on_match, &st);
+  ch.prev_delta = saved_prev;
+  ch.call_hs_start = saved_start;
   const uint64_t end = st.base + st.len;
   if (mode == flush_mode::mask) emit_masks(st, ch.final_logical, end, mask_style::alnum);
   save(st, end);

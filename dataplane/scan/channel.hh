@@ -92,6 +92,14 @@ struct alignas(64) channel_state {
   bool overflow = false;        // held map did not fit: the caller must treat the body as unmaskable
   uint16_t window_len = 0;
   uint8_t held_count = 0;
+  // Trigger gating (see scan/trigger.hh): Hyperscan sees only regions around trigger bytes, so
+  // its stream offsets differ from logical ones by a delta that changes at every gap.
+  uint64_t hs_fed = 0;        // bytes given to the Hyperscan stream
+  uint64_t fed_upto = 0;      // logical offset after the last byte given (or skipped)
+  uint64_t gate_until = 0;    // an open region continues up to here (logical)
+  uint64_t call_hs_start = 0; // Hyperscan offset where the latest feed call began
+  int64_t call_delta = 0;     // logical - Hyperscan offset within the latest call
+  int64_t prev_delta = 0;     // the same for the call before it (late \b reports)
   finding pending{};
   uint64_t pending_logical_start = 0, pending_logical_end = 0;
   map_entry held[kHeldMapEntries];
@@ -111,6 +119,9 @@ struct scan_scratch;
 scan_scratch* scan_scratch_create(const pattern_db& db);  // setup time (allocates)
 void scan_scratch_destroy(scan_scratch* s);
 scan_counters& scan_scratch_counters(scan_scratch& s);
+// Trigger gating is on by default when the pattern set allows it; off scans every byte (the
+// reference behaviour the differential tests compare against).
+void scan_scratch_set_gating(scan_scratch& s, bool on);
 
 bool channel_setup(channel_state& ch, const pattern_db& db);  // opens the stream (setup time)
 void channel_teardown(channel_state& ch);

@@ -17,7 +17,7 @@ namespace phigate::scan {
 namespace {
 
 constexpr char db_magic[8] = {'P', 'H', 'I', 'G', 'D', 'B', '1', '\0'};
-constexpr uint32_t db_format_version = 1;
+constexpr uint32_t db_format_version = 2;  // 2: trigger table
 constexpr size_t db_header_bytes = 8 + 4 + 4 + 8;  // magic, format version, crc32, body length
 constexpr const char* db_where = "(pattern db)";
 
@@ -176,7 +176,7 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const 
       // All three forms come from the same syntax tree, so the start and hold languages are
       // derived from exactly the language the stream database scans.
       regex_result f = regex_normalize(e.expression);
-      regex_result r = regex_reverse(e.expression);
+      regex_result r = regex_reverse_for_start(e.expression);
       regex_result h = regex_reverse_prefix_closure(e.expression);
       for (const regex_result* x : {&f, &r, &h}) {
         if (!x->ok) {
@@ -201,6 +201,11 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const 
       db->meta_.push_back(m);
     }
     db->finish_summary();
+    {
+      std::vector<std::pair<std::string, unsigned>> exprs;
+      for (const pattern_entry& e : set.entries) exprs.emplace_back(e.expression, e.flags);
+      db->triggers_ = trigger_build(exprs);
+    }
 
     if (auto r = compile_one(set, fwd, ids, {"", HS_MODE_STREAM, 0}, &db->stream_db_)) return *r;
     if (auto r = compile_one(set, hold, ids, {"hold (reverse prefix)", HS_MODE_BLOCK,
@@ -241,6 +246,13 @@ std::vector<uint8_t> pattern_db::serialize() const {
   }
   body.u32(static_cast<uint32_t>(keywords_.size()));
   for (const std::string& k : keywords_) body.str8(k);
+  body.u8(triggers_.enabled ? 1 : 0);
+  for (int c = 0; c < 256; ++c) {
+    body.u8(triggers_.before[c]);
+    body.u8(triggers_.after[c]);
+    body.u8(triggers_.confirm[c] ? 1 : 0);
+    for (int w = 0; w < 4; ++w) body.u64(triggers_.follow[c][w]);
+  }
 
   auto put_db = [&](const hs_database_t* d) {
     char* bytes = nullptr;
@@ -329,6 +341,15 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
       }
     }
     db->finish_summary();
+    const uint8_t enabled = r.u8();
+    for (int c = 0; c < 256; ++c) {
+      db->triggers_.before[c] = r.u8();
+      db->triggers_.after[c] = r.u8();
+      db->triggers_.confirm[c] = r.u8() != 0;
+      for (int w = 0; w < 4; ++w) db->triggers_.follow[c][w] = r.u64();
+    }
+    if (!r.ok() || enabled > 1) return err(db_where, "bad trigger table");
+    db->triggers_.enabled = enabled == 1;
 
     auto get_db = [&](hs_database_t** out) -> bool {
       uint64_t len = r.u64();

@@ -11,24 +11,20 @@
 // fails on some bounded repeats):
 //  * stream_db: every expression forward, HS_MODE_STREAM; match ids are entry indexes.
 //    Reports only END offsets.
-//  * start_db(i): ^(?:rev(expression i)), HS_MODE_BLOCK. Scanning the reversed window that
-//    ends at a reported end e reports every m such that text[e-m, e) matches entry i.
+//  * start_db(i): ^(?:rev(R')), HS_MODE_BLOCK, where R' is expression i without its trailing
+//    assertions (regex_reverse_for_start: the stream scan already checked them at e with the
+//    byte after e, which the reversed buffer lacks). Scanning the reversed window that ends at
+//    a reported end e reports every m such that text[e-m, e) matches entry i.
 //  * hold_db: ^(?:rev(Pre(expression i))) for every entry, HS_MODE_BLOCK with
 //    HS_FLAG_ALLOWEMPTY; ids are entry indexes. Scanning the reversed tail of the retained
 //    text, the largest reported end m says the last m bytes may still become (part of) a
 //    match and must be held back. Pre drops assertions, so the answer never depends on bytes
 //    outside the scanned window (it may hold slightly more, never less).
 //
-// Window sizes and assertions in the start scan: rev(R) keeps \b \B ^ $, and Hyperscan
-// evaluates them against the reversed buffer, whose edges stand for the window edges.
-//  * Give the start scan max_length()+1 bytes when the stream has them, so that a leading \b
-//    of R (evaluated at the far end of the reversed buffer) sees the real byte before the
-//    match instead of the buffer edge.
-//  * A trailing assertion of R is checked at the buffer start, where Hyperscan cannot see
-//    the byte after e. "\b" after a word byte (the usual case) still agrees; an expression
-//    whose trailing assertion needs the byte after the match (e.g. "-\b" or "\d\B") then
-//    recovers no start. The forward stream scan did verify it, so the engine must treat
-//    "no start found" as "mask the whole window" (fail closed), never as "no match".
+// Window size for the start scan: give it max_length()+1 bytes when the stream has them, so
+// that a leading \b or \B of R (evaluated at the far end of the reversed buffer) sees the
+// real byte before the match instead of the buffer edge. A leading ^ of R becomes a trailing
+// $ of the start expression: it only matches when the window begins at stream offset 0.
 #include <hs.h>
 
 #include <cstdint>
@@ -40,6 +36,7 @@
 #include <vector>
 
 #include "dataplane/scan/pattern_set.hh"
+#include "dataplane/scan/trigger.hh"
 #include "dataplane/validate/validators.hh"
 
 namespace phigate::scan {
@@ -83,6 +80,9 @@ class pattern_db {
     return id < start_dbs_.size() ? start_dbs_[id] : nullptr;
   }
   const hs_database_t* hold_db() const { return hold_db_; }
+  // Bytes every match needs nearby (scan/trigger.hh): the scanner feeds Hyperscan only the
+  // regions around them. Disabled (scan everything) when the set has no rare required bytes.
+  const trigger_table& triggers() const { return triggers_; }
 
   std::span<const pattern_meta> patterns() const { return meta_; }
   // Lowercased context keyword i (see pattern_meta::keyword_first); empty when out of range.
@@ -114,6 +114,7 @@ class pattern_db {
   uint8_t max_context_window_ = 0;
   hs_database_t* stream_db_ = nullptr;
   hs_database_t* hold_db_ = nullptr;
+  trigger_table triggers_{};
   std::vector<hs_database_t*> start_dbs_;
 };
 

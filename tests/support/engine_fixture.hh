@@ -20,6 +20,7 @@ struct catalog {
   std::unique_ptr<scan::pattern_db> db;
   engine::engine_config cfg;
   engine::engine_scratch* x = nullptr;
+  engine::engine_scratch* x_full_scan = nullptr;  // same set, trigger gating off (reference)
   static catalog& shared() {
     static catalog c = [] {
       catalog k;
@@ -36,6 +37,10 @@ struct catalog {
       k.db = std::move(std::get<0>(r));
       k.cfg.db = k.db.get();
       k.x = engine::engine_scratch_create(k.cfg);
+      static engine::engine_config full;
+      full = k.cfg;
+      full.trigger_gating = false;
+      k.x_full_scan = engine::engine_scratch_create(full);
       return k;
     }();
     return c;
@@ -56,8 +61,9 @@ struct run_result {
 // buffer. Masks are applied to the held pieces in place; released bytes are copied out.
 inline run_result run_guarded(std::string_view response, const segmentation& seg,
                               scan::flush_mode flush = scan::flush_mode::mask, bool flush_each = false,
-                              int requests = 4) {
+                              int requests = 4, bool full_scan = false) {
   catalog& c = catalog::shared();
+  engine::engine_scratch* x = full_scan ? c.x_full_scan : c.x;
   run_result out;
   engine::engine_config cfg = c.cfg;
   cfg.flush = flush;
@@ -81,7 +87,7 @@ inline run_result run_guarded(std::string_view response, const segmentation& seg
   sink.on_finding = [](void* ctx, const scan::finding& fd) { static_cast<state*>(ctx)->findings->push_back(fd); };
   const std::string req = "GET /v1/x HTTP/1.1\r\nHost: t\r\n\r\n";
   for (int i = 0; i < requests; ++i)
-    engine::feed_request(*f, *c.x, reinterpret_cast<const uint8_t*>(req.data()), req.size(), 0, sink);
+    engine::feed_request(*f, *x, reinterpret_cast<const uint8_t*>(req.data()), req.size(), 0, sink);
 
   auto release_to = [&](uint64_t fin) {
     // Copy out every held byte below fin, then forget fully released pieces.
@@ -102,18 +108,18 @@ inline run_result run_guarded(std::string_view response, const segmentation& seg
     if (failed) return;
     st.held.push_back({piece.data(), piece.size(), off});
     off += piece.size();
-    r = engine::feed_response(*f, *c.x, piece.data(), piece.size(), now += 1000, sink);
+    r = engine::feed_response(*f, *x, piece.data(), piece.size(), now += 1000, sink);
     ++out.feeds;
     if (r.error != engine::engine_error::none) {
       failed = true;
       return;
     }
     if (r.final_offset < off) ++out.held_feeds;
-    if (flush_each && r.final_offset < off) r = engine::flush_response(*f, *c.x, now += 1000, sink);
+    if (flush_each && r.final_offset < off) r = engine::flush_response(*f, *x, now += 1000, sink);
     release_to(r.final_offset);
   });
   if (!failed) {
-    r = engine::finish_response(*f, *c.x, now += 1000, sink);
+    r = engine::finish_response(*f, *x, now += 1000, sink);
     if (r.error == engine::engine_error::none) release_to(r.final_offset);
   }
   engine::flow_engine_teardown(*f);

@@ -50,6 +50,10 @@ TEST(corpus_gate, recall_precision_and_segmentation) {
       std::vector<segmentation> segs = {random_segmentation(d.response.size(), rng, 1448)};
       if (docs % 4 == 0) segs.push_back(random_segmentation(d.response.size(), rng, 9));
       if (docs % 16 == 0) segs.push_back(segmentation(d.response.size(), 1));
+      // Differential: trigger gating must not change a single byte versus scanning everything.
+      const run_result reference = run_guarded(d.response, segs[0], scan::flush_mode::mask, false, 4, true);
+      ASSERT_TRUE(reference.ok);
+      ASSERT_EQ(reference.released, whole.released) << "trigger gating changed the output";
       for (const auto& seg : segs) {
         const run_result r = run_guarded(d.response, seg);
         ASSERT_TRUE(r.ok) << engine::engine_error_name(r.error) << " " << describe(seg);

@@ -55,6 +55,19 @@ std::vector<vector_case> cases() {
                    http_response("text/plain", "phone 555-012-3456 ok"),
                {"123-45-6789", "555-012-3456"},
                {"ok"}});
+  {
+    // Regression (trigger gating): a URL whose trigger ('.' of the host) arrives in a later piece
+    // than its scheme, after a stretch of prose Hyperscan was allowed to skip. The trigger's
+    // backward reach must still find the scheme's bytes fed.
+    std::string body;
+    const char* toks[] = {"the patient ", "reports mild pain after surgery and ", "rest", " htt", "p", "s",
+                          "://po", "rtal.e", "xampl", "e.ne", "t/", "recor", "ds?", "i", "d=7", "8243",
+                          " today"};
+    for (const char* t : toks) body += std::string("{\"response\":\"") + t + "\",\"done\":false}\n";
+    v.push_back({"regression_gated_backward_reach", http_response("application/x-ndjson", body),
+                 {"\"rtal.e\"", "\"xampl\"", "\"8243\""},
+                 {"\"the patient \"", "\" today\""}});
+  }
   v.push_back({"no_phi_prose",
                http_response("text/event-stream", openai_event("The") + openai_event(" patient") +
                                                        openai_event(" should") + openai_event(" rest.") +
