@@ -8,6 +8,11 @@
 
 #include "cli/commands.hh"
 
+namespace phigate::cli {
+// phigate audit verify|keygen (cli/audit_command.cc).
+int audit_command(const std::vector<std::string>& args);
+}  // namespace phigate::cli
+
 namespace {
 
 void usage(FILE* out) {
@@ -19,6 +24,10 @@ void usage(FILE* out) {
       "        mask PHI in an HTTP response (or a bare body) from INPUT or stdin to stdout\n"
       "  patterns check FILE\n"
       "        compile a pattern set and run its inline examples\n"
+      "  audit verify [--pubkey FILE] [--allow-unsigned-tail] [--expect-records N] LOG\n"
+      "        check an audit log's hash chain and signed checkpoints\n"
+      "  audit keygen PRIVATE_PEM PUBLIC_PEM\n"
+      "        create the Ed25519 key pair that signs audit checkpoints\n"
       "\n"
       "Run 'phigate <command> --help' for details.\n",
       out);
@@ -35,6 +44,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "mask") return phigate::cli::mask_command(args);
   if (cmd == "patterns") return phigate::cli::patterns_command(args);
+  if (cmd == "audit") return phigate::cli::audit_command(args);
   std::fprintf(stderr, "phigate: unknown command '%s'\n", cmd.c_str());
   usage(stderr);
   return 1;
