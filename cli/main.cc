@@ -24,6 +24,8 @@ void usage(FILE* out) {
       "        mask PHI in an HTTP response (or a bare body) from INPUT or stdin to stdout\n"
       "  patterns check FILE\n"
       "        compile a pattern set and run its inline examples\n"
+      "  patterns compile FILE OUT\n"
+      "        write the serialized pattern database (checksummed) to OUT\n"
       "  audit verify [--pubkey FILE] [--allow-unsigned-tail] [--expect-records N] LOG\n"
       "        check an audit log's hash chain and signed checkpoints\n"
       "  audit keygen PRIVATE_PEM PUBLIC_PEM\n"

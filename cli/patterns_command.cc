@@ -9,9 +9,38 @@
 
 namespace phigate::cli {
 
+namespace {
+
+// Compiles a set into the serialized database (what the control plane ships to the dataplane).
+int compile_command(const std::string& path, const std::string& out) {
+  auto set = scan::pattern_set_load(path);
+  if (auto* e = std::get_if<scan::load_error>(&set)) {
+    std::fprintf(stderr, "%s: %s: %s\n", path.c_str(), e->where.c_str(), e->reason.c_str());
+    return 2;
+  }
+  auto db = scan::pattern_db::compile(std::get<scan::pattern_set>(set));
+  if (auto* e = std::get_if<scan::load_error>(&db)) {
+    std::fprintf(stderr, "%s: %s: %s\n", path.c_str(), e->where.c_str(), e->reason.c_str());
+    return 2;
+  }
+  const std::vector<uint8_t> blob = std::get<0>(db)->serialize();
+  std::FILE* f = std::fopen(out.c_str(), "wb");
+  if (!f || std::fwrite(blob.data(), 1, blob.size(), f) != blob.size() || std::fclose(f) != 0) {
+    std::fprintf(stderr, "phigate patterns compile: cannot write %s\n", out.c_str());
+    return 1;
+  }
+  const auto& d = *std::get<0>(db);
+  std::printf("%s: %zu entries -> %s (%zu bytes, trigger gating %s)\n", path.c_str(), d.patterns().size(),
+              out.c_str(), blob.size(), d.triggers().enabled ? "on" : "off");
+  return 0;
+}
+
+}  // namespace
+
 int patterns_command(const std::vector<std::string>& args) {
+  if (args.size() == 3 && args[0] == "compile") return compile_command(args[1], args[2]);
   if (args.size() != 2 || args[0] != "check") {
-    std::fprintf(stderr, "usage: phigate patterns check FILE\n");
+    std::fprintf(stderr, "usage: phigate patterns check FILE\n       phigate patterns compile FILE OUT.db\n");
     return 1;
   }
   const std::string& path = args[1];

@@ -24,6 +24,11 @@ for s in "$root"/tests/data/samples/*.http; do
   done
 done
 
+# Compiled database.
+check "$phigate" patterns compile "$root/patterns/us-phi-core.json" "$work/core.db"
+check test -s "$work/core.db"
+check bash -c "head -c 8 '$work/core.db' | grep -q PHIGDB1"
+
 # Bare bodies.
 printf 'call 555-012-3456 now' | "$phigate" mask --body --content-type text/plain > "$work/b" 2>/dev/null
 check test "$(cat "$work/b")" = 'call ***-***-**** now'
