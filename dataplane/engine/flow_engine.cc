@@ -131,6 +131,15 @@ void on_request_head(void* ctx, const http::message_head& h) {
   if (c.sink.on_request_head) c.sink.on_request_head(c.sink.ctx, h);
 }
 
+http::parser_callbacks response_callbacks(call& c) {
+  http::parser_callbacks cb;
+  cb.ctx = &c;
+  cb.on_head = on_response_head;
+  cb.on_body = on_response_body;
+  cb.on_message_end = on_response_end;
+  return cb;
+}
+
 uint64_t pending_raw(const flow_engine& f) {
   if (!f.in_body) return scan::kNoOffset;
   switch (f.codec) {
@@ -285,11 +294,7 @@ feed_result feed_response(flow_engine& f, engine_scratch& x, const uint8_t* data
   if (f.error != engine_error::none) return conclude(f, now_ns);
   call c{f, x, sink};
   begin_open_channels(c);
-  http::parser_callbacks cb;
-  cb.ctx = &c;
-  cb.on_head = on_response_head;
-  cb.on_body = on_response_body;
-  cb.on_message_end = on_response_end;
+  const http::parser_callbacks cb = response_callbacks(c);
   http::parser_feed(f.response, data, len, cb);
   f.response_end += len;
   if (http::parser_error(f.response) != http::error::none) fail(f, engine_error::http);
@@ -301,11 +306,7 @@ feed_result finish_response(flow_engine& f, engine_scratch& x, uint64_t now_ns, 
   if (f.error != engine_error::none) return conclude(f, now_ns);
   call c{f, x, sink};
   begin_open_channels(c);
-  http::parser_callbacks cb;
-  cb.ctx = &c;
-  cb.on_head = on_response_head;
-  cb.on_body = on_response_body;
-  cb.on_message_end = on_response_end;
+  const http::parser_callbacks cb = response_callbacks(c);
   if (http::parser_finish(f.response, cb) != http::error::none) fail(f, engine_error::http);
   if (f.error == engine_error::none) end_begun_channels(c);
   return conclude(f, now_ns);
