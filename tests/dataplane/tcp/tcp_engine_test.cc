@@ -1,5 +1,6 @@
-// End to end without DPDK: a client and a server exchange the shipped SSE sample through the
-// flow table, the TCP tracker, the reassembler and the real engine, over a path that loses,
+// End to end without DPDK: a client and a server exchange the shipped SSE sample, as real
+// Ethernet/IPv4/TCP frames, through the session module (parser, flow table, TCP tracker,
+// reassembler, the real engine, checksum fix), over a path that loses,
 // reorders and duplicates packets, and a server whose retransmissions are cut at new boundaries
 // and sometimes carry different bytes. The client's reassembled response must equal what
 // `phigate mask` (mask_message) produces for the file, and every server packet that leaves the
@@ -24,7 +25,11 @@
 #include "dataplane/flow/flow_key.hh"
 #include "dataplane/flow/flow_table.hh"
 #include "dataplane/tcp/reassembly.hh"
+#include "dataplane/net/checksum.hh"
+#include "dataplane/net/packet_parse.hh"
+#include "dataplane/session/session.hh"
 #include "dataplane/tcp/tcp_tracker.hh"
+#include "tests/dataplane/net/frame_builder.hh"
 #include "tests/support/engine_fixture.hh"
 
 namespace phigate::test {
@@ -41,188 +46,85 @@ std::string read_sample(const char* name) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// A packet on the wire: heap payload, addressed by direction.
+// A packet on the wire: a whole Ethernet/IPv4/TCP frame (heap), plus what the test needs to
+// route it. The frame's buffer never moves while the session holds it.
 struct wire_pkt {
   bool from_client = false;
   uint32_t seq = 0, ack = 0;
   uint8_t flags = 0;
-  std::vector<uint8_t> payload;
+  std::vector<uint8_t> frame;
+  size_t payload_off = 0, payload_len = 0;
+  std::span<const uint8_t> payload() const { return {frame.data() + payload_off, payload_len}; }
 };
 
-// Per-flow state, constructed once per table slot (the engine's streams are opened at setup).
-struct conn {
-  tcp::tcp_conn tcp;
-  tcp::reasm r[2];
-  std::array<uint8_t, kHistory> history[2];
-  engine::flow_engine eng;
-  uint64_t response_final = 0;
-  bool engine_failed = false;
-};
-
-// The appliance for one lcore: what the DPDK loop will do, minus mbufs.
+// The appliance for one lcore: the session module (what the DPDK loop will call), minus mbufs.
 class appliance {
  public:
   appliance() {
     catalog& c = catalog::shared();
-    flow::flow_table_config fc;
-    fc.capacity = 4;
-    fc.hash_seed = 77;
-    table_ = flow::flow_table_create_for<conn>(fc);
-    pool_ = tcp::reasm_pool_create(tcp::reasm_config{});
-    for (uint32_t i = 0; i < flow::flow_table_capacity(*table_); ++i) {
-      conn& k = *static_cast<conn*>(flow::flow_table_payload_at(*table_, i));
-      setup_ok_ = setup_ok_ && engine::flow_engine_setup(k.eng, c.cfg);
-    }
+    session::session_config sc;
+    sc.table.capacity = 4;
+    sc.table.hash_seed = 77;
+    sc.engine = &c.cfg;
+    sc.history_bytes = kHistory;
+    sc.hold_timeout_ns = UINT64_MAX / 4;  // as `phigate mask`: no hold timer decides anything here
+    session::session_sink sink;
+    sink.ctx = this;
+    sink.forward = [](void* ctx, void* pkt) {
+      static_cast<appliance*>(ctx)->tx_.emplace_back(static_cast<wire_pkt*>(pkt));
+    };
+    sink.drop = [](void* ctx, void* pkt) {
+      delete static_cast<wire_pkt*>(pkt);
+      ++static_cast<appliance*>(ctx)->reasm_drops;
+    };
+    s_ = session::session_create(sc, sink, &why_);
   }
-  ~appliance() {
-    for (uint32_t i = 0; i < flow::flow_table_capacity(*table_); ++i)
-      engine::flow_engine_teardown(static_cast<conn*>(flow::flow_table_payload_at(*table_, i))->eng);
-    flow::flow_table_destroy_for<conn>(table_);
-    tcp::reasm_pool_destroy(pool_);
-  }
-  bool ok() const { return setup_ok_ && table_ != nullptr && pool_ != nullptr; }
+  ~appliance() { session::session_destroy(s_); }
+  bool ok() const { return s_ != nullptr; }
 
   // Takes ownership of the packet; forwarded packets come out of take_tx().
   void on_packet(std::unique_ptr<wire_pkt> p, uint64_t now) {
-    now_ = now;
-    static constexpr uint8_t kClient[4] = {10, 0, 0, 1}, kServer[4] = {10, 0, 0, 2};
-    bool swapped = false;
-    const flow::flow_key key = p->from_client ? flow::make_flow_key_v4(kClient, kServer, 40000, 8000, 6, swapped)
-                                              : flow::make_flow_key_v4(kServer, kClient, 8000, 40000, 6, swapped);
-    const uint64_t h = flow::flow_table_hash(*table_, key);
-    flow::flow_entry* e = flow::flow_table_find(*table_, key, h);
-    if (e == nullptr) {
-      e = flow::flow_table_insert(*table_, key, h, swapped, now);
-      ASSERT_NE(e, nullptr);
-      new_connection(flow::flow_payload<conn>(*table_, *e));
-      ++flows_created;
-    }
-    conn& c = flow::flow_payload<conn>(*table_, *e);
-    const flow_dir d = flow::flow_direction(*e, swapped);
-    tcp::tcp_packet tp;
-    tp.seq = p->seq;
-    tp.ack = p->ack;
-    tp.flags = p->flags;
-    tp.payload_len = static_cast<uint32_t>(p->payload.size());
-    const tcp::tcp_result tr = tcp::tcp_track(c.tcp, tcfg_, d, tp, tcnt_);
-    flow::flow_table_set_class(*table_, *e, tcp::tcp_timeout_class(c.tcp.state), now);
-    if ((p->flags & F::ack) != 0) tcp::reasm_on_ack(c.r[flow::dir_index(flow::dir_other(d))], p->ack);
-    switch (tr.verdict) {
-      case tcp::tcp_verdict::forward:
-        tx_.push_back(std::move(p));
+    wire_pkt* raw = p.release();  // the session may hold it until its sink forwards or drops it
+    const session::session_result r =
+        session::session_on_packet(*s_, session::packet_ref{raw, raw->frame.data(), uint32_t(raw->frame.size())}, now);
+    switch (r.action) {
+      case session::packet_action::forward:
+        tx_.emplace_back(raw);
         return;
-      case tcp::tcp_verdict::drop:
-        ++tracker_drops;
+      case session::packet_action::held:
         return;
-      case tcp::tcp_verdict::stream:
-        break;
+      case session::packet_action::drop:
+        if (r.drop == session::drop_reason::tcp_invalid) ++tracker_drops;
+        else if (r.drop == session::drop_reason::reassembly) ++reasm_drops;
+        else ADD_FAILURE() << "unexpected drop " << session::drop_reason_name(r.drop);
+        delete raw;
+        return;
       default:
-        ADD_FAILURE() << "unexpected verdict " << tcp::tcp_verdict_name(tr.verdict) << " event "
-                      << tcp::tcp_event_name(tr.event);
+        ADD_FAILURE() << "unexpected reset " << session::reset_reason_name(r.reset);
+        delete raw;
         return;
     }
-    tcp::reasm& r = c.r[flow::dir_index(d)];
-    if (!r.started) tcp::reasm_start(r, tcp::tcp_stream_base(c.tcp, d));
-    tcp::seg_ref s;
-    s.payload = p->payload.data();
-    s.len = tp.payload_len;
-    s.seq = tr.data_seq;
-    s.fin = tr.fin;
-    wire_pkt* raw = p.release();  // the reassembler owns it until forward() or drop()
-    s.pkt = raw;
-    call ctx{this, &c, d};
-    const tcp::reasm_sink sink = make_sink(&ctx);
-    const tcp::reasm_result rr = tcp::reasm_on_segment(r, s, now, sink);
-    EXPECT_EQ(rr.event, tcp::reasm_event::none) << tcp::reasm_event_name(rr.event);
-    EXPECT_FALSE(c.engine_failed);
-    // Requests are never masked: delivered request bytes are final.
-    tcp::reasm_release(r, d == flow_dir::to_responder ? r.delivered : c.response_final, sink);
   }
 
   std::vector<std::unique_ptr<wire_pkt>> take_tx() { return std::exchange(tx_, {}); }
-  tcp::reasm_counters& counters() { return tcp::reasm_pool_counters(*pool_); }
-  const tcp::tcp_counters& tcp_counters() const { return tcnt_; }
-  uint32_t held_segments() const { return tcp::reasm_pool_segments_held(*pool_); }
+  const tcp::reasm_counters& counters() const { return session::session_reasm_stats(*s_); }
+  const tcp::tcp_counters& tcp_counters() const { return session::session_tcp_stats(*s_); }
+  const session::session_counters& stats() const { return session::session_stats(*s_); }
+  uint32_t held_segments() const { return session::session_held_packets(*s_); }
   std::string debug() {
-    conn& c = *static_cast<conn*>(flow::flow_table_payload_at(*table_, 0));
-    const tcp::reasm& r = c.r[1];
-    return "delivered " + std::to_string(r.delivered) + " released " + std::to_string(r.released) + " final " +
-           std::to_string(c.response_final) + " segs " + std::to_string(r.segments) + " failed " +
-           std::to_string(c.engine_failed) + " drops " + std::to_string(reasm_drops);
+    const session::session_counters& n = stats();
+    return "held " + std::to_string(held_segments()) + " mask bytes " + std::to_string(n.mask_bytes) +
+           " resets " + std::to_string(n.actions[size_t(session::packet_action::reset)]) + " drops " +
+           std::to_string(reasm_drops) + (why_ ? why_ : "");
   }
 
-  int flows_created = 0;
   int tracker_drops = 0;
-
- private:
-  struct call {
-    appliance* a;
-    conn* c;
-    flow_dir d;
-  };
-
-  void new_connection(conn& c) {
-    tcp::tcp_conn_reset(c.tcp);
-    for (int i = 0; i < 2; ++i) tcp::reasm_init(c.r[i], pool_, c.history[i].data(), kHistory);
-    engine::flow_engine_reset(c.eng);
-    c.response_final = 0;
-    c.engine_failed = false;
-  }
-
-  static engine::engine_sink engine_sink_for(conn* c) {
-    engine::engine_sink es;
-    es.ctx = c;
-    es.on_mask = [](void* ctx, const mask::mask_action& a) {
-      // Masks land on the held response packets (server -> client travels to the initiator).
-      tcp::reasm_apply_mask(static_cast<conn*>(ctx)->r[flow::dir_index(flow_dir::to_initiator)], a);
-    };
-    return es;
-  }
-
-  static void note(conn& c, const engine::feed_result& fr) {
-    if (fr.error != engine::engine_error::none) c.engine_failed = true;
-    else c.response_final = std::max(c.response_final, fr.final_offset);
-  }
-
-  tcp::reasm_sink make_sink(call* ctx) {
-    tcp::reasm_sink s;
-    s.ctx = ctx;
-    s.deliver = [](void* v, uint64_t, const uint8_t* b, uint32_t n) {
-      call& k = *static_cast<call*>(v);
-      const engine::engine_sink es = engine_sink_for(k.c);
-      engine::engine_scratch& x = *catalog::shared().x;
-      if (k.d == flow_dir::to_responder) {
-        engine::feed_request(k.c->eng, x, b, n, k.a->now_, es);
-      } else {
-        note(*k.c, engine::feed_response(k.c->eng, x, b, n, k.a->now_, es));
-      }
-    };
-    s.end = [](void* v, uint64_t) {
-      call& k = *static_cast<call*>(v);
-      if (k.d != flow_dir::to_initiator) return;
-      note(*k.c, engine::finish_response(k.c->eng, *catalog::shared().x, k.a->now_, engine_sink_for(k.c)));
-    };
-    s.forward = [](void* v, void* pkt, bool) {
-      static_cast<call*>(v)->a->tx_.emplace_back(static_cast<wire_pkt*>(pkt));
-    };
-    s.drop = [](void* v, void* pkt, tcp::reasm_drop) {
-      delete static_cast<wire_pkt*>(pkt);
-      ++static_cast<call*>(v)->a->reasm_drops;
-    };
-    return s;
-  }
-
- public:
   int reasm_drops = 0;
 
  private:
-  flow::flow_table* table_ = nullptr;
-  tcp::reasm_pool* pool_ = nullptr;
-  tcp::tcp_config tcfg_;
-  tcp::tcp_counters tcnt_;
+  session::session_ctx* s_ = nullptr;
+  const char* why_ = nullptr;
   std::vector<std::unique_ptr<wire_pkt>> tx_;
-  uint64_t now_ = 0;
-  bool setup_ok_ = true;
 };
 
 struct run_stats {
@@ -248,21 +150,41 @@ std::string run_connection(const std::string& response, const std::string& expec
     p->flags = flags;
     p->seq = seq;
     p->ack = ack;
-    p->payload.assign(data.begin(), data.end());
+    frame_spec fs;
+    if (!from_client) {
+      std::swap(fs.src4, fs.dst4);
+      std::swap(fs.sport, fs.dport);
+    }
+    fs.seq = seq, fs.ack = ack, fs.flags = flags;
+    built_frame b = build_frame(fs, data);
+    p->frame = std::move(b.bytes);
+    p->payload_off = b.payload;
+    p->payload_len = data.size();
     return p;
   };
   // Everything the appliance forwards reaches its peer, except server data lost on the far leg.
   auto to_client = [&](std::vector<std::unique_ptr<wire_pkt>> tx) {
     for (auto& p : tx) {
-      if (p->from_client || p->payload.empty()) {
+      {  // Every frame that leaves carries a valid TCP checksum, masked or not.
+        net::packet_view v;
+        if (net::packet_parse(p->frame.data(), p->frame.size(), v) != net::parse_error::none || !v.has_tcp) {
+          ADD_FAILURE() << "a forwarded frame does not parse";
+          return;
+        }
+        if (net::tcp_checksum(p->frame.data(), v) != net::tcp_checksum_field(p->frame.data(), v)) {
+          ADD_FAILURE() << "bad TCP checksum on a forwarded frame at seq " << p->seq;
+          return;
+        }
+      }
+      if (p->from_client || p->payload().empty()) {
         if (!p->from_client && (p->flags & F::fin) && uint32_t(p->seq - (sisn + 1)) == response.size())
           fin_received = true;
         continue;
       }
       const uint64_t off = uint32_t(p->seq - (sisn + 1));
-      for (size_t i = 0; i < p->payload.size(); ++i) {
+      for (size_t i = 0; i < p->payload().size(); ++i) {
         // The zero-leak check: every byte that leaves is the masked byte.
-        if (static_cast<char>(p->payload[i]) != expect[off + i]) {
+        if (static_cast<char>(p->payload()[i]) != expect[off + i]) {
           ADD_FAILURE() << "leak or corruption at response offset " << off + i;
           return;
         }
@@ -271,11 +193,11 @@ std::string run_connection(const std::string& response, const std::string& expec
         ++st.lost;
         continue;
       }
-      for (size_t i = 0; i < p->payload.size(); ++i) {
-        received[off + i] = static_cast<char>(p->payload[i]);
+      for (size_t i = 0; i < p->payload().size(); ++i) {
+        received[off + i] = static_cast<char>(p->payload()[i]);
         got[off + i] = true;
       }
-      if ((p->flags & F::fin) && off + p->payload.size() == response.size()) fin_received = true;
+      if ((p->flags & F::fin) && off + p->payload().size() == response.size()) fin_received = true;
     }
     while (rcv_nxt < response.size() && got[rcv_nxt]) ++rcv_nxt;
   };
@@ -337,7 +259,7 @@ std::string run_connection(const std::string& response, const std::string& expec
       if (chance(40)) std::swap(path[i], path[std::min(path.size() - 1, i + 1 + rng() % 5)]);
     for (auto& p : path) {
       const uint64_t off = uint32_t(p->seq - (sisn + 1));
-      for (uint64_t o = off; o < off + p->payload.size(); ++o) seen_by_appliance[o] = true;
+      for (uint64_t o = off; o < off + p->payload().size(); ++o) seen_by_appliance[o] = true;
       ++st.server_packets;
       app.on_packet(std::move(p), now += kMs);
       to_client(app.take_tx());
@@ -377,7 +299,11 @@ TEST(tcp_engine, lossy_reordered_hostile_path_delivers_exactly_the_masked_respon
     ASSERT_EQ(got, expect) << "the client assembled something other than `phigate mask` output";
     EXPECT_EQ(app.counters().late_mask_bytes, 0u);
     EXPECT_EQ(app.held_segments(), 0u) << "packets left behind";
-    EXPECT_EQ(app.flows_created, 1) << "both directions must map to one flow";
+    EXPECT_EQ(app.stats().flows_created, 1u) << "both directions must map to one flow";
+    EXPECT_EQ(app.stats().actions[size_t(session::packet_action::reset)], 0u);
+    for (tcp::tcp_verdict v : {tcp::tcp_verdict::reset, tcp::tcp_verdict::close, tcp::tcp_verdict::restart})
+      EXPECT_EQ(app.tcp_counters().verdicts[size_t(v)], 0u) << "unexpected verdict " << tcp::tcp_verdict_name(v);
+    EXPECT_GT(app.stats().checksums_updated, 0u) << "masked frames must have had their checksum adjusted";
     EXPECT_EQ(app.tcp_counters().events[size_t(tcp::tcp_event::established)], 1u);
   }
   // The run must actually have been hostile.

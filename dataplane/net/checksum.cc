@@ -1,0 +1,71 @@
+#include "dataplane/net/checksum.hh"
+
+namespace phigate::net {
+
+uint32_t checksum_add(uint32_t sum, const uint8_t* p, size_t len) {
+  uint64_t s = sum;
+  size_t i = 0;
+  for (; i + 1 < len; i += 2) s += uint32_t{p[i]} << 8 | p[i + 1];
+  if (i < len) s += uint32_t{p[i]} << 8;
+  return checksum_fold(s);
+}
+
+uint16_t checksum_fold(uint64_t sum) {
+  while ((sum >> 16) != 0) sum = (sum & 0xFFFFu) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+uint16_t checksum_range_sum(const uint8_t* p, size_t len, bool odd) {
+  const uint16_t s = static_cast<uint16_t>(checksum_add(0, p, len));
+  // Byte-swapping every word of a ones'-complement sum swaps the sum (RFC 1071, 2.(B)).
+  return odd ? static_cast<uint16_t>(s << 8 | s >> 8) : s;
+}
+
+uint16_t checksum_adjust(uint16_t old_checksum, uint16_t old_sum, uint16_t new_sum) {
+  const uint64_t s = uint64_t{static_cast<uint16_t>(~old_checksum)} + static_cast<uint16_t>(~old_sum) + new_sum;
+  return static_cast<uint16_t>(~checksum_fold(s));
+}
+
+uint16_t checksum_update_range(uint16_t old_checksum, const uint8_t* old_bytes, const uint8_t* new_bytes,
+                               size_t len, size_t off) {
+  const bool odd = (off & 1) != 0;
+  return checksum_adjust(old_checksum, checksum_range_sum(old_bytes, len, odd),
+                         checksum_range_sum(new_bytes, len, odd));
+}
+
+uint16_t ipv4_header_checksum(const uint8_t* frame, const packet_view& v) {
+  const uint8_t* h = frame + v.l3_off;
+  const size_t ihl = size_t{h[0] & 0x0Fu} * 4;
+  uint32_t s = checksum_add(0, h, 10);
+  s = checksum_add(s, h + 12, ihl - 12);
+  return static_cast<uint16_t>(~checksum_fold(s));
+}
+
+uint16_t tcp_checksum(const uint8_t* frame, const packet_view& v) {
+  const uint32_t seg_len = v.ip_end - v.l4_off;
+  const size_t alen = v.family == flow::ip_family::v4 ? 4 : 16;
+  uint64_t s = checksum_add(0, frame + src_addr_off(v), alen);
+  s += checksum_add(0, frame + dst_addr_off(v), alen);
+  // v4: zero, protocol, 16-bit length; v6: 32-bit length, 3 zero bytes, next header. As words
+  // both come to length + protocol (v6 lengths above 64 KiB are jumbograms, refused by the parser).
+  s += (seg_len >> 16) + (seg_len & 0xFFFFu) + ip_proto_tcp;
+  const uint8_t* t = frame + v.l4_off;
+  s += checksum_add(0, t, 16);  // header up to the checksum field
+  s += checksum_add(0, t + 18, seg_len - 18);
+  return static_cast<uint16_t>(~checksum_fold(s));
+}
+
+uint16_t tcp_checksum_field(const uint8_t* frame, const packet_view& v) {
+  const uint8_t* p = frame + v.l4_off + 16;
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+void set_tcp_checksum_field(uint8_t* frame, const packet_view& v, uint16_t c) {
+  frame[v.l4_off + 16] = static_cast<uint8_t>(c >> 8);
+  frame[v.l4_off + 17] = static_cast<uint8_t>(c);
+}
+void set_ipv4_checksum_field(uint8_t* frame, const packet_view& v, uint16_t c) {
+  frame[v.l3_off + 10] = static_cast<uint8_t>(c >> 8);
+  frame[v.l3_off + 11] = static_cast<uint8_t>(c);
+}
+
+}  // namespace phigate::net

@@ -1,0 +1,154 @@
+#pragma once
+// The per-packet glue for protected TCP flows: one call per received frame does parse → flow
+// lookup/insert → tcp_track → reassembly → engine feed (request and response directions) →
+// release of final bytes → masks applied to held payloads → TCP checksum fix, and says what the
+// caller must do with the frame.
+//
+// Ownership: a frame handed in with result `held` belongs to the session until it comes back
+// exactly once through session_sink::forward (send it; its payload may have been masked and its
+// checksum fixed) or session_sink::drop (free it). Frames with any other result stay the
+// caller's, and the session never touches them again. Held frames must stay where they are (the
+// session keeps their byte pointer, as the reassembler rewrites and masks payloads in place).
+//
+// Threads: one session_ctx per lcore (its flow table, reassembly pool, engine scratch, held
+// packet records and counters), touched only by that lcore; the engine_config's pattern_db is
+// shared read-only. All memory is allocated by session_create(); the packet path allocates nothing.
+//
+// Request direction: requests are forwarded as soon as the engine has seen them
+// (request_release_limit() in session.cc: the hook where the policy hold will go).
+// Response direction: bytes leave only below the engine's final offset; hold timer and gap timer
+// are checked on every packet of the flow and by session_tick().
+//
+// Fail closed: an unmaskable response, a request framing error, a reassembly memcap or an
+// unfillable gap resets the connection: every held frame of the flow is dropped, the flow is
+// removed, and the result describes one RST per side (see rst_spec).
+#include <cstddef>
+#include <cstdint>
+
+#include "dataplane/engine/flow_engine.hh"
+#include "dataplane/flow/flow_table.hh"
+#include "dataplane/net/packet_parse.hh"
+#include "dataplane/tcp/reassembly.hh"
+#include "dataplane/tcp/tcp_tracker.hh"
+
+namespace phigate::session {
+
+struct session_config {
+  flow::flow_table_config table{};
+  tcp::tcp_config tcp{};
+  tcp::reasm_config reasm{};
+  const engine::engine_config* engine = nullptr;  // outlives the session (db shared read-only)
+  uint32_t history_bytes = 64 * 1024;  // per direction per flow slot; a power of two (or 0)
+  // The engine's hold timer: held response bytes older than this are decided (flush_response).
+  uint64_t hold_timeout_ns = 2'000'000'000ULL;
+};
+
+// A received frame. `frame` is writable: masks and checksum fixes land in it.
+struct packet_ref {
+  void* pkt = nullptr;      // caller's handle (an mbuf), returned through session_sink
+  uint8_t* frame = nullptr;  // Ethernet header onwards
+  uint32_t len = 0;
+};
+
+struct session_sink {
+  void* ctx = nullptr;
+  void (*forward)(void* ctx, void* pkt) = nullptr;  // a held frame may leave now
+  void (*drop)(void* ctx, void* pkt) = nullptr;     // a held frame must be freed
+};
+
+enum class packet_action : uint8_t {
+  forward,  // send the frame now (its payload may have been rewritten, checksum already fixed)
+  held,     // the session owns it (comes back through session_sink)
+  drop,     // free it (reason in session_result::drop)
+  reset,    // free it and send the RSTs described in session_result::rst
+  count
+};
+inline constexpr size_t packet_action_count = static_cast<size_t>(packet_action::count);
+const char* packet_action_name(packet_action a);
+
+enum class drop_reason : uint8_t {
+  none,
+  parse_error,       // see session_counters::parse_errors
+  not_tcp,           // the caller sent a non-TCP packet to the protected path
+  fragment,          // IP fragment of a protected flow: cannot be inspected
+  flow_table_full,   // insert failed (memcap or both buckets full)
+  tcp_invalid,       // tracker said drop (see tcp counters for the event)
+  reassembly,        // reassembler dropped it (duplicate, out of window, ...: reasm counters)
+  packet_records,    // no free held-packet record (cannot happen when sized from reasm_config)
+  count
+};
+inline constexpr size_t drop_reason_count = static_cast<size_t>(drop_reason::count);
+const char* drop_reason_name(drop_reason r);
+
+enum class reset_reason : uint8_t {
+  none,
+  midstream,           // data without a handshake (tcp_config::midstream == reset)
+  response_unmaskable, // the engine refused the response (compressed, malformed, framing, ...)
+  request_error,       // the engine refused the request stream (framing)
+  reasm_memcap,        // per-flow or per-lcore reassembly memcap
+  unfillable_gap,      // out-of-order data waited past gap_timeout
+  count
+};
+inline constexpr size_t reset_reason_count = static_cast<size_t>(reset_reason::count);
+const char* reset_reason_name(reset_reason r);
+
+// An RST to build. Addresses, ports and VLANs are those of the current frame, kept (reverse ==
+// false: the RST travels like the frame, toward its destination) or swapped (reverse == true:
+// toward the frame's sender). `dir` is the same choice in flow terms.
+//   toward the server: seq = the server's RCV.NXT (the offending response packet's ack, or the
+//     client's next sequence number) , ack = the server's next sequence number;
+//   toward the client: seq = the response stream's next unreleased byte (the client's RCV.NXT once
+//     what was released arrives), ack = the client's next sequence number.
+// Flags are RST|ACK.
+struct rst_spec {
+  flow::flow_dir dir = flow::flow_dir::to_responder;
+  bool reverse = false;
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+  uint8_t flags = 0;
+};
+
+struct session_result {
+  packet_action action = packet_action::drop;
+  drop_reason drop = drop_reason::none;
+  reset_reason reset = reset_reason::none;
+  net::parse_error parse = net::parse_error::none;
+  uint8_t rst_count = 0;
+  rst_spec rst[2];
+};
+
+struct session_counters {
+  uint64_t actions[packet_action_count] = {};
+  uint64_t drops[drop_reason_count] = {};
+  uint64_t resets[reset_reason_count] = {};
+  uint64_t parse_errors[net::parse_error_count] = {};
+  uint64_t engine_errors[8] = {};      // indexed by engine::engine_error (response and request)
+  uint64_t flows_created = 0;
+  uint64_t flows_expired = 0;
+  uint64_t held_forwarded = 0;         // held frames released through the sink
+  uint64_t held_dropped = 0;           // held frames freed through the sink
+  uint64_t checksums_updated = 0;      // rewritten payloads whose TCP checksum was adjusted
+  uint64_t mask_bytes = 0;             // payload bytes rewritten by engine masks
+  uint64_t hold_flushes = 0;           // flush_response() by the hold timer
+};
+
+struct session_ctx;  // opaque, per lcore
+
+// Setup time: allocates everything. nullptr on failure with *why set to a static reason.
+session_ctx* session_create(const session_config& cfg, const session_sink& sink, const char** why);
+// Drops every held frame through the sink, then frees everything.
+void session_destroy(session_ctx* s);
+
+// The packet path.
+session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns);
+// Timers for idle flows: evicts up to `budget` expired flows (their held frames are dropped).
+// Returns how many were evicted.
+size_t session_tick(session_ctx& s, uint64_t now_ns, size_t budget);
+
+const session_counters& session_stats(const session_ctx& s);
+const tcp::tcp_counters& session_tcp_stats(const session_ctx& s);
+const tcp::reasm_counters& session_reasm_stats(const session_ctx& s);
+uint32_t session_held_packets(const session_ctx& s);
+uint32_t session_live_flows(const session_ctx& s);
+
+}  // namespace phigate::session

@@ -1,0 +1,265 @@
+// session: the per-packet glue on small scripted connections (the hostile end-to-end run lives in
+// tests/dataplane/tcp/tcp_engine_test). Covers: masking reaches the client with a valid checksum,
+// requests pass at once, an unmaskable response resets both sides with the documented RST
+// seq/ack values and drops what was held, midstream data is reset from the frame's own numbers,
+// non-inspectable frames are dropped by named reason, and destroy returns every held frame.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dataplane/engine/mask_message.hh"
+#include "dataplane/net/checksum.hh"
+#include "dataplane/net/packet_parse.hh"
+#include "dataplane/session/session.hh"
+#include "tests/dataplane/net/frame_builder.hh"
+#include "tests/support/engine_fixture.hh"
+#include "tests/support/guard_page.hh"
+
+namespace phigate::test {
+namespace {
+
+namespace F = tcp::tcp_flag;
+using session::packet_action;
+
+constexpr uint32_t kCisn = 1000, kSisn = 5000;
+
+struct frame {
+  std::unique_ptr<guarded_buffer> buf;  // against a guard page: no read past the frame
+  bool from_client = false;
+  int outcomes = 0;
+};
+
+class harness {
+ public:
+  explicit harness(session::session_config sc = {}) {
+    sc.engine = &catalog::shared().cfg;
+    sc.table.capacity = 8;
+    sc.table.hash_seed = 3;
+    sc.history_bytes = 4096;
+    session::session_sink sink;
+    sink.ctx = this;
+    sink.forward = [](void* ctx, void* pkt) {
+      auto* f = static_cast<frame*>(pkt);
+      ++f->outcomes;
+      static_cast<harness*>(ctx)->sent.push_back(f);
+    };
+    sink.drop = [](void* ctx, void* pkt) {
+      ++static_cast<frame*>(pkt)->outcomes;
+      ++static_cast<harness*>(ctx)->sink_drops;
+    };
+    s = session::session_create(sc, sink, &why);
+  }
+  ~harness() { session::session_destroy(s); }
+
+  frame* make(bool from_client, uint8_t flags, uint32_t seq, uint32_t ack, std::string_view data,
+              frame_spec fs = {}) {
+    if (!from_client) {
+      std::swap(fs.src4, fs.dst4);
+      std::swap(fs.src6, fs.dst6);
+      std::swap(fs.sport, fs.dport);
+    }
+    fs.seq = seq, fs.ack = ack, fs.flags = flags;
+    const built_frame b = build_frame(fs, data);
+    frames.push_back(std::make_unique<frame>());
+    frames.back()->buf = std::make_unique<guarded_buffer>(std::span<const uint8_t>(b.bytes));
+    frames.back()->from_client = from_client;
+    return frames.back().get();
+  }
+  session::session_result send(frame* f, uint64_t now = 1'000'000) {
+    const session::session_result r =
+        session::session_on_packet(*s, {f, f->buf->data(), uint32_t(f->buf->size())}, now);
+    if (r.action == packet_action::forward) {
+      ++f->outcomes;
+      sent.push_back(f);
+    } else if (r.action != packet_action::held) {
+      ++f->outcomes;
+    }
+    return r;
+  }
+  void handshake(std::string_view request) {
+    ASSERT_EQ(send(make(true, F::syn, kCisn, 0, "")).action, packet_action::forward);
+    ASSERT_EQ(send(make(false, F::syn | F::ack, kSisn, kCisn + 1, "")).action, packet_action::forward);
+    ASSERT_EQ(send(make(true, F::ack, kCisn + 1, kSisn + 1, "")).action, packet_action::forward);
+    if (!request.empty()) {
+      const session::session_result r = send(make(true, F::ack | F::psh, kCisn + 1, kSisn + 1, request));
+      ASSERT_EQ(r.action, packet_action::forward) << "requests pass as soon as the engine saw them";
+    }
+  }
+  // The server payload that reached the client, in order of forwarding.
+  std::string server_bytes() {
+    std::string out;
+    for (frame* f : sent) {
+      if (f->from_client) continue;
+      net::packet_view v;
+      EXPECT_EQ(net::packet_parse(f->buf->data(), f->buf->size(), v), net::parse_error::none);
+      EXPECT_EQ(net::tcp_checksum(f->buf->data(), v), net::tcp_checksum_field(f->buf->data(), v))
+          << "forwarded frame with a bad checksum";
+      out.append(reinterpret_cast<const char*>(f->buf->data()) + v.payload_off, v.payload_len);
+    }
+    return out;
+  }
+
+  session::session_ctx* s = nullptr;
+  const char* why = nullptr;
+  std::vector<std::unique_ptr<frame>> frames;
+  std::vector<frame*> sent;
+  int sink_drops = 0;
+};
+
+const std::string kRequest = "POST /v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}";
+
+std::string json_response(const std::string& body) {
+  return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+TEST(session, masked_response_reaches_the_client_with_valid_checksums) {
+  harness h;
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake(kRequest);
+  const std::string resp = json_response("{\"note\":\"patient SSN 219-09-9999 and phone 415-555-0132, ok\"}");
+  const engine::mask_outcome m = engine::mask_message(
+      catalog::shared().cfg, *catalog::shared().x,
+      std::span(reinterpret_cast<const uint8_t*>(resp.data()), resp.size()), engine::mask_options{});
+  ASSERT_TRUE(m.ok);
+  const std::string expect(m.output.begin(), m.output.end());
+  ASSERT_NE(expect, resp) << "the vector must contain something to mask";
+  const uint32_t ack = kCisn + 1 + uint32_t(kRequest.size());
+  // Odd-sized segments so masks land at odd and even offsets; the last carries FIN.
+  for (size_t off = 0; off < resp.size(); off += 37) {
+    const size_t n = std::min<size_t>(37, resp.size() - off);
+    const bool last = off + n == resp.size();
+    h.send(h.make(false, F::ack | (last ? F::fin : 0), kSisn + 1 + uint32_t(off), ack, resp.substr(off, n)));
+  }
+  EXPECT_EQ(h.server_bytes(), expect);
+  EXPECT_GT(session::session_stats(*h.s).checksums_updated, 0u);
+  EXPECT_GT(session::session_stats(*h.s).mask_bytes, 0u);
+  EXPECT_EQ(session::session_held_packets(*h.s), 0u);
+  for (auto& f : h.frames) EXPECT_EQ(f->outcomes, 1) << "every frame decided exactly once";
+}
+
+TEST(session, unmaskable_response_resets_both_sides_with_documented_rsts) {
+  harness h;
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake(kRequest);
+  const uint32_t ack = kCisn + 1 + uint32_t(kRequest.size());
+  const std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 10\r\n\r\n";
+  // An out-of-order tail arrives first and is held; then the head makes the response unmaskable.
+  frame* tail = h.make(false, F::ack, kSisn + 1 + uint32_t(head.size()), ack, "0123456789");
+  EXPECT_EQ(h.send(tail).action, packet_action::held);
+  const session::session_result r = h.send(h.make(false, F::ack | F::psh, kSisn + 1, ack, head));
+  ASSERT_EQ(r.action, packet_action::reset);
+  EXPECT_EQ(r.reset, session::reset_reason::response_unmaskable);
+  ASSERT_EQ(r.rst_count, 2);
+  // Toward the server (client's direction, reversed from this server frame): seq = the frame's ack.
+  EXPECT_EQ(r.rst[0].dir, flow::flow_dir::to_responder);
+  EXPECT_TRUE(r.rst[0].reverse);
+  EXPECT_EQ(r.rst[0].seq, ack);
+  EXPECT_EQ(r.rst[0].ack, kSisn + 1 + uint32_t(head.size()) + 10);
+  // Toward the client: seq = the first response byte not released (nothing was), ack = client next.
+  EXPECT_EQ(r.rst[1].dir, flow::flow_dir::to_initiator);
+  EXPECT_FALSE(r.rst[1].reverse);
+  EXPECT_EQ(r.rst[1].seq, kSisn + 1);
+  EXPECT_EQ(r.rst[1].ack, ack);
+  EXPECT_EQ(r.rst[1].flags, F::rst | F::ack);
+  EXPECT_EQ(h.sink_drops, 1) << "the held tail is dropped, never released";
+  EXPECT_EQ(tail->outcomes, 1);
+  EXPECT_EQ(h.server_bytes(), "");
+  EXPECT_EQ(session::session_held_packets(*h.s), 0u);
+  EXPECT_EQ(session::session_live_flows(*h.s), 0u);
+  const session::session_counters& n = session::session_stats(*h.s);
+  EXPECT_EQ(n.resets[size_t(session::reset_reason::response_unmaskable)], 1u);
+  EXPECT_EQ(n.engine_errors[size_t(engine::engine_error::content_encoding)], 1u);
+}
+
+TEST(session, midstream_data_is_reset_from_the_frames_numbers) {
+  harness h;
+  ASSERT_NE(h.s, nullptr) << h.why;
+  const session::session_result r = h.send(h.make(false, F::ack, 7000, 3000, "HTTP/1.1 200 OK\r\n"));
+  ASSERT_EQ(r.action, packet_action::reset);
+  EXPECT_EQ(r.reset, session::reset_reason::midstream);
+  ASSERT_EQ(r.rst_count, 2);
+  EXPECT_FALSE(r.rst[0].reverse);
+  EXPECT_EQ(r.rst[0].seq, 7000u + 17);
+  EXPECT_TRUE(r.rst[1].reverse);
+  EXPECT_EQ(r.rst[1].seq, 3000u);
+  EXPECT_EQ(session::session_live_flows(*h.s), 0u);
+}
+
+TEST(session, uninspectable_frames_are_dropped_by_named_reason) {
+  harness h;
+  ASSERT_NE(h.s, nullptr) << h.why;
+  frame_spec frag;
+  frag.ipv4_frag = 0x2000;
+  EXPECT_EQ(h.send(h.make(true, F::syn, kCisn, 0, "", frag)).drop, session::drop_reason::fragment);
+  frame* udp = h.make(true, F::syn, kCisn, 0, "abcd");
+  udp->buf->data()[14 + 9] = 17;
+  EXPECT_EQ(h.send(udp).drop, session::drop_reason::not_tcp);
+  frame* cut = h.make(true, F::syn, kCisn, 0, "");
+  const session::session_result r = session::session_on_packet(*h.s, {cut, cut->buf->data(), 30}, 1);
+  EXPECT_EQ(r.action, packet_action::drop);
+  EXPECT_EQ(r.drop, session::drop_reason::parse_error);
+  EXPECT_EQ(r.parse, net::parse_error::truncated_ipv4);
+  const session::session_counters& n = session::session_stats(*h.s);
+  EXPECT_EQ(n.drops[size_t(session::drop_reason::fragment)], 1u);
+  EXPECT_EQ(n.drops[size_t(session::drop_reason::not_tcp)], 1u);
+  EXPECT_EQ(n.parse_errors[size_t(net::parse_error::truncated_ipv4)], 1u);
+  EXPECT_EQ(session::session_live_flows(*h.s), 0u) << "dropped frames create no flow";
+}
+
+TEST(session, ipv6_with_vlan_connection_passes_requests) {
+  harness h;
+  ASSERT_NE(h.s, nullptr) << h.why;
+  frame_spec fs;
+  fs.v6 = true;
+  fs.vlan_types = {0x8100};
+  fs.ipv6_ext = {0};
+  EXPECT_EQ(h.send(h.make(true, F::syn, kCisn, 0, "", fs)).action, packet_action::forward);
+  EXPECT_EQ(h.send(h.make(false, F::syn | F::ack, kSisn, kCisn + 1, "", fs)).action, packet_action::forward);
+  EXPECT_EQ(h.send(h.make(true, F::ack, kCisn + 1, kSisn + 1, "", fs)).action, packet_action::forward);
+  EXPECT_EQ(h.send(h.make(true, F::ack, kCisn + 1, kSisn + 1, kRequest, fs)).action, packet_action::forward);
+  EXPECT_EQ(session::session_stats(*h.s).flows_created, 1u);
+}
+
+TEST(session, destroy_returns_every_held_frame) {
+  int drops = 0;
+  std::vector<std::unique_ptr<frame>> keep;
+  {
+    harness h;
+    ASSERT_NE(h.s, nullptr) << h.why;
+    h.handshake(kRequest);
+    const uint32_t ack = kCisn + 1 + uint32_t(kRequest.size());
+    frame* f = h.make(false, F::ack, kSisn + 1 + 100, ack, "later bytes");  // out of order: held
+    EXPECT_EQ(h.send(f).action, packet_action::held);
+    EXPECT_EQ(session::session_held_packets(*h.s), 1u);
+    session::session_destroy(h.s);
+    h.s = nullptr;
+    drops = h.sink_drops;
+    EXPECT_EQ(f->outcomes, 1);
+    keep = std::move(h.frames);
+  }
+  EXPECT_EQ(drops, 1);
+}
+
+TEST(session, bad_configuration_is_refused_with_a_reason) {
+  session::session_config sc;
+  sc.engine = &catalog::shared().cfg;
+  sc.history_bytes = 1000;  // not a power of two
+  session::session_sink sink;
+  sink.forward = [](void*, void*) {};
+  sink.drop = [](void*, void*) {};
+  const char* why = nullptr;
+  EXPECT_EQ(session::session_create(sc, sink, &why), nullptr);
+  EXPECT_NE(why, nullptr);
+  sc.history_bytes = 1024;
+  sc.engine = nullptr;
+  EXPECT_EQ(session::session_create(sc, sink, &why), nullptr);
+  EXPECT_NE(why, nullptr);
+}
+
+}  // namespace
+}  // namespace phigate::test
