@@ -1,0 +1,280 @@
+// phigate-dp: the inline dataplane process. Bump in the wire between a client-side and a
+// server-side DPDK port: traffic to or from a protected service goes through the session
+// (TCP tracking, reassembly, engine, masks, hold/release); everything else is bridged untouched.
+//
+// Threading: the main lcore parses the config, starts ports and then only waits for a signal and
+// serves nothing on the packet path; one worker lcore runs the burst loop (rx both ports ->
+// process -> tx) with its own session (flow table, reassembly pool, Hyperscan scratch). Devices
+// without RSS (af_packet, pcap, ring) get one queue, so one worker owns every flow; several
+// workers need symmetric RSS (not wired yet). The loop never allocates, locks or logs.
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/engine/flow_engine.hh"
+#include "dataplane/io/dp_config.hh"
+#include "dataplane/net/packet_parse.hh"
+#include "dataplane/scan/pattern_db.hh"
+#include "dataplane/session/session.hh"
+
+namespace {
+
+using namespace phigate;
+
+constexpr uint16_t kBurst = 32;
+constexpr uint16_t kRingSize = 1024;
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+// Per-worker TX staging: frames leave in bursts; what a port refuses is freed and counted.
+struct tx_queue {
+  uint16_t port = 0;
+  uint16_t n = 0;
+  rte_mbuf* pkts[kBurst * 4];
+};
+
+struct alignas(64) worker_ctx {
+  const io::dp_config* cfg = nullptr;
+  session::session_ctx* session = nullptr;
+  tx_queue tx[2];  // [0] toward the client port, [1] toward the server port
+  uint64_t rx_packets = 0, tx_packets = 0, bridged = 0, protected_packets = 0, tx_dropped = 0;
+  uint64_t held_now = 0;
+};
+
+inline uint16_t other_port(const worker_ctx& w, uint16_t in) {
+  return in == w.cfg->client_port ? w.cfg->server_port : w.cfg->client_port;
+}
+
+inline void tx_flush(worker_ctx& w, tx_queue& q) {
+  if (!q.n) return;
+  const uint16_t sent = rte_eth_tx_burst(q.port, 0, q.pkts, q.n);
+  w.tx_packets += sent;
+  for (uint16_t i = sent; i < q.n; ++i) rte_pktmbuf_free(q.pkts[i]);
+  w.tx_dropped += q.n - sent;
+  q.n = 0;
+}
+
+inline void tx_enqueue(worker_ctx& w, rte_mbuf* m, uint16_t out_port) {
+  tx_queue& q = w.tx[out_port == w.cfg->client_port ? 0 : 1];
+  if (q.n == std::size(q.pkts)) tx_flush(w, q);
+  q.pkts[q.n++] = m;
+}
+
+// The session releases a held frame: it continues away from the port it came in on.
+void sink_forward(void* ctx, void* pkt) {
+  auto& w = *static_cast<worker_ctx*>(ctx);
+  auto* m = static_cast<rte_mbuf*>(pkt);
+  tx_enqueue(w, m, other_port(w, m->port));
+}
+void sink_drop(void*, void* pkt) { rte_pktmbuf_free(static_cast<rte_mbuf*>(pkt)); }
+
+bool is_protected(const io::dp_config& cfg, const uint8_t* frame, const net::packet_view& v) {
+  if (!v.has_tcp && !v.fragment) return false;
+  const bool v6 = v.family == flow::ip_family::v6;
+  const size_t alen = v6 ? 16 : 4;
+  for (const auto& s : cfg.services) {
+    if (s.v6 != v6) continue;
+    if ((v.dport == s.port && std::memcmp(frame + net::dst_addr_off(v), s.addr, alen) == 0) ||
+        (v.sport == s.port && std::memcmp(frame + net::src_addr_off(v), s.addr, alen) == 0))
+      return true;
+    // Fragments carry no ports: a fragment to or from a protected address is handed over (and
+    // dropped there, counted) rather than bridged uninspected.
+    if (v.fragment && (std::memcmp(frame + net::dst_addr_off(v), s.addr, alen) == 0 ||
+                       std::memcmp(frame + net::src_addr_off(v), s.addr, alen) == 0))
+      return true;
+  }
+  return false;
+}
+
+int worker_main(void* arg) {
+  auto& w = *static_cast<worker_ctx*>(arg);
+  const io::dp_config& cfg = *w.cfg;
+  const uint16_t ports[2] = {cfg.client_port, cfg.server_port};
+  const uint64_t hz = rte_get_tsc_hz();
+  rte_mbuf* pkts[kBurst];
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    const uint64_t now_ns = rte_get_tsc_cycles() * 1'000'000'000ULL / hz;  // injected clock for the session
+    for (uint16_t port : ports) {
+      const uint16_t n = rte_eth_rx_burst(port, 0, pkts, kBurst);
+      w.rx_packets += n;
+      for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = pkts[i];
+        m->port = port;
+        const uint16_t out = other_port(w, port);
+        net::packet_view v;
+        uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+        // Multi-segment frames (jumbo) are not inspected; protected ones are caught below.
+        const bool parsed = m->nb_segs == 1 && net::packet_parse(frame, rte_pktmbuf_data_len(m), v) == net::parse_error::none;
+        if (!parsed || !is_protected(cfg, frame, v)) {
+          if (!parsed && m->nb_segs > 1) {  // cannot prove it is not protected: fail closed
+            rte_pktmbuf_free(m);
+            continue;
+          }
+          ++w.bridged;
+          tx_enqueue(w, m, out);
+          continue;
+        }
+        ++w.protected_packets;
+        session::packet_ref ref{m, frame, rte_pktmbuf_data_len(m)};
+        const session::session_result r = session::session_on_packet(*w.session, ref, now_ns);
+        switch (r.action) {
+          case session::packet_action::forward: tx_enqueue(w, m, out); break;
+          case session::packet_action::held: break;
+          // A reset flow's frame is dropped; both endpoints then time out rather than ever see
+          // unmasked bytes. (Emitting the RSTs described in r.rst is the next step.)
+          default: rte_pktmbuf_free(m); break;
+        }
+      }
+    }
+    session::session_tick(*w.session, now_ns, 64);
+    tx_flush(w, w.tx[0]);
+    tx_flush(w, w.tx[1]);
+  }
+  tx_flush(w, w.tx[0]);
+  tx_flush(w, w.tx[1]);
+  return 0;
+}
+
+int port_start(uint16_t port, rte_mempool* pool) {
+  rte_eth_conf conf{};
+  int rc = rte_eth_dev_configure(port, 1, 1, &conf);
+  if (rc == 0) rc = rte_eth_rx_queue_setup(port, 0, kRingSize, rte_eth_dev_socket_id(port), nullptr, pool);
+  if (rc == 0) rc = rte_eth_tx_queue_setup(port, 0, kRingSize, rte_eth_dev_socket_id(port), nullptr);
+  if (rc == 0) rc = rte_eth_dev_start(port);
+  if (rc == 0) rc = rte_eth_promiscuous_enable(port);  // a bridge forwards frames for others
+  return rc;
+}
+
+void print_stats(const worker_ctx& w) {
+  const session::session_counters& s = session::session_stats(*w.session);
+  std::fprintf(stderr,
+               "phigate-dp: rx %lu tx %lu bridged %lu protected %lu tx_dropped %lu flows %lu held_now %u "
+               "mask_bytes %lu checksums %lu hold_flushes %lu\n",
+               w.rx_packets, w.tx_packets, w.bridged, w.protected_packets, w.tx_dropped, s.flows_created,
+               session::session_held_packets(*w.session), s.mask_bytes, s.checksums_updated, s.hold_flushes);
+  for (size_t i = 1; i < session::drop_reason_count; ++i)
+    if (s.drops[i]) std::fprintf(stderr, "phigate-dp: drop %s %lu\n", session::drop_reason_name(static_cast<session::drop_reason>(i)), s.drops[i]);
+  for (size_t i = 1; i < session::reset_reason_count; ++i)
+    if (s.resets[i]) std::fprintf(stderr, "phigate-dp: reset %s %lu\n", session::reset_reason_name(static_cast<session::reset_reason>(i)), s.resets[i]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[++i];
+    else if (!std::strcmp(argv[i], "--help")) {
+      std::puts("usage: phigate-dp --config FILE\n(see configs/phigate-dp.topology.json)");
+      return 0;
+    } else {
+      std::fprintf(stderr, "phigate-dp: unknown argument %s (usage: phigate-dp --config FILE)\n", argv[i]);
+      return 1;
+    }
+  }
+  if (config_path.empty()) {
+    std::fprintf(stderr, "phigate-dp: --config FILE is required\n");
+    return 1;
+  }
+  // Everything that can be wrong with the configuration is found before any port starts.
+  io::dp_config cfg;
+  if (std::string e = io::dp_config_load(config_path, cfg); !e.empty()) {
+    std::fprintf(stderr, "phigate-dp: %s\n", e.c_str());
+    return 1;
+  }
+  auto set = scan::pattern_set_load(cfg.patterns);
+  if (auto* e = std::get_if<scan::load_error>(&set)) {
+    std::fprintf(stderr, "phigate-dp: patterns %s: %s: %s\n", cfg.patterns.c_str(), e->where.c_str(), e->reason.c_str());
+    return 1;
+  }
+  auto compiled = scan::pattern_db::compile(std::get<scan::pattern_set>(set));
+  if (auto* e = std::get_if<scan::load_error>(&compiled)) {
+    std::fprintf(stderr, "phigate-dp: patterns %s: %s: %s\n", cfg.patterns.c_str(), e->where.c_str(), e->reason.c_str());
+    return 1;
+  }
+  std::unique_ptr<scan::pattern_db> db = std::move(std::get<0>(compiled));
+  engine::engine_config ecfg;
+  ecfg.db = db.get();
+  if (const char* why = engine::engine_config_check(ecfg)) {
+    std::fprintf(stderr, "phigate-dp: %s\n", why);
+    return 1;
+  }
+
+  std::vector<std::string> eal = {"phigate-dp"};
+  eal.insert(eal.end(), cfg.eal_args.begin(), cfg.eal_args.end());
+  std::vector<char*> eal_argv;
+  for (auto& a : eal) eal_argv.push_back(a.data());
+  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+    std::fprintf(stderr, "phigate-dp: EAL initialisation failed (check the eal arguments)\n");
+    return 1;
+  }
+  for (uint16_t p : {cfg.client_port, cfg.server_port})
+    if (!rte_eth_dev_is_valid_port(p)) {
+      std::fprintf(stderr, "phigate-dp: port %u does not exist (%u ports found)\n", p, rte_eth_dev_count_avail());
+      rte_eal_cleanup();
+      return 1;
+    }
+  rte_mempool* pool = rte_pktmbuf_pool_create("phigate_mbufs", cfg.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                              static_cast<int>(rte_socket_id()));
+  if (!pool) {
+    std::fprintf(stderr, "phigate-dp: cannot create the mbuf pool (%u mbufs)\n", cfg.mbufs);
+    rte_eal_cleanup();
+    return 1;
+  }
+  for (uint16_t p : {cfg.client_port, cfg.server_port})
+    if (int rc = port_start(p, pool); rc != 0) {
+      std::fprintf(stderr, "phigate-dp: port %u failed to start (%s)\n", p, std::strerror(-rc));
+      rte_eal_cleanup();
+      return 1;
+    }
+
+  auto w = std::make_unique<worker_ctx>();
+  w->cfg = &cfg;
+  w->tx[0].port = cfg.client_port;
+  w->tx[1].port = cfg.server_port;
+  session::session_config scfg;
+  scfg.engine = &ecfg;
+  scfg.table.capacity = cfg.flow_capacity;
+  scfg.hold_timeout_ns = static_cast<uint64_t>(cfg.hold_timeout_ms) * 1'000'000ULL;
+  const session::session_sink sink{w.get(), sink_forward, sink_drop};
+  const char* why = nullptr;
+  w->session = session::session_create(scfg, sink, &why);
+  if (!w->session) {
+    std::fprintf(stderr, "phigate-dp: session setup failed: %s\n", why ? why : "unknown");
+    rte_eal_cleanup();
+    return 1;
+  }
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  const unsigned worker = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
+  std::fprintf(stderr, "phigate-dp: bridging port %u (client) <-> port %u (server), %zu protected service(s), worker lcore %u\n",
+               cfg.client_port, cfg.server_port, cfg.services.size(), worker);
+  if (worker >= RTE_MAX_LCORE) {
+    worker_main(w.get());  // single-lcore EAL: run the loop here
+  } else {
+    rte_eal_remote_launch(worker_main, w.get(), worker);
+    while (!g_stop.load()) rte_delay_ms(100);
+    rte_eal_wait_lcore(worker);
+  }
+  print_stats(*w);
+  for (uint16_t p : {cfg.client_port, cfg.server_port}) {
+    rte_eth_dev_stop(p);
+    rte_eth_dev_close(p);
+  }
+  session::session_destroy(w->session);
+  rte_eal_cleanup();
+  return 0;
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""A small OpenAI-compatible inference server for the integration tests: fixed responses that
+carry synthetic PHI (reserved ranges), as JSON and as SSE with values split across tokens."""
+import json
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+CONTENT = ("Patient SSN 123-45-6789, phone 555-012-3456, email jane.doe@example.com, "
+           "MRN 48213377. BP 120/80, dose 1/2 tab, version 2.4.1.")
+TOKENS = ["Patient", " SSN", " 123", "-45-", "6789", ", phone", " 555", "-012", "-3456",
+          ", email", " jane", ".doe", "@example", ".com", ". BP", " 120", "/80", "."]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        if body.get("stream"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for tok in TOKENS:
+                ev = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000,
+                      "model": "clinical-7b",
+                      "choices": [{"index": 0, "delta": {"content": tok}, "finish_reason": None}]}
+                data = ("data: " + json.dumps(ev) + "\n\n").encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+                time.sleep(0.01)
+            done = b"data: [DONE]\n\n"
+            self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done))
+            self.wfile.flush()
+            return
+        payload = json.dumps({"id": "chatcmpl-2", "object": "chat.completion", "created": 1700000000,
+                              "model": "clinical-7b",
+                              "choices": [{"index": 0, "message": {"role": "assistant", "content": CONTENT},
+                                           "finish_reason": "stop"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+if __name__ == "__main__":
+    host, port = sys.argv[1], int(sys.argv[2])
+    ThreadingHTTPServer((host, port), Handler).serve_forever()

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Inline end-to-end test: phigate-dp bridges two network namespaces over DPDK af_packet; a real
+# HTTP inference server answers with PHI (JSON and SSE split across tokens); curl in the client
+# namespace must receive every byte unchanged except the PHI, masked. Skips (loudly) only where
+# the kernel refuses network namespaces.
+set -u
+dp=$1 root=$2
+cd "$root"
+work=$(mktemp -d)
+pass=0 fail=0
+check() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $*" >&2; fi; }
+cleanup() { pkill -f "inference_server.py 198.18.0.2" 2>/dev/null; ./scripts/topology down >/dev/null 2>&1; rm -rf "$work"; }
+trap cleanup EXIT
+
+if ! ip netns add phigate-probe 2>/dev/null; then
+  echo "SKIP: this kernel refuses network namespaces; the inline test did not run" >&2
+  exit 77
+fi
+ip netns del phigate-probe
+
+if ! ./scripts/topology up "$dp" --config configs/phigate-dp.topology.json; then
+  echo "FAIL: topology did not come up" >&2
+  exit 1
+fi
+ip netns exec phigate-server python3 -u tests/integration/inference_server.py 198.18.0.2 8000 >"$work/server.log" 2>&1 &
+for _ in $(seq 100); do ip netns exec phigate-server ss -ltn | grep -q ':8000 ' && break; sleep 0.2; done
+
+url=http://198.18.0.2:8000/v1/chat/completions
+# JSON completion: compare with the same response masked by the engine offline.
+ip netns exec phigate-client curl -s -m 20 -X POST -H 'Content-Type: application/json' -d '{"model":"m"}' "$url" >"$work/json.out"
+check grep -q 'Patient SSN \*\*\*-\*\*-\*\*\*\*, phone \*\*\*-\*\*\*-\*\*\*\*, email \*\*\*\*\.\*\*\*@\*\*\*\*\*\*\*\.\*\*\*, MRN \*\*\*\*\*\*\*\*' "$work/json.out"
+check grep -q 'BP 120/80, dose 1/2 tab, version 2.4.1' "$work/json.out"
+check grep -q '"created": 1700000000' "$work/json.out"
+check bash -c "! grep -q -e 123-45-6789 -e 555-012-3456 -e jane.doe -e 48213377 '$work/json.out'"
+
+# SSE stream with the SSN, phone and e-mail split across token events.
+ip netns exec phigate-client curl -s -N -m 20 -X POST -H 'Content-Type: application/json' -d '{"stream":true}' "$url" >"$work/sse.out"
+tokens=$(grep -o '"content": "[^"]*"' "$work/sse.out" | sed 's/"content": //' | tr -d '\n')
+check test "$tokens" = '"Patient"" SSN"" ***""-**-""****"", phone"" ***""-***""-****"", email"" ****"".***""@*******"".***"". BP"" 120""/80""."'
+check grep -q 'data: \[DONE\]' "$work/sse.out"
+
+# Several requests on one keep-alive connection, and bridged non-protected traffic (ICMP).
+ip netns exec phigate-client curl -s -m 20 -X POST -d '{}' "$url" "$url" >"$work/ka.out"
+check test "$(grep -o 'SSN \*\*\*-\*\*-\*\*\*\*' "$work/ka.out" | wc -l)" -eq 2
+check ip netns exec phigate-client ping -c 2 -W 2 198.18.0.2
+
+echo "inline: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
