@@ -18,12 +18,14 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "dataplane/engine/flow_engine.hh"
 #include "dataplane/io/dp_config.hh"
+#include "dataplane/net/checksum.hh"
 #include "dataplane/net/packet_parse.hh"
 #include "dataplane/scan/pattern_db.hh"
 #include "dataplane/session/session.hh"
@@ -48,9 +50,10 @@ struct tx_queue {
 struct alignas(64) worker_ctx {
   const io::dp_config* cfg = nullptr;
   session::session_ctx* session = nullptr;
+  rte_mempool* pool = nullptr;
   tx_queue tx[2];  // [0] toward the client port, [1] toward the server port
   uint64_t rx_packets = 0, tx_packets = 0, bridged = 0, protected_packets = 0, tx_dropped = 0;
-  uint64_t held_now = 0;
+  uint64_t resets_sent = 0, reset_alloc_failed = 0;
 };
 
 inline uint16_t other_port(const worker_ctx& w, uint16_t in) {
@@ -79,6 +82,71 @@ void sink_forward(void* ctx, void* pkt) {
   tx_enqueue(w, m, other_port(w, m->port));
 }
 void sink_drop(void*, void* pkt) { rte_pktmbuf_free(static_cast<rte_mbuf*>(pkt)); }
+
+// Builds the RSTs of a fail-closed reset from the offending frame's own headers (addresses,
+// ports, VLANs), swapped for an RST that travels back toward the frame's sender.
+void send_resets(worker_ctx& w, const uint8_t* frame, const net::packet_view& v, const session::session_result& r,
+                 uint16_t in_port) {
+  if (!v.has_tcp) return;
+  const uint32_t len = v.l4_off + 20u;  // headers up to TCP, a bare TCP header, no payload
+  for (uint8_t i = 0; i < r.rst_count; ++i) {
+    const session::rst_spec& rs = r.rst[i];
+    rte_mbuf* m = rte_pktmbuf_alloc(w.pool);
+    uint8_t* f = m ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(std::max(len, 60u)))) : nullptr;
+    if (!f) {
+      if (m) rte_pktmbuf_free(m);
+      ++w.reset_alloc_failed;
+      continue;
+    }
+    std::memset(f, 0, std::max(len, 60u));
+    std::memcpy(f, frame, len);
+    const bool v6 = v.family == flow::ip_family::v6;
+    const size_t alen = v6 ? 16 : 4;
+    uint8_t* tcp = f + v.l4_off;
+    if (rs.reverse) {
+      uint8_t tmp[16];
+      std::memcpy(tmp, f, 6);
+      std::memcpy(f, f + 6, 6);
+      std::memcpy(f + 6, tmp, 6);
+      std::memcpy(tmp, f + net::src_addr_off(v), alen);
+      std::memcpy(f + net::src_addr_off(v), f + net::dst_addr_off(v), alen);
+      std::memcpy(f + net::dst_addr_off(v), tmp, alen);
+      std::swap(tcp[0], tcp[2]);
+      std::swap(tcp[1], tcp[3]);
+    }
+    const auto put32 = [](uint8_t* p, uint32_t x) {
+      p[0] = static_cast<uint8_t>(x >> 24);
+      p[1] = static_cast<uint8_t>(x >> 16);
+      p[2] = static_cast<uint8_t>(x >> 8);
+      p[3] = static_cast<uint8_t>(x);
+    };
+    put32(tcp + 4, rs.seq);
+    put32(tcp + 8, rs.ack);
+    tcp[12] = 5 << 4;
+    tcp[13] = rs.flags;
+    std::memset(tcp + 14, 0, 6);  // window, checksum, urgent pointer
+    uint8_t* ip = f + v.l3_off;
+    if (v6) {
+      const uint32_t payload = len - v.l3_off - 40;
+      ip[4] = static_cast<uint8_t>(payload >> 8);
+      ip[5] = static_cast<uint8_t>(payload);
+    } else {
+      const uint32_t total = len - v.l3_off;
+      ip[2] = static_cast<uint8_t>(total >> 8);
+      ip[3] = static_cast<uint8_t>(total);
+    }
+    net::packet_view nv;
+    if (net::packet_parse(f, len, nv) != net::parse_error::none) {
+      rte_pktmbuf_free(m);
+      ++w.reset_alloc_failed;
+      continue;
+    }
+    if (!v6) net::set_ipv4_checksum_field(f, nv, net::ipv4_header_checksum(f, nv));
+    net::set_tcp_checksum_field(f, nv, net::tcp_checksum(f, nv));
+    ++w.resets_sent;
+    tx_enqueue(w, m, rs.reverse ? in_port : other_port(w, in_port));
+  }
+}
 
 bool is_protected(const io::dp_config& cfg, const uint8_t* frame, const net::packet_view& v) {
   if (!v.has_tcp && !v.fragment) return false;
@@ -132,8 +200,11 @@ int worker_main(void* arg) {
         switch (r.action) {
           case session::packet_action::forward: tx_enqueue(w, m, out); break;
           case session::packet_action::held: break;
-          // A reset flow's frame is dropped; both endpoints then time out rather than ever see
-          // unmasked bytes. (Emitting the RSTs described in r.rst is the next step.)
+          case session::packet_action::reset:
+            // Fail closed: the frame is dropped and both ends are told the connection is gone.
+            send_resets(w, frame, v, r, port);
+            rte_pktmbuf_free(m);
+            break;
           default: rte_pktmbuf_free(m); break;
         }
       }
@@ -161,9 +232,10 @@ void print_stats(const worker_ctx& w) {
   const session::session_counters& s = session::session_stats(*w.session);
   std::fprintf(stderr,
                "phigate-dp: rx %lu tx %lu bridged %lu protected %lu tx_dropped %lu flows %lu held_now %u "
-               "mask_bytes %lu checksums %lu hold_flushes %lu\n",
+               "mask_bytes %lu checksums %lu hold_flushes %lu resets_sent %lu\n",
                w.rx_packets, w.tx_packets, w.bridged, w.protected_packets, w.tx_dropped, s.flows_created,
-               session::session_held_packets(*w.session), s.mask_bytes, s.checksums_updated, s.hold_flushes);
+               session::session_held_packets(*w.session), s.mask_bytes, s.checksums_updated, s.hold_flushes,
+               w.resets_sent);
   for (size_t i = 1; i < session::drop_reason_count; ++i)
     if (s.drops[i]) std::fprintf(stderr, "phigate-dp: drop %s %lu\n", session::drop_reason_name(static_cast<session::drop_reason>(i)), s.drops[i]);
   for (size_t i = 1; i < session::reset_reason_count; ++i)
@@ -242,6 +314,7 @@ int main(int argc, char** argv) {
 
   auto w = std::make_unique<worker_ctx>();
   w->cfg = &cfg;
+  w->pool = pool;
   w->tx[0].port = cfg.client_port;
   w->tx[1].port = cfg.server_port;
   session::session_config scfg;

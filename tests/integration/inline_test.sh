@@ -39,10 +39,19 @@ tokens=$(grep -o '"content": "[^"]*"' "$work/sse.out" | sed 's/"content": //' | 
 check test "$tokens" = '"Patient"" SSN"" ***""-**-""****"", phone"" ***""-***""-****"", email"" ****"".***""@*******"".***"". BP"" 120""/80""."'
 check grep -q 'data: \[DONE\]' "$work/sse.out"
 
+# An unmaskable (compressed) response is reset: curl fails and nothing of the body arrives.
+ip netns exec phigate-client curl -s -m 20 -X POST -d '{"gzip":true}' "$url" >"$work/gz.out"
+rc=$?
+check test "$rc" -ne 0
+check bash -c "! grep -q 6789 '$work/gz.out'"
+
 # Several requests on one keep-alive connection, and bridged non-protected traffic (ICMP).
 ip netns exec phigate-client curl -s -m 20 -X POST -d '{}' "$url" "$url" >"$work/ka.out"
 check test "$(grep -o 'SSN \*\*\*-\*\*-\*\*\*\*' "$work/ka.out" | wc -l)" -eq 2
 check ip netns exec phigate-client ping -c 2 -W 2 198.18.0.2
 
+./scripts/topology down >/dev/null 2>&1
+check grep -q 'reset response_unmaskable 1' /run/phigate-topology/bridge.log
+check grep -q 'resets_sent 2' /run/phigate-topology/bridge.log
 echo "inline: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
