@@ -36,6 +36,12 @@ struct scan_scratch {
   uint32_t n_ends = 0;
   uint32_t max_before = 0;  // the trigger table's longest backward reach
   bool gating = true;
+  // Gated regions of one scan, gathered so Hyperscan is called once: its per-call cost (restoring
+  // every pattern's stream state) dominated when each region was a call of its own.
+  struct region { uint64_t hs_start; int64_t delta; };
+  uint32_t gate_len = 0, n_regions = 0, region_cursor = 0;
+  region regions[kStageCapacity / 2 + 4];
+  uint8_t gate_buf[kStageCapacity * 2];
   uint32_t ends[kMaxEnds];
   uint8_t rev[kWindowBytes];
   stage st[2];
@@ -167,9 +173,21 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
   scan_scratch& sc = *st.owner;
   channel_state& ch = *st.ch;
   sc.counters.reports++;
-  // A report may complete during the next call (a trailing \b needs one more byte).
-  const uint64_t e = static_cast<uint64_t>(static_cast<int64_t>(to) +
-                                           (to <= ch.call_hs_start ? ch.prev_delta : ch.call_delta));
+  // Map the Hyperscan offset back to logical text: through the gathered regions of this call,
+  // or, for a report completing now on bytes of the previous call (a trailing \b needs one more
+  // byte), with that call's last delta.
+  int64_t delta = ch.prev_delta;
+  if (to > ch.call_hs_start) {
+    delta = ch.call_delta;
+    if (sc.n_regions) {
+      uint32_t k = std::min(sc.region_cursor, sc.n_regions - 1);
+      while (k + 1 < sc.n_regions && sc.regions[k + 1].hs_start < to) ++k;
+      while (k > 0 && sc.regions[k].hs_start >= to) --k;
+      sc.region_cursor = k;
+      delta = sc.regions[k].delta;
+    }
+  }
+  const uint64_t e = static_cast<uint64_t>(static_cast<int64_t>(to) + delta);
   if (ch.has_pending && ch.pending.pattern == id && ch.pending_logical_end >= e &&
       ch.pending_logical_start < e)
     return 0;  // another end inside a value already found
@@ -210,23 +228,50 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
   return 0;
 }
 
-// Gives logical bytes [a, b) (staged) to the Hyperscan stream; a gap since the last fed byte
-// becomes one separator, so no match can join text across it.
-void feed(stage& st, uint64_t a, uint64_t b) {
+// Gathers logical bytes [a, b) (staged) for the Hyperscan stream; a gap since the last gathered
+// byte becomes one separator, so no match can join text across it.
+void gather(stage& st, uint64_t a, uint64_t b) {
   scan_scratch& sc = *st.owner;
   channel_state& ch = *st.ch;
   a = std::max(a, ch.fed_upto);
   if (a >= b) return;
-  if (a > ch.fed_upto && ch.hs_fed > 0) {
-    static const uint8_t sep = kFieldSeparator;
-    ch.prev_delta = ch.call_delta;
-    ch.call_hs_start = ch.hs_fed;
-    hs_scan_stream(ch.stream, reinterpret_cast<const char*>(&sep), 1, 0, sc.hs_stream, on_match, &st);
-    ch.hs_fed += 1;
+  if (a > ch.fed_upto && ch.hs_fed + sc.gate_len > 0) sc.gate_buf[sc.gate_len++] = kFieldSeparator;
+  const uint64_t hs_at = ch.hs_fed + sc.gate_len;
+  sc.regions[sc.n_regions++] = {hs_at, static_cast<int64_t>(a) - static_cast<int64_t>(hs_at)};
+  std::memcpy(sc.gate_buf + sc.gate_len, st.buf + (a - st.base), b - a);
+  sc.gate_len += static_cast<uint32_t>(b - a);
+  sc.counters.logical_bytes += b - a;
+  ch.fed_upto = b;
+}
+
+// One Hyperscan call for everything gathered.
+void flush_gathered(stage& st) {
+  scan_scratch& sc = *st.owner;
+  channel_state& ch = *st.ch;
+  if (!sc.gate_len) {
+    sc.n_regions = 0;
+    return;
   }
+  ch.prev_delta = ch.call_delta;
+  ch.call_hs_start = ch.hs_fed;
+  sc.region_cursor = 0;
+  hs_scan_stream(ch.stream, reinterpret_cast<const char*>(sc.gate_buf), sc.gate_len, 0, sc.hs_stream, on_match, &st);
+  ch.hs_fed += sc.gate_len;
+  ch.call_delta = sc.regions[sc.n_regions - 1].delta;
+  sc.gate_len = 0;
+  sc.n_regions = 0;
+}
+
+// Ungated: the staged bytes go to Hyperscan as they are, without a copy.
+void feed_direct(stage& st, uint64_t a, uint64_t b) {
+  scan_scratch& sc = *st.owner;
+  channel_state& ch = *st.ch;
+  a = std::max(a, ch.fed_upto);
+  if (a >= b) return;
   ch.prev_delta = ch.call_delta;
   ch.call_delta = static_cast<int64_t>(a) - static_cast<int64_t>(ch.hs_fed);
   ch.call_hs_start = ch.hs_fed;
+  sc.n_regions = 0;
   sc.counters.logical_bytes += b - a;
   hs_scan_stream(ch.stream, reinterpret_cast<const char*>(st.buf + (a - st.base)), static_cast<unsigned>(b - a), 0,
                  sc.hs_stream, on_match, &st);
@@ -243,7 +288,7 @@ void scan_pending(stage& st) {
   const trigger_table& tt = st.owner->db->triggers();
   const uint64_t end = st.base + st.len;
   if (!tt.enabled || !st.owner->gating) {
-    feed(st, st.base + st.scanned, end);
+    feed_direct(st, st.base + st.scanned, end);
     st.scanned = st.len;
     return;
   }
@@ -266,7 +311,7 @@ void scan_pending(stage& st) {
       cur_e = std::max(cur_e, re);
       continue;
     }
-    if (open) feed(st, cur_s, std::min(cur_e, end));
+    if (open) gather(st, cur_s, std::min(cur_e, end));
     cur_s = rs;
     cur_e = re;
     open = true;
@@ -278,11 +323,12 @@ void scan_pending(stage& st) {
     cur_s = std::min(cur_s, tail);
     cur_e = std::max(cur_e, end);
   } else {
-    if (open) feed(st, cur_s, std::min(cur_e, end));
+    if (open) gather(st, cur_s, std::min(cur_e, end));
     cur_s = tail;
     cur_e = end;
   }
-  feed(st, cur_s, std::min(cur_e, end));
+  gather(st, cur_s, std::min(cur_e, end));
+  flush_gathered(st);
   ch.gate_until = cur_e > end ? cur_e : 0;
   st.scanned = st.len;
 }
