@@ -9,6 +9,8 @@ namespace phigate::cli {
 
 int mask_command(const std::vector<std::string>& args);
 int patterns_command(const std::vector<std::string>& args);
+int stats_command(const std::vector<std::string>& args);
+int audit_command(const std::vector<std::string>& args);  // verify | keygen
 
 // The pattern set used when --patterns is not given: $PHIGATE_PATTERNS, else the shipped core set.
 std::string default_patterns_path();

@@ -9,8 +9,6 @@
 #include "cli/commands.hh"
 
 namespace phigate::cli {
-// phigate audit verify|keygen (cli/audit_command.cc).
-int audit_command(const std::vector<std::string>& args);
 }  // namespace phigate::cli
 
 namespace {
@@ -24,6 +22,8 @@ void usage(FILE* out) {
       "        mask PHI in an HTTP response (or a bare body) from INPUT or stdin to stdout\n"
       "  patterns check FILE\n"
       "        compile a pattern set and run its inline examples\n"
+      "  stats [--json] [--socket PATH]\n"
+      "        counters of a running phigate-dp (counts and reasons, never values)\n"
       "  patterns compile FILE OUT\n"
       "        write the serialized pattern database (checksummed) to OUT\n"
       "  audit verify [--pubkey FILE] [--allow-unsigned-tail] [--expect-records N] LOG\n"
@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "mask") return phigate::cli::mask_command(args);
   if (cmd == "patterns") return phigate::cli::patterns_command(args);
+  if (cmd == "stats") return phigate::cli::stats_command(args);
   if (cmd == "audit") return phigate::cli::audit_command(args);
   std::fprintf(stderr, "phigate: unknown command '%s'\n", cmd.c_str());
   usage(stderr);

@@ -14,6 +14,10 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -218,6 +222,61 @@ int worker_main(void* arg) {
   return 0;
 }
 
+// Counters as one JSON object (entity-free: counts and reasons only). Read on the main lcore while
+// the worker writes them: aligned 64-bit loads cannot tear on the platforms DPDK supports, and a
+// counter a moment old is fine for monitoring.
+std::string stats_json(const worker_ctx& w) {
+  const session::session_counters& s = session::session_stats(*w.session);
+  std::string j = "{\"rx_packets\":" + std::to_string(w.rx_packets) + ",\"tx_packets\":" + std::to_string(w.tx_packets) +
+                  ",\"bridged\":" + std::to_string(w.bridged) + ",\"protected\":" + std::to_string(w.protected_packets) +
+                  ",\"tx_dropped\":" + std::to_string(w.tx_dropped) + ",\"resets_sent\":" + std::to_string(w.resets_sent) +
+                  ",\"flows_created\":" + std::to_string(s.flows_created) +
+                  ",\"flows_live\":" + std::to_string(session::session_live_flows(*w.session)) +
+                  ",\"held_packets\":" + std::to_string(session::session_held_packets(*w.session)) +
+                  ",\"mask_bytes\":" + std::to_string(s.mask_bytes) + ",\"checksums_updated\":" +
+                  std::to_string(s.checksums_updated) + ",\"hold_flushes\":" + std::to_string(s.hold_flushes);
+  j += ",\"drops\":{";
+  for (size_t i = 1; i < session::drop_reason_count; ++i)
+    j += std::string(i > 1 ? "," : "") + "\"" + session::drop_reason_name(static_cast<session::drop_reason>(i)) +
+         "\":" + std::to_string(s.drops[i]);
+  j += "},\"resets\":{";
+  for (size_t i = 1; i < session::reset_reason_count; ++i)
+    j += std::string(i > 1 ? "," : "") + "\"" + session::reset_reason_name(static_cast<session::reset_reason>(i)) +
+         "\":" + std::to_string(s.resets[i]);
+  return j + "}}\n";
+}
+
+// The stats socket: a local UNIX stream socket; each connection gets one JSON object. Served by
+// the main lcore, never by the worker.
+int stats_listen(const std::string& path) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  unlink(path.c_str());
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 8) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void stats_serve(int fd, const worker_ctx& w) {
+  for (;;) {
+    const int c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) return;
+    const std::string j = stats_json(w);
+    ssize_t off = 0;
+    while (off < static_cast<ssize_t>(j.size())) {
+      const ssize_t n = write(c, j.data() + off, j.size() - off);
+      if (n <= 0) break;
+      off += n;
+    }
+    close(c);
+  }
+}
+
 int port_start(uint16_t port, rte_mempool* pool) {
   rte_eth_conf conf{};
   int rc = rte_eth_dev_configure(port, 1, 1, &conf);
@@ -335,12 +394,21 @@ int main(int argc, char** argv) {
   const unsigned worker = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
   std::fprintf(stderr, "phigate-dp: bridging port %u (client) <-> port %u (server), %zu protected service(s), worker lcore %u\n",
                cfg.client_port, cfg.server_port, cfg.services.size(), worker);
+  const int stats_fd = stats_listen(cfg.stats_socket);
+  if (stats_fd < 0) std::fprintf(stderr, "phigate-dp: stats socket %s unavailable; continuing without it\n", cfg.stats_socket.c_str());
   if (worker >= RTE_MAX_LCORE) {
     worker_main(w.get());  // single-lcore EAL: run the loop here
   } else {
     rte_eal_remote_launch(worker_main, w.get(), worker);
-    while (!g_stop.load()) rte_delay_ms(100);
+    while (!g_stop.load()) {
+      if (stats_fd >= 0) stats_serve(stats_fd, *w);
+      rte_delay_ms(50);
+    }
     rte_eal_wait_lcore(worker);
+  }
+  if (stats_fd >= 0) {
+    close(stats_fd);
+    unlink(cfg.stats_socket.c_str());
   }
   print_stats(*w);
   for (uint16_t p : {cfg.client_port, cfg.server_port}) {

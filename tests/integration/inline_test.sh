@@ -4,7 +4,7 @@
 # namespace must receive every byte unchanged except the PHI, masked. Skips (loudly) only where
 # the kernel refuses network namespaces.
 set -u
-dp=$1 root=$2
+dp=$1 root=$2 phigate=$3
 cd "$root"
 work=$(mktemp -d)
 pass=0 fail=0
@@ -49,6 +49,10 @@ check bash -c "! grep -q 6789 '$work/gz.out'"
 ip netns exec phigate-client curl -s -m 20 -X POST -d '{}' "$url" "$url" >"$work/ka.out"
 check test "$(grep -o 'SSN \*\*\*-\*\*-\*\*\*\*' "$work/ka.out" | wc -l)" -eq 2
 check ip netns exec phigate-client ping -c 2 -W 2 198.18.0.2
+
+# Counters through the stats socket and the CLI.
+check bash -c "'$phigate' stats --json | grep -q '\"mask_bytes\":[1-9]'"
+check bash -c "'$phigate' stats | grep -q '^resets.response_unmaskable  *1'"
 
 ./scripts/topology down >/dev/null 2>&1
 check grep -q 'reset response_unmaskable 1' /run/phigate-topology/bridge.log
