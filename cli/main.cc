@@ -8,9 +8,6 @@
 
 #include "cli/commands.hh"
 
-namespace phigate::cli {
-}  // namespace phigate::cli
-
 namespace {
 
 void usage(FILE* out) {
