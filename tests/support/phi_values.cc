@@ -349,7 +349,7 @@ phi_value gen_vin(rng_t& rng) {
   constexpr std::string_view kYear = "ABCDEFGHJKLMNPRSTVWXY123456789";
   std::string v = pick(rng, kWmi);
   for (int i = 0; i < 5; ++i) v += pick_char(rng, kChars);
-  v += '0';  // check digit placeholder (weight 0)
+  v += '0';  // position 9: weight 0, so it does not affect the sum; overwritten with the check digit below
   v += pick_char(rng, kYear);
   v += pick_char(rng, kChars);
   v += digits(rng, 6);
