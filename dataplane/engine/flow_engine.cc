@@ -131,6 +131,11 @@ void on_request_head(void* ctx, const http::message_head& h) {
   if (c.sink.on_request_head) c.sink.on_request_head(c.sink.ctx, h);
 }
 
+void on_request_end(void* ctx, uint64_t off) {
+  call& c = *static_cast<call*>(ctx);
+  if (c.sink.on_request_end) c.sink.on_request_end(c.sink.ctx, off);
+}
+
 http::parser_callbacks response_callbacks(call& c) {
   http::parser_callbacks cb;
   cb.ctx = &c;
@@ -281,6 +286,7 @@ feed_result feed_request(flow_engine& f, engine_scratch& x, const uint8_t* data,
   http::parser_callbacks cb;
   cb.ctx = &c;
   cb.on_head = on_request_head;
+  cb.on_message_end = on_request_end;
   http::parser_feed(f.request, data, len, cb);
   feed_result r;
   r.http_error = http::parser_error(f.request);

@@ -56,6 +56,8 @@ struct engine_sink {
   void (*on_mask)(void* ctx, const mask::mask_action& a) = nullptr;
   void (*on_finding)(void* ctx, const scan::finding& f) = nullptr;
   void (*on_request_head)(void* ctx, const http::message_head& h) = nullptr;
+  // Offset one past a request's last byte (the policy hold decides per request at this point).
+  void (*on_request_end)(void* ctx, uint64_t stream_off) = nullptr;
   void (*on_response_head)(void* ctx, const http::message_head& h, body_codec codec) = nullptr;
   void (*on_response_end)(void* ctx, uint64_t stream_off) = nullptr;
 };

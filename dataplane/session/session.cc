@@ -26,6 +26,44 @@ struct held_pkt {
 };
 constexpr uint32_t no_record = UINT32_MAX;
 
+constexpr uint32_t no_buf = UINT32_MAX;
+
+// The request hold of one connection (see request_hold.hh). Offsets are request stream offsets.
+struct req_gate {
+  uint64_t cleared = 0;        // request bytes below this may be released
+  uint64_t pending_clear = 0;  // becomes `cleared` once audit record wait_seq is durable
+  uint64_t wait_seq = 0;
+  uint64_t msg_start = 0;      // first byte of the message being held for its decision
+  uint64_t head_end = 0;       // of that message, once its head is parsed
+  uint64_t auth_off = 0, host_off = 0;
+  uint64_t content_length = 0;
+  uint32_t buf = no_buf;       // per-lcore hold buffer holding [msg_start, msg_start + buf_len)
+  uint32_t buf_len = 0;
+  uint32_t requests = 0;       // heads seen on this connection
+  uint32_t forwarded = 0;      // requests allowed
+  uint32_t responses = 0;      // final responses ended
+  uint16_t auth_len = 0, host_len = 0;
+  http::body_kind body = http::body_kind::none;
+  bool have_head = false, expect_continue = false, auth_repeated = false;
+  bool streaming = false;      // allowed before its end: the rest is released as it arrives
+  bool closed = false;         // the gateway answered and closed this connection
+  bool waiting_listed = false;
+  reset_reason refused = reset_reason::none;  // a decision to act on once the feed returns
+  std::string_view response;   // request_blocked: the bytes to inject
+};
+
+// Findings of the response in progress: a few (pattern, count) pairs; the rest are summed in
+// `other` (the lcore counters keep every pattern).
+struct resp_findings {
+  static constexpr uint32_t slots = 6;
+  uint16_t pattern[slots] = {};
+  uint16_t count[slots] = {};
+  uint16_t used = 0;
+  uint16_t status = 0;
+  uint32_t total = 0;
+  uint64_t start = 0;          // response stream offset of the current head
+};
+
 // Per-flow state, constructed once per table slot at setup (the engine's Hyperscan streams are
 // opened then and reused by every connection the slot carries).
 struct session_flow {
@@ -33,8 +71,11 @@ struct session_flow {
   tcp::reasm r[2];
   engine::flow_engine eng;
   uint64_t response_final = 0;
+  uint64_t conn_id = 0;
   engine::engine_error response_error = engine::engine_error::none;
   engine::engine_error request_error = engine::engine_error::none;
+  req_gate gate;
+  resp_findings rf;
 };
 
 }  // namespace
@@ -50,6 +91,15 @@ struct session_ctx {
   uint32_t free_head = no_record;
   uint32_t held = 0;
   bool engines_ready = false;
+  // Request hold buffers (request_hold_config) and the flows waiting for a durable audit record.
+  std::unique_ptr<uint8_t[]> hold_mem;
+  std::vector<uint32_t> hold_free;
+  struct waiter { uint32_t slot; uint64_t conn_id; };
+  std::vector<waiter> waiters;
+  size_t waiter_count = 0;
+  uint64_t next_conn_id = 0;
+  uint32_t patterns = 0;
+  std::vector<uint16_t> findings_scratch;  // response_info::findings_by_pattern
   session_counters n;
   tcp::tcp_counters tn;
 };
@@ -60,12 +110,17 @@ const char* packet_action_name(packet_action a) {
 }
 const char* drop_reason_name(drop_reason r) {
   static const char* const names[] = {"none", "parse_error", "not_tcp", "fragment", "flow_table_full",
-                                      "tcp_invalid", "reassembly", "packet_records"};
+                                      "tcp_invalid", "reassembly", "packet_records", "gateway_closed"};
   return r < drop_reason::count ? names[static_cast<size_t>(r)] : "unknown";
+}
+const char* request_verdict_name(request_verdict v) {
+  static const char* const names[] = {"forward", "respond", "reset"};
+  return v < request_verdict::count ? names[static_cast<size_t>(v)] : "unknown";
 }
 const char* reset_reason_name(reset_reason r) {
   static const char* const names[] = {"none", "midstream", "response_unmaskable", "request_error", "reasm_memcap",
-                                      "unfillable_gap"};
+                                      "unfillable_gap", "request_refused", "request_blocked", "credential_too_long",
+                                      "request_buffers", "request_unparsable"};
   return r < reset_reason::count ? names[static_cast<size_t>(r)] : "unknown";
 }
 
@@ -74,10 +129,22 @@ namespace {
 inline flow_dir request_dir(const session_flow& f) { return f.tcp.client_dir; }
 inline flow_dir response_dir(const session_flow& f) { return flow::dir_other(f.tcp.client_dir); }
 
-// Policy hook (request direction): how far the request stream may be released. For now requests
-// are forwarded as soon as the engine has seen them; the policy hold (approvals, route rules) will
-// lower this limit while a decision is pending.
-inline uint64_t request_release_limit(const session_flow& /*f*/, const tcp::reasm& r) { return r.delivered; }
+uint64_t durable_seq(const session_ctx& s) {
+  return s.cfg.decider.durable ? s.cfg.decider.durable->load(std::memory_order_acquire) : 0;
+}
+
+// How far the request stream may be released: everything seen without a decider; with one, what
+// decisions allowed, once their audit record is durable.
+uint64_t request_release_limit(const session_ctx& s, session_flow& f, const tcp::reasm& r) {
+  if (s.cfg.decider.decide == nullptr) return r.delivered;
+  req_gate& g = f.gate;
+  if (g.wait_seq != 0) {
+    if (durable_seq(s) < g.wait_seq) return g.cleared;
+    g.wait_seq = 0;
+    g.cleared = std::max(g.cleared, g.pending_clear);
+  }
+  return g.streaming ? r.delivered : g.cleared;
+}
 
 held_pkt* record_alloc(session_ctx& s) {
   if (s.free_head == no_record) return nullptr;
@@ -102,7 +169,234 @@ struct call {
   held_pkt* current;        // the frame of this call, while the reassembler may hold it
   packet_action outcome;    // what happened to `current` inside the reassembler
   uint64_t now;
+  uint32_t slot = 0;               // flow table slot of f
+  const net::packet_view* v = nullptr;  // the current frame (addresses for the decider)
+  const uint8_t* frame = nullptr;
+  flow_dir frame_dir = flow_dir::to_responder;
+  const uint8_t* chunk = nullptr;  // request bytes being fed (for the hold buffer)
+  uint64_t chunk_off = 0;
+  uint32_t chunk_len = 0;
 };
+
+// ---- Request hold -------------------------------------------------------------------------------
+
+uint8_t* hold_buf(session_ctx& s, uint32_t i) { return s.hold_mem.get() + uint64_t{i} * s.cfg.hold.buffer_bytes; }
+
+void hold_buf_put(session_ctx& s, req_gate& g) {
+  if (g.buf == no_buf) return;
+  s.hold_free.push_back(g.buf);  // capacity reserved at setup: never allocates
+  g.buf = no_buf;
+  g.buf_len = 0;
+}
+
+void gate_refuse(req_gate& g, reset_reason why) {
+  if (g.refused == reset_reason::none) g.refused = why;
+}
+
+bool gate_deciding(const req_gate& g) { return !g.streaming && !g.closed && g.refused == reset_reason::none; }
+
+// Copies the current chunk's bytes of the held message into its buffer (as far as it goes).
+void gate_fill(call& c) {
+  session_ctx& s = *c.s;
+  req_gate& g = c.f->gate;
+  if (!gate_deciding(g) || c.chunk == nullptr) return;
+  const uint64_t have = g.msg_start + g.buf_len, chunk_end = c.chunk_off + c.chunk_len;
+  if (chunk_end <= have) return;
+  if (have < c.chunk_off) return gate_refuse(g, reset_reason::request_unparsable);  // bytes we never kept
+  const uint32_t room = s.cfg.hold.buffer_bytes - g.buf_len;
+  const uint64_t n = std::min<uint64_t>(chunk_end - have, room);
+  if (n == 0) return;
+  if (g.buf == no_buf) {
+    if (s.hold_free.empty()) return gate_refuse(g, reset_reason::request_buffers);
+    g.buf = s.hold_free.back();
+    s.hold_free.pop_back();
+  }
+  std::memcpy(hold_buf(s, g.buf) + g.buf_len, c.chunk + (have - c.chunk_off), n);
+  g.buf_len += static_cast<uint32_t>(n);
+}
+
+void list_waiter(session_ctx& s, session_flow& f, uint32_t slot) {
+  if (f.gate.waiting_listed) return;
+  if (s.waiter_count == s.waiters.size()) {
+    ++s.n.audit_wait_overflow;  // still released by its own next packet or ACK
+    return;
+  }
+  s.waiters[s.waiter_count++] = {slot, f.conn_id};
+  f.gate.waiting_listed = true;
+}
+
+// Asks the decider about the held message ending at `end` (UINT64_MAX: not ended yet).
+void gate_decide(call& c, uint64_t end) {
+  session_ctx& s = *c.s;
+  session_flow& f = *c.f;
+  req_gate& g = f.gate;
+  const uint8_t* b = g.buf == no_buf ? nullptr : hold_buf(s, g.buf);
+  const uint64_t held_end = g.msg_start + g.buf_len;
+  if (!g.have_head || b == nullptr || g.head_end > held_end) return gate_refuse(g, reset_reason::request_unparsable);
+  auto view = [&](uint64_t off, uint64_t len) {
+    if (off < g.msg_start || off + len > held_end) return std::string_view{};
+    return std::string_view(reinterpret_cast<const char*>(b + (off - g.msg_start)), len);
+  };
+  request_info ri;
+  const std::string_view head = view(g.msg_start, g.head_end - g.msg_start);
+  size_t p = 0;
+  while (p < head.size() && (head[p] == '\r' || head[p] == '\n')) ++p;  // tolerated leading CRLFs
+  const size_t sp1 = head.find(' ', p);
+  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : head.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) return gate_refuse(g, reset_reason::request_unparsable);
+  ri.method = head.substr(p, sp1 - p);
+  ri.target = head.substr(sp1 + 1, sp2 - sp1 - 1);
+  ri.head = head.substr(p);
+  ri.host = view(g.host_off, g.host_len);
+  ri.authorization = view(g.auth_off, g.auth_len);
+  ri.authorization_repeated = g.auth_repeated;
+  const uint64_t body_end = end == UINT64_MAX ? held_end : std::min(end, held_end);
+  ri.body = view(g.head_end, body_end - g.head_end);
+  ri.body_complete = end != UINT64_MAX && end <= held_end && g.body != http::body_kind::chunked;
+  ri.body_kind = g.body;
+  ri.content_length = g.content_length;
+  if (c.v != nullptr) {
+    const net::packet_view& v = *c.v;
+    const uint32_t alen = v.family == flow::ip_family::v4 ? 4 : 16;
+    const bool from_client = c.frame_dir == f.tcp.client_dir;
+    ri.family = v.family;
+    std::memcpy(ri.client_addr, c.frame + (from_client ? net::src_addr_off(v) : net::dst_addr_off(v)), alen);
+    std::memcpy(ri.server_addr, c.frame + (from_client ? net::dst_addr_off(v) : net::src_addr_off(v)), alen);
+    ri.client_port = from_client ? v.sport : v.dport;
+    ri.server_port = from_client ? v.dport : v.sport;
+  }
+  ri.request_index = g.requests - 1;
+  ri.conn_id = f.conn_id;
+  const request_answer a = s.cfg.decider.decide(s.cfg.decider.ctx, ri, c.now);
+  ++s.n.decisions[static_cast<size_t>(a.verdict < request_verdict::count ? a.verdict : request_verdict::reset)];
+  if (!ri.body_complete) ++s.n.decisions_partial_body;
+  if (a.verdict == request_verdict::respond) {
+    // An injected answer is only coherent when nothing else is owed to the client.
+    if (g.forwarded != g.responses || a.response.empty()) return gate_refuse(g, reset_reason::request_refused);
+    g.response = a.response;
+    return gate_refuse(g, reset_reason::request_blocked);
+  }
+  if (a.verdict != request_verdict::forward) return gate_refuse(g, reset_reason::request_refused);
+  if (a.rewrite_authorization) {
+    if (g.auth_len == 0 || a.authorization.size() > g.auth_len)
+      return gate_refuse(g, reset_reason::credential_too_long);
+    tcp::reasm& rq = f.r[flow::dir_index(f.tcp.client_dir)];
+    // The value is rewritten piecewise so no buffer is needed: replacement, then spaces.
+    tcp::reasm_rewrite(rq, g.auth_off, reinterpret_cast<const uint8_t*>(a.authorization.data()),
+                       static_cast<uint32_t>(a.authorization.size()));
+    static constexpr uint8_t spaces[64] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
+                                           ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
+                                           ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
+                                           ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+    for (uint64_t o = a.authorization.size(); o < g.auth_len; o += sizeof spaces) {
+      const uint32_t k = static_cast<uint32_t>(std::min<uint64_t>(sizeof spaces, g.auth_len - o));
+      tcp::reasm_rewrite(rq, g.auth_off + o, spaces, k);
+    }
+    ++s.n.credential_swaps;
+  }
+  ++g.forwarded;
+  const bool waits = a.wait_seq != 0 && durable_seq(s) < a.wait_seq;
+  if (waits) {
+    g.wait_seq = std::max(g.wait_seq, a.wait_seq);
+    ++s.n.audit_waits;
+    list_waiter(s, f, c.slot);
+  }
+  if (end == UINT64_MAX) {
+    g.streaming = true;  // released as it arrives (after the wait, if any)
+    hold_buf_put(s, g);
+    return;
+  }
+  // The message is complete: what follows it in the buffer is the next (pipelined) message.
+  if (waits) g.pending_clear = end; else g.cleared = std::max(g.cleared, end);
+  if (g.wait_seq != 0) g.pending_clear = std::max(g.pending_clear, end);
+  const uint64_t keep = held_end > end ? held_end - end : 0;
+  if (keep != 0) std::memmove(hold_buf(s, g.buf), hold_buf(s, g.buf) + (end - g.msg_start), keep);
+  g.buf_len = static_cast<uint32_t>(keep);
+  if (keep == 0) hold_buf_put(s, g);
+  g.msg_start = end;
+  g.have_head = false;
+}
+
+void gate_on_head(call& c, const http::message_head& h) {
+  req_gate& g = c.f->gate;
+  ++g.requests;
+  ++c.s->n.requests;
+  if (c.s->cfg.decider.decide == nullptr || g.streaming) return;
+  g.have_head = true;
+  g.head_end = h.head_end;
+  g.auth_off = h.head_start + 0;  // replaced below when present
+  g.auth_len = h.authorization_value_len;
+  g.auth_off = h.authorization_value_off;
+  g.host_off = h.host_value_off;
+  g.host_len = h.host_value_len;
+  g.auth_repeated = h.authorization_repeated;
+  g.body = h.body;
+  g.content_length = h.content_length;
+  g.expect_continue = h.expect_continue;
+}
+
+void gate_on_end(call& c, uint64_t end) {
+  req_gate& g = c.f->gate;
+  if (c.s->cfg.decider.decide == nullptr || g.closed || g.refused != reset_reason::none) return;
+  if (g.streaming) {
+    g.streaming = false;
+    if (g.wait_seq != 0) g.pending_clear = std::max(g.pending_clear, end);
+    else g.cleared = std::max(g.cleared, end);
+    g.msg_start = end;
+    g.have_head = false;
+    gate_fill(c);  // the next pipelined message may start in this chunk
+    return;
+  }
+  gate_decide(c, end);
+}
+
+// After a feed: decide early when the buffer is full or the client waits for 100-continue.
+void gate_after_feed(call& c) {
+  req_gate& g = c.f->gate;
+  if (c.s->cfg.decider.decide == nullptr || !gate_deciding(g) || !g.have_head) return;
+  const bool full = g.buf_len == c.s->cfg.hold.buffer_bytes;
+  if (full || g.expect_continue) gate_decide(c, UINT64_MAX);
+}
+
+void note_finding(call& c, const scan::finding& fd) {
+  session_ctx& s = *c.s;
+  resp_findings& rf = c.f->rf;
+  ++s.n.findings;
+  ++s.n.findings_by_pattern[std::min<uint32_t>(fd.pattern, 63)];
+  ++rf.total;
+  for (uint16_t i = 0; i < rf.used; ++i)
+    if (rf.pattern[i] == fd.pattern) {
+      if (rf.count[i] != UINT16_MAX) ++rf.count[i];
+      return;
+    }
+  if (rf.used < resp_findings::slots) {
+    rf.pattern[rf.used] = static_cast<uint16_t>(fd.pattern);
+    rf.count[rf.used++] = 1;
+  }
+}
+
+void report_response(session_ctx& s, session_flow& f, uint64_t end, bool aborted, uint64_t now) {
+  resp_findings& rf = f.rf;
+  if (s.cfg.decider.response_done != nullptr) {
+    std::fill(s.findings_scratch.begin(), s.findings_scratch.end(), uint16_t{0});
+    for (uint16_t i = 0; i < rf.used; ++i)
+      if (rf.pattern[i] < s.findings_scratch.size()) s.findings_scratch[rf.pattern[i]] = rf.count[i];
+    response_info ri;
+    ri.conn_id = f.conn_id;
+    ri.request_index = f.gate.responses;
+    ri.status = rf.status;
+    ri.response_bytes = end - rf.start;
+    ri.findings = rf.total;
+    ri.findings_by_pattern = s.findings_scratch.data();
+    ri.patterns = static_cast<uint32_t>(s.findings_scratch.size());
+    ri.aborted = aborted;
+    s.cfg.decider.response_done(s.cfg.decider.ctx, ri, now);
+  }
+  const uint64_t start = end;
+  rf = resp_findings{};
+  rf.start = start;
+}
+
 
 void note_response(call& k, const engine::feed_result& fr) {
   session_flow& f = *k.f;
@@ -123,6 +417,24 @@ engine::engine_sink engine_sink_for(call* k) {
     call& c = *static_cast<call*>(ctx);
     c.s->n.mask_bytes += tcp::reasm_apply_mask(c.f->r[flow::dir_index(response_dir(*c.f))], a);
   };
+  es.on_finding = [](void* ctx, const scan::finding& fd) { note_finding(*static_cast<call*>(ctx), fd); };
+  es.on_request_head = [](void* ctx, const http::message_head& h) { gate_on_head(*static_cast<call*>(ctx), h); };
+  es.on_request_end = [](void* ctx, uint64_t off) { gate_on_end(*static_cast<call*>(ctx), off); };
+  es.on_response_head = [](void* ctx, const http::message_head& h, engine::body_codec) {
+    call& c = *static_cast<call*>(ctx);
+    if (!h.interim) c.f->rf.status = h.status;
+  };
+  es.on_response_end = [](void* ctx, uint64_t off) {
+    call& c = *static_cast<call*>(ctx);
+    session_flow& f = *c.f;
+    if (f.rf.status == 0 || f.rf.status >= 200 || f.rf.status == 101) {
+      ++c.s->n.responses;
+      report_response(*c.s, f, off, false, c.now);
+      ++f.gate.responses;
+    } else {
+      f.rf.start = off;  // an interim 1xx: the final head follows
+    }
+  };
   return es;
 }
 
@@ -140,12 +452,18 @@ void fix_checksum(session_ctx& s, held_pkt& h) {
 tcp::reasm_sink reasm_sink_for(call* k) {
   tcp::reasm_sink rs;
   rs.ctx = k;
-  rs.deliver = [](void* ctx, uint64_t, const uint8_t* b, uint32_t n) {
+  rs.deliver = [](void* ctx, uint64_t off, const uint8_t* b, uint32_t n) {
     call& c = *static_cast<call*>(ctx);
     session_flow& f = *c.f;
     const engine::engine_sink es = engine_sink_for(&c);
     if (c.d == request_dir(f)) {
+      c.chunk = b;
+      c.chunk_off = off;
+      c.chunk_len = n;
+      if (c.s->cfg.decider.decide != nullptr) gate_fill(c);
       const engine::feed_result fr = engine::feed_request(f.eng, *c.s->x, b, n, c.now, es);
+      gate_after_feed(c);
+      c.chunk = nullptr;
       if (fr.error != engine::engine_error::none && f.request_error == engine::engine_error::none) {
         f.request_error = fr.error;
         ++c.s->n.engine_errors[static_cast<size_t>(fr.error)];
@@ -196,6 +514,18 @@ void new_connection(session_ctx& s, session_flow& f, uint32_t slot) {
   f.response_final = 0;
   f.response_error = engine::engine_error::none;
   f.request_error = engine::engine_error::none;
+  hold_buf_put(s, f.gate);
+  f.gate = req_gate{};
+  f.rf = resp_findings{};
+  f.conn_id = ++s.next_conn_id;
+}
+
+// The connection is going away (reset, close, eviction): give back its hold buffer and report an
+// unfinished exchange so its audit trail has an end.
+void end_connection(session_ctx& s, session_flow& f, uint64_t now) {
+  hold_buf_put(s, f.gate);
+  if (f.gate.responses < f.gate.forwarded) report_response(s, f, f.eng.response_end, true, now);
+  f.gate.forwarded = f.gate.responses;
 }
 
 void abort_both(call& k) {
@@ -209,7 +539,7 @@ void release_both(call& k) {
   const tcp::reasm_sink rs = reasm_sink_for(&k);
   tcp::reasm& rq = f.r[flow::dir_index(request_dir(f))];
   tcp::reasm& rp = f.r[flow::dir_index(response_dir(f))];
-  if (rq.started) tcp::reasm_release(rq, request_release_limit(f, rq), rs);
+  if (rq.started) tcp::reasm_release(rq, request_release_limit(*k.s, f, rq), rs);
   if (rp.started) tcp::reasm_release(rp, f.response_final, rs);
 }
 
@@ -236,7 +566,12 @@ void describe_resets(const session_flow& f, const net::packet_view& v, flow_dir 
   const bool pkt_has_ack = (v.tcp_flags & tcp::tcp_flag::ack) != 0;
   rst_spec to_server;
   to_server.dir = cd;
-  to_server.seq = from == sd && pkt_has_ack ? v.ack : client.next_seq;
+  // The server's RCV.NXT: what it acknowledged, or else what we released to it (a request held
+  // for its decision was never delivered, and RFC 5961 receivers ignore an RST off RCV.NXT).
+  const tcp::reasm& req = f.r[flow::dir_index(cd)];
+  to_server.seq = from == sd && pkt_has_ack ? v.ack
+                  : req.started             ? req.base_seq + static_cast<uint32_t>(req.released)
+                                            : client.next_seq;
   to_server.ack = server.next_seq;
   rst_spec to_client;
   to_client.dir = sd;
@@ -276,6 +611,11 @@ session_ctx* session_create(const session_config& cfg, const session_sink& sink,
     return *why = "history_bytes must be a power of two or 0", nullptr;
   if (const char* e = flow::flow_table_config_check(cfg.table)) return *why = e, nullptr;
   if (const char* e = tcp::reasm_config_check(cfg.reasm)) return *why = e, nullptr;
+  if (cfg.decider.decide != nullptr) {
+    if (cfg.hold.buffers == 0) return *why = "request hold needs at least one buffer", nullptr;
+    if (cfg.hold.buffer_bytes < cfg.engine->limits.max_head_bytes + 1)
+      return *why = "request hold buffer must be larger than the longest request head", nullptr;
+  }
   auto s = std::unique_ptr<session_ctx>(new (std::nothrow) session_ctx);
   if (!s) return *why = "out of memory", nullptr;
   s->cfg = cfg;
@@ -292,6 +632,17 @@ session_ctx* session_create(const session_config& cfg, const session_sink& sink,
     for (size_t i = 0; i < s->recs.size(); ++i)
       s->recs[i].next_free = i + 1 < s->recs.size() ? static_cast<uint32_t>(i + 1) : no_record;
     s->free_head = 0;
+    if (cfg.decider.decide != nullptr) {
+      s->hold_mem.reset(new (std::nothrow) uint8_t[uint64_t{cfg.hold.buffers} * cfg.hold.buffer_bytes]);
+      ok = s->hold_mem != nullptr;
+      s->hold_free.reserve(cfg.hold.buffers);
+      for (uint32_t i = cfg.hold.buffers; i-- > 0;) s->hold_free.push_back(i);
+      s->waiters.resize(flow::flow_table_capacity(*s->table));
+    }
+    s->patterns = cfg.engine->db ? static_cast<uint32_t>(cfg.engine->db->patterns().size()) : 0;
+    s->findings_scratch.assign(s->patterns, 0);
+  }
+  if (ok) {
     uint32_t opened = 0;
     for (; opened < flow::flow_table_capacity(*s->table); ++opened) {
       auto& f = *static_cast<session_flow*>(flow::flow_table_payload_at(*s->table, opened));
@@ -322,6 +673,7 @@ void session_destroy(session_ctx* s) {
         call k{s, &f, flow_dir::to_responder, nullptr, packet_action::held, 0};
         abort_both(k);
       }
+      f.gate.buf = no_buf;  // the buffers go with hold_mem
       if (s->engines_ready) engine::flow_engine_teardown(f.eng);
     }
     flow::flow_table_destroy_for<session_flow>(s->table);
@@ -355,6 +707,11 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns) 
   }
   session_flow& f = flow::flow_payload<session_flow>(*s.table, *e);
   const flow_dir d = flow::flow_direction(*e, swapped);
+  if (f.gate.closed) {
+    // The gateway already answered this connection; the client's ACKs and FIN end here.
+    flow::flow_table_set_class(*s.table, *e, flow::timeout_class::closing, now_ns);
+    return drop_with(s, drop_reason::gateway_closed);
+  }
 
   tcp::tcp_packet tp;
   tp.seq = v.seq;
@@ -366,6 +723,10 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns) 
   if ((v.tcp_flags & tcp::tcp_flag::ack) != 0) tcp::reasm_on_ack(f.r[flow::dir_index(flow::dir_other(d))], v.ack);
 
   call k{&s, &f, d, nullptr, packet_action::held, now_ns};
+  k.slot = e->index;
+  k.v = &v;
+  k.frame = p.frame;
+  k.frame_dir = d;
   session_result r;
   reset_reason rr = reset_reason::none;
   switch (tr.verdict) {
@@ -389,19 +750,25 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns) 
       r.rst[0] = rst_spec{d, false, v.seq + v.payload_len, v.ack, tcp::tcp_flag::rst | tcp::tcp_flag::ack};
       r.rst[1] = rst_spec{flow::dir_other(d), true, v.ack, v.seq + v.payload_len, tcp::tcp_flag::rst | tcp::tcp_flag::ack};
       abort_both(k);
+      end_connection(s, f, now_ns);
       flow::flow_table_remove(*s.table, *e);
       return finish(s, r);
     }
     case tcp::tcp_verdict::close:
       abort_both(k);  // an accepted RST: nothing held is ever released
+      end_connection(s, f, now_ns);
       r.action = packet_action::forward;
       break;
     case tcp::tcp_verdict::restart:
       abort_both(k);
+      end_connection(s, f, now_ns);
       engine::flow_engine_reset(f.eng);
       f.response_final = 0;
       f.response_error = engine::engine_error::none;
       f.request_error = engine::engine_error::none;
+      f.gate = req_gate{};
+      f.rf = resp_findings{};
+      f.conn_id = ++s.next_conn_id;
       r.action = packet_action::forward;
       break;
     case tcp::tcp_verdict::stream: {
@@ -439,6 +806,7 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns) 
   if (rr == reset_reason::none) rr = check_timers(k);
   if (rr == reset_reason::none && f.response_error != engine::engine_error::none) rr = reset_reason::response_unmaskable;
   if (rr == reset_reason::none && f.request_error != engine::engine_error::none) rr = reset_reason::request_error;
+  if (rr == reset_reason::none) rr = f.gate.refused;
   if (rr == reset_reason::none) {
     release_both(k);
     // The current frame may have been released by the calls above.
@@ -454,6 +822,23 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns) 
   out.reset = rr;
   describe_resets(f, v, d, out);
   abort_both(k);
+  end_connection(s, f, now_ns);
+  if (rr == reset_reason::request_blocked) {
+    // The answer replaces the RST toward the client: data + FIN at the client's RCV.NXT, acking
+    // everything it sent. The entry stays (closed) so the client's ACK and FIN are absorbed
+    // instead of drawing a midstream RST that could race the client reading the answer.
+    for (uint8_t i = 0; i < out.rst_count; ++i) {
+      rst_spec& x = out.rst[i];
+      if (x.dir != response_dir(f)) continue;
+      x.flags = tcp::tcp_flag::fin | tcp::tcp_flag::psh | tcp::tcp_flag::ack;
+      x.payload = reinterpret_cast<const uint8_t*>(f.gate.response.data());
+      x.payload_len = static_cast<uint32_t>(f.gate.response.size());
+    }
+    f.gate.closed = true;
+    f.gate.response = {};
+    flow::flow_table_set_class(*s.table, *e, flow::timeout_class::closing, now_ns);
+    return finish(s, out);
+  }
   flow::flow_table_remove(*s.table, *e);
   return finish(s, out);
 }
@@ -465,7 +850,27 @@ size_t session_tick(session_ctx& s, uint64_t now_ns, size_t budget) {
     session_ctx& c = *static_cast<session_ctx*>(ctx);
     call k{&c, static_cast<session_flow*>(payload), flow_dir::to_responder, nullptr, packet_action::held, 0};
     abort_both(k);
+    end_connection(c, *k.f, k.now);
   };
+  // Flows whose request waited for a durable audit record: release what is now allowed.
+  if (s.waiter_count != 0) {
+    const uint64_t durable = durable_seq(s);
+    size_t kept = 0;
+    for (size_t i = 0; i < s.waiter_count; ++i) {
+      const session_ctx::waiter w = s.waiters[i];
+      auto& f = *static_cast<session_flow*>(flow::flow_table_payload_at(*s.table, w.slot));
+      if (f.conn_id != w.conn_id || !f.gate.waiting_listed) continue;  // gone or reused
+      if (f.gate.wait_seq != 0 && durable < f.gate.wait_seq) {
+        s.waiters[kept++] = w;
+        continue;
+      }
+      f.gate.waiting_listed = false;
+      call k{&s, &f, flow_dir::to_responder, nullptr, packet_action::held, now_ns};
+      k.slot = w.slot;
+      release_both(k);
+    }
+    s.waiter_count = kept;
+  }
   const size_t n = flow::flow_table_expire(*s.table, now_ns, budget, es);
   s.n.flows_expired += n;
   return n;

@@ -14,8 +14,10 @@
 // packet records and counters), touched only by that lcore; the engine_config's pattern_db is
 // shared read-only. All memory is allocated by session_create(); the packet path allocates nothing.
 //
-// Request direction: requests are forwarded as soon as the engine has seen them
-// (request_release_limit() in session.cc: the hook where the policy hold will go).
+// Request direction: without a decider, requests are forwarded as soon as the engine has seen
+// them. With one (request_hold.hh), every request is held until its decision: forward (optionally
+// with the Authorization value swapped in place, and after its audit record is durable), respond
+// (an injected response to the client, FIN, RST to the server) or reset.
 // Response direction: bytes leave only below the engine's final offset; hold timer and gap timer
 // are checked on every packet of the flow and by session_tick().
 //
@@ -26,6 +28,7 @@
 #include <cstdint>
 
 #include "dataplane/engine/flow_engine.hh"
+#include "dataplane/session/request_hold.hh"
 #include "dataplane/flow/flow_table.hh"
 #include "dataplane/net/packet_parse.hh"
 #include "dataplane/tcp/reassembly.hh"
@@ -41,6 +44,8 @@ struct session_config {
   uint32_t history_bytes = 64 * 1024;  // per direction per flow slot; a power of two (or 0)
   // The engine's hold timer: held response bytes older than this are decided (flush_response).
   uint64_t hold_timeout_ns = 2'000'000'000ULL;
+  request_decider decider{};      // decide == nullptr: requests are not held
+  request_hold_config hold{};
 };
 
 // A received frame. `frame` is writable: masks and checksum fixes land in it.
@@ -75,6 +80,7 @@ enum class drop_reason : uint8_t {
   tcp_invalid,       // tracker said drop (see tcp counters for the event)
   reassembly,        // reassembler dropped it (duplicate, out of window, ...: reasm counters)
   packet_records,    // no free held-packet record (cannot happen when sized from reasm_config)
+  gateway_closed,    // a packet of a connection the gateway answered and closed (blocked request)
   count
 };
 inline constexpr size_t drop_reason_count = static_cast<size_t>(drop_reason::count);
@@ -87,6 +93,11 @@ enum class reset_reason : uint8_t {
   request_error,       // the engine refused the request stream (framing)
   reasm_memcap,        // per-flow or per-lcore reassembly memcap
   unfillable_gap,      // out-of-order data waited past gap_timeout
+  request_refused,     // the decider answered reset
+  request_blocked,     // the decider answered with a response (injected; see session_result::rst)
+  credential_too_long, // the swapped-in Authorization value is longer than the caller's
+  request_buffers,     // no free request hold buffer on this lcore
+  request_unparsable,  // a pipelined request's bytes could not be held for its decision
   count
 };
 inline constexpr size_t reset_reason_count = static_cast<size_t>(reset_reason::count);
@@ -99,13 +110,16 @@ const char* reset_reason_name(reset_reason r);
 //     client's next sequence number) , ack = the server's next sequence number;
 //   toward the client: seq = the response stream's next unreleased byte (the client's RCV.NXT once
 //     what was released arrives), ack = the client's next sequence number.
-// Flags are RST|ACK.
+// Flags are RST|ACK, or for an injected response FIN|PSH|ACK with `payload` (valid until the next
+// session call on this lcore).
 struct rst_spec {
   flow::flow_dir dir = flow::flow_dir::to_responder;
   bool reverse = false;
   uint32_t seq = 0;
   uint32_t ack = 0;
   uint8_t flags = 0;
+  const uint8_t* payload = nullptr;
+  uint32_t payload_len = 0;
 };
 
 struct session_result {
@@ -130,6 +144,15 @@ struct session_counters {
   uint64_t checksums_updated = 0;      // rewritten payloads whose TCP checksum was adjusted
   uint64_t mask_bytes = 0;             // payload bytes rewritten by engine masks
   uint64_t hold_flushes = 0;           // flush_response() by the hold timer
+  uint64_t requests = 0;               // requests seen (heads)
+  uint64_t decisions[request_verdict_count] = {};
+  uint64_t decisions_partial_body = 0; // decided before the whole body was held
+  uint64_t credential_swaps = 0;
+  uint64_t audit_waits = 0;            // forwards that had to wait for a durable audit record
+  uint64_t audit_wait_overflow = 0;    // waiting flows beyond the wait list (released on their next packet)
+  uint64_t responses = 0;              // final (non-1xx) responses ended
+  uint64_t findings = 0;
+  uint64_t findings_by_pattern[64] = {};  // index = pattern; the last slot collects the rest
 };
 
 struct session_ctx;  // opaque, per lcore

@@ -385,6 +385,24 @@ size_t reasm_apply_mask(reasm& r, const mask::mask_action& a) {
   return total;
 }
 
+size_t reasm_rewrite(reasm& r, uint64_t off, const uint8_t* bytes, uint32_t len) {
+  if (r.pool == nullptr || len == 0) return 0;
+  reasm_pool& p = *r.pool;
+  const uint64_t end = off + len;
+  if (off < r.released) p.counters.late_mask_bytes += std::min<uint64_t>(r.released - off, len);
+  size_t total = 0;
+  for (uint32_t i = r.head; i != reasm_nil; i = p.nodes[i].next) {
+    node& n = p.nodes[i];
+    if (n.off >= end) break;
+    const uint64_t lo = std::max<uint64_t>(n.off, off), hi = std::min<uint64_t>(n.off + n.len, end);
+    if (lo >= hi) continue;
+    std::memcpy(n.payload + (lo - n.off), bytes + (lo - off), hi - lo);
+    n.dirty = true;
+    total += hi - lo;
+  }
+  return total;
+}
+
 void reasm_on_ack(reasm& r, uint32_t ack) {
   if (!r.started) return;
   const int64_t o = seq_to_offset(ack, r.base_seq, r.released);

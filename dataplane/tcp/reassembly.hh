@@ -171,6 +171,9 @@ reasm_result reasm_on_segment(reasm& r, const seg_ref& s, uint64_t now_ns, const
 size_t reasm_release(reasm& r, uint64_t final_off, const reasm_sink& out);
 // Applies an engine mask to every held payload it intersects. Returns the bytes rewritten.
 size_t reasm_apply_mask(reasm& r, const mask::mask_action& a);
+// Overwrites stream bytes [off, off + len) in every held copy with `bytes` (same length: the
+// request path's credential swap). Bytes already released cannot change and are counted as late.
+size_t reasm_rewrite(reasm& r, uint64_t off, const uint8_t* bytes, uint32_t len);
 // The receiver's cumulative ACK for this direction (from packets travelling the other way).
 void reasm_on_ack(reasm& r, uint32_t ack);
 // Timer: unfillable_gap when out-of-order data has waited gap_timeout without progress.

@@ -1,0 +1,322 @@
+// session request hold (issue 3 section 4): every request is held until the decider answers;
+// forward swaps the Authorization value in place (same length, padded) and may wait for a durable
+// audit record; respond injects the answer toward the client with FIN and resets the server;
+// pipelined requests are decided one by one; the buffer limit, Expect: 100-continue and
+// exhausted buffers take the documented paths; every response end is reported once.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "tests/dataplane/session/session_harness.hh"
+
+namespace phigate::test {
+namespace {
+
+using session::request_answer;
+using session::request_info;
+using session::request_verdict;
+using session::reset_reason;
+
+struct seen_request {
+  std::string method, target, host, authorization, body;
+  bool body_complete = false;
+  uint32_t index = 0;
+  uint16_t client_port = 0, server_port = 0;
+};
+
+// A scripted decider: answers[i] for the i-th call (the last one repeats).
+struct fake_decider {
+  std::vector<request_answer> answers;
+  std::vector<seen_request> seen;
+  std::vector<session::response_info> responses;
+  std::atomic<uint64_t> durable{0};
+  std::string response_text = "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+
+  session::request_decider hook() {
+    session::request_decider d;
+    d.ctx = this;
+    d.decide = [](void* ctx, const request_info& r, uint64_t) {
+      auto& self = *static_cast<fake_decider*>(ctx);
+      seen_request s{std::string(r.method), std::string(r.target), std::string(r.host),
+                     std::string(r.authorization), std::string(r.body), r.body_complete, r.request_index,
+                     r.client_port, r.server_port};
+      self.seen.push_back(s);
+      const size_t i = std::min(self.seen.size() - 1, self.answers.size() - 1);
+      request_answer a = self.answers[i];
+      if (a.verdict == request_verdict::respond) a.response = self.response_text;
+      return a;
+    };
+    d.response_done = [](void* ctx, const session::response_info& r, uint64_t) {
+      static_cast<fake_decider*>(ctx)->responses.push_back(r);
+    };
+    d.durable = &durable;
+    return d;
+  }
+};
+
+request_answer forward(std::string_view auth = {}, uint64_t wait = 0) {
+  request_answer a;
+  a.verdict = request_verdict::forward;
+  a.rewrite_authorization = !auth.empty();
+  a.authorization = auth;
+  a.wait_seq = wait;
+  return a;
+}
+request_answer respond() {
+  request_answer a;
+  a.verdict = request_verdict::respond;
+  return a;
+}
+
+session::session_config with(fake_decider& d, uint32_t buffers = 4, uint32_t buffer_bytes = 20000) {
+  session::session_config sc;
+  sc.decider = d.hook();
+  sc.hold.buffers = buffers;
+  sc.hold.buffer_bytes = buffer_bytes;
+  return sc;
+}
+
+const std::string kBody = R"({"model":"gpt-x","messages":[{"role":"user","content":"hi"}]})";
+const std::string kAuth = "Bearer caller-token-0123456789abcdef";
+std::string request(const std::string& body = kBody, const std::string& auth = kAuth, const std::string& extra = "") {
+  return "POST /v1/chat/completions HTTP/1.1\r\nHost: llm.local\r\nAuthorization: " + auth +
+         "\r\nContent-Type: application/json\r\n" + extra + "Content-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+// Sends `data` from the client in pieces cut at `cuts`; returns the actions.
+std::vector<packet_action> send_client(harness& h, const std::string& data, std::vector<size_t> cuts,
+                                       uint32_t seq0 = kCisn + 1) {
+  std::vector<packet_action> out;
+  cuts.push_back(data.size());
+  size_t at = 0;
+  for (size_t c : cuts) {
+    if (c <= at) continue;
+    out.push_back(h.send(h.client(seq0 + uint32_t(at), kSisn + 1, data.substr(at, c - at))).action);
+    at = c;
+  }
+  return out;
+}
+
+TEST(request_hold, forward_swaps_the_credential_in_place_at_every_split) {
+  const std::string req = request();
+  const std::string cred = "Bearer backend-key-XYZ";
+  std::string expect = req;
+  const size_t at = expect.find(kAuth);
+  expect.replace(at, kAuth.size(), cred + std::string(kAuth.size() - cred.size(), ' '));
+  for (size_t cut = 1; cut < req.size(); ++cut) {
+    fake_decider d;
+    d.answers = {forward(cred)};
+    harness h(with(d));
+    ASSERT_NE(h.s, nullptr) << h.why;
+    h.handshake("");
+    const std::vector<packet_action> acts = send_client(h, req, {cut});
+    ASSERT_EQ(acts.size(), 2u);
+    EXPECT_EQ(acts[0], packet_action::held) << "nothing leaves before the decision, cut " << cut;
+    ASSERT_EQ(d.seen.size(), 1u) << "cut " << cut;
+    EXPECT_EQ(d.seen[0].method, "POST");
+    EXPECT_EQ(d.seen[0].target, "/v1/chat/completions");
+    EXPECT_EQ(d.seen[0].host, "llm.local");
+    EXPECT_EQ(d.seen[0].authorization, kAuth);
+    EXPECT_EQ(d.seen[0].body, kBody);
+    EXPECT_TRUE(d.seen[0].body_complete);
+    EXPECT_EQ(d.seen[0].client_port, 40000);
+    EXPECT_EQ(d.seen[0].server_port, 8000);
+    EXPECT_EQ(h.client_bytes(), expect) << "cut " << cut;  // also checks every checksum
+    EXPECT_EQ(session::session_held_packets(*h.s), 0u);
+    EXPECT_EQ(session::session_stats(*h.s).credential_swaps, 1u);
+  }
+}
+
+TEST(request_hold, byte_by_byte_request_is_decided_once_when_complete) {
+  const std::string req = request();
+  fake_decider d;
+  d.answers = {forward()};
+  session::session_config sc = with(d);
+  sc.reasm.max_segments_per_flow = 1024;  // one held packet per byte (the default caps at 128)
+  harness h(sc);
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  std::vector<size_t> cuts;
+  for (size_t i = 1; i < req.size(); ++i) cuts.push_back(i);
+  const std::vector<packet_action> acts = send_client(h, req, cuts);
+  for (size_t i = 0; i + 1 < acts.size(); ++i)
+    ASSERT_EQ(acts[i], packet_action::held) << i;
+  EXPECT_EQ(d.seen.size(), 1u);
+  EXPECT_EQ(h.client_bytes(), req) << "no rewrite asked: the bytes are unchanged";
+}
+
+TEST(request_hold, respond_injects_the_answer_closes_the_client_and_resets_the_server) {
+  fake_decider d;
+  d.answers = {respond()};
+  harness h(with(d));
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  const std::string req = request();
+  frame* first = h.client(kCisn + 1, kSisn + 1, req.substr(0, 40));
+  EXPECT_EQ(h.send(first).action, packet_action::held);
+  const session::session_result r = h.send(h.client(kCisn + 41, kSisn + 1, req.substr(40)));
+  ASSERT_EQ(r.action, packet_action::reset);
+  EXPECT_EQ(r.reset, reset_reason::request_blocked);
+  ASSERT_EQ(r.rst_count, 2);
+  // Toward the server: RST at the first request byte it never got.
+  EXPECT_EQ(r.rst[0].dir, flow::flow_dir::to_responder);
+  EXPECT_EQ(r.rst[0].flags, F::rst | F::ack);
+  EXPECT_EQ(r.rst[0].seq, kCisn + 1);
+  EXPECT_EQ(r.rst[0].payload_len, 0u);
+  // Toward the client: the answer at the server's next byte, acking the whole request, with FIN.
+  EXPECT_EQ(r.rst[1].dir, flow::flow_dir::to_initiator);
+  EXPECT_EQ(r.rst[1].flags, F::fin | F::psh | F::ack);
+  EXPECT_EQ(r.rst[1].seq, kSisn + 1);
+  EXPECT_EQ(r.rst[1].ack, kCisn + 1 + uint32_t(req.size()));
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(r.rst[1].payload), r.rst[1].payload_len), d.response_text);
+  EXPECT_EQ(first->outcomes, 1) << "the held first part is dropped";
+  EXPECT_EQ(h.client_bytes(), "") << "no request byte reached the server";
+  // The client's ACK and FIN are absorbed, not answered with a midstream RST.
+  const session::session_result late =
+      h.send(h.make(true, F::ack | F::fin, kCisn + 1 + uint32_t(req.size()), kSisn + 1 + uint32_t(d.response_text.size()) + 1, ""));
+  EXPECT_EQ(late.action, packet_action::drop);
+  EXPECT_EQ(late.drop, session::drop_reason::gateway_closed);
+}
+
+TEST(request_hold, pipelined_requests_are_decided_in_order_and_a_late_block_resets) {
+  fake_decider d;
+  d.answers = {forward(), respond()};
+  harness h(with(d));
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  const std::string a = request(R"({"n":1})"), b = request(R"({"n":2})");
+  // Both in one segment: the first is allowed, the second blocked while the first response is
+  // still owed, so an injected answer would be taken as the first's: both sides are reset.
+  const session::session_result r = h.send(h.client(kCisn + 1, kSisn + 1, a + b));
+  ASSERT_EQ(d.seen.size(), 2u);
+  EXPECT_EQ(d.seen[0].body, R"({"n":1})");
+  EXPECT_EQ(d.seen[1].body, R"({"n":2})");
+  EXPECT_EQ(d.seen[1].index, 1u);
+  EXPECT_EQ(r.action, packet_action::reset);
+  EXPECT_EQ(r.reset, reset_reason::request_refused);
+}
+
+TEST(request_hold, pipelined_requests_split_anywhere_are_both_forwarded) {
+  const std::string a = request(R"({"n":1})"), b = request(R"({"n":22})", "Bearer t2");
+  const std::string both = a + b;
+  for (size_t cut = 1; cut < both.size(); cut += 7) {
+    fake_decider d;
+    d.answers = {forward()};
+    harness h(with(d));
+    ASSERT_NE(h.s, nullptr) << h.why;
+    h.handshake("");
+    send_client(h, both, {cut});
+    ASSERT_EQ(d.seen.size(), 2u) << cut;
+    EXPECT_EQ(d.seen[1].authorization, "Bearer t2") << cut;
+    EXPECT_EQ(d.seen[1].body, R"({"n":22})") << cut;
+    EXPECT_EQ(h.client_bytes(), both) << cut;
+  }
+}
+
+TEST(request_hold, longer_credential_is_refused_not_truncated) {
+  fake_decider d;
+  d.answers = {forward("Bearer a-backend-credential-longer-than-the-callers-token-by-far")};
+  harness h(with(d));
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  const session::session_result r = h.send(h.client(kCisn + 1, kSisn + 1, request()));
+  EXPECT_EQ(r.action, packet_action::reset);
+  EXPECT_EQ(r.reset, reset_reason::credential_too_long);
+  EXPECT_EQ(h.client_bytes(), "");
+}
+
+TEST(request_hold, forward_waits_for_the_durable_audit_record) {
+  fake_decider d;
+  d.answers = {forward({}, 7)};
+  d.durable = 6;
+  harness h(with(d));
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  EXPECT_EQ(h.send(h.client(kCisn + 1, kSisn + 1, request())).action, packet_action::held);
+  session::session_tick(*h.s, 2'000'000, 16);
+  EXPECT_EQ(h.client_bytes(), "") << "record 7 is not durable yet";
+  d.durable = 7;
+  session::session_tick(*h.s, 3'000'000, 16);
+  EXPECT_EQ(h.client_bytes(), request()) << "released by the timer once durable";
+  EXPECT_EQ(session::session_stats(*h.s).audit_waits, 1u);
+}
+
+TEST(request_hold, body_beyond_the_buffer_is_decided_partial_then_streamed) {
+  fake_decider d;
+  d.answers = {forward()};
+  harness h(with(d, 2, 16385));
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  const std::string body = "{\"input\":\"" + std::string(40000, 'a') + "\"}";
+  const std::string req = request(body);
+  std::vector<size_t> cuts;
+  for (size_t i = 1400; i < req.size(); i += 1400) cuts.push_back(i);
+  send_client(h, req, cuts);
+  ASSERT_EQ(d.seen.size(), 1u);
+  EXPECT_FALSE(d.seen[0].body_complete);
+  EXPECT_LT(d.seen[0].body.size(), body.size());
+  EXPECT_EQ(h.client_bytes(), req);
+  EXPECT_EQ(session::session_stats(*h.s).decisions_partial_body, 1u);
+}
+
+TEST(request_hold, expect_continue_is_decided_on_the_head) {
+  fake_decider d;
+  d.answers = {forward()};
+  harness h(with(d));
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  const std::string req = request(kBody, kAuth, "Expect: 100-continue\r\n");
+  const std::string head = req.substr(0, req.find("\r\n\r\n") + 4);
+  h.send(h.client(kCisn + 1, kSisn + 1, head));
+  ASSERT_EQ(d.seen.size(), 1u);
+  EXPECT_FALSE(d.seen[0].body_complete);
+  EXPECT_EQ(h.client_bytes(), head) << "the head goes so the server can answer 100";
+}
+
+TEST(request_hold, exhausted_buffers_reset_the_new_request) {
+  fake_decider d;
+  d.answers = {forward()};
+  harness h(with(d, 1));
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  const std::string req = request();
+  EXPECT_EQ(h.send(h.client(kCisn + 1, kSisn + 1, req.substr(0, 30))).action, packet_action::held);
+  // A second connection (other client port) finds no free buffer.
+  frame_spec fs;
+  fs.sport = 40001;
+  h.send(h.make(true, F::syn, 9000, 0, "", fs));
+  frame_spec rs = fs;
+  h.send(h.make(false, F::syn | F::ack, 7000, 9001, "", rs));
+  h.send(h.make(true, F::ack, 9001, 7001, "", fs));
+  const session::session_result r = h.send(h.make(true, F::ack | F::psh, 9001, 7001, req, fs));
+  EXPECT_EQ(r.action, packet_action::reset);
+  EXPECT_EQ(r.reset, reset_reason::request_buffers);
+}
+
+TEST(request_hold, response_end_is_reported_with_status_and_findings) {
+  fake_decider d;
+  d.answers = {forward()};
+  harness h(with(d));
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  const std::string req = request();
+  h.send(h.client(kCisn + 1, kSisn + 1, req));
+  const std::string body = R"({"note":"mail jane.doe@example.org or call 415-555-0132"})";
+  const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body;
+  h.send(h.server(kSisn + 1, kCisn + 1 + uint32_t(req.size()), resp));
+  ASSERT_EQ(d.responses.size(), 1u);
+  EXPECT_EQ(d.responses[0].status, 200);
+  EXPECT_EQ(d.responses[0].response_bytes, resp.size());
+  EXPECT_EQ(d.responses[0].findings, 2u);
+  uint32_t sum = 0;
+  for (uint32_t i = 0; i < d.responses[0].patterns; ++i) sum += d.responses[0].findings_by_pattern[i];
+  EXPECT_EQ(sum, d.responses[0].findings);
+  EXPECT_FALSE(d.responses[0].aborted);
+}
+
+}  // namespace
+}  // namespace phigate::test
