@@ -76,6 +76,8 @@ struct session_flow {
   engine::engine_error request_error = engine::engine_error::none;
   req_gate gate;
   resp_findings rf;
+  bool timer_listed = false;                      // in session_ctx::timers
+  reset_reason pending_reset = reset_reason::none;  // a timer failed the flow: reset on its next packet
 };
 
 }  // namespace
@@ -97,6 +99,10 @@ struct session_ctx {
   struct waiter { uint32_t slot; uint64_t conn_id; };
   std::vector<waiter> waiters;
   size_t waiter_count = 0;
+  // Flows with held response bytes or an open gap: their timers run from session_tick() even when
+  // no packet of theirs arrives (a model pausing mid-stream must not keep a token held).
+  std::vector<waiter> timers;
+  size_t timer_count = 0, timer_cursor = 0;
   uint64_t next_conn_id = 0;
   uint32_t patterns = 0;
   std::vector<uint16_t> findings_scratch;  // response_info::findings_by_pattern
@@ -518,6 +524,8 @@ void new_connection(session_ctx& s, session_flow& f, uint32_t slot) {
   f.gate = req_gate{};
   f.rf = resp_findings{};
   f.conn_id = ++s.next_conn_id;
+  f.timer_listed = false;
+  f.pending_reset = reset_reason::none;
 }
 
 // The connection is going away (reset, close, eviction): give back its hold buffer and report an
@@ -585,6 +593,20 @@ void describe_resets(const session_flow& f, const net::packet_view& v, flow_dir 
   }
 }
 
+bool needs_timer(const session_ctx& s, const session_flow& f) {
+  if (engine::hold_since(f.eng) != 0) return true;
+  for (const tcp::reasm& r : f.r)
+    if (r.started && r.gap_since_ns != 0) return true;
+  (void)s;
+  return false;
+}
+
+void list_timer(session_ctx& s, session_flow& f, uint32_t slot) {
+  if (f.timer_listed || !needs_timer(s, f) || s.timer_count == s.timers.size()) return;
+  s.timers[s.timer_count++] = {slot, f.conn_id};
+  f.timer_listed = true;
+}
+
 session_result finish(session_ctx& s, session_result r) {
   ++s.n.actions[static_cast<size_t>(r.action)];
   if (r.action == packet_action::drop) ++s.n.drops[static_cast<size_t>(r.drop)];
@@ -639,6 +661,7 @@ session_ctx* session_create(const session_config& cfg, const session_sink& sink,
       for (uint32_t i = cfg.hold.buffers; i-- > 0;) s->hold_free.push_back(i);
       s->waiters.resize(flow::flow_table_capacity(*s->table));
     }
+    s->timers.resize(flow::flow_table_capacity(*s->table));
     s->patterns = cfg.engine->db ? static_cast<uint32_t>(cfg.engine->db->patterns().size()) : 0;
     s->findings_scratch.assign(s->patterns, 0);
   }
@@ -707,6 +730,15 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns) 
   }
   session_flow& f = flow::flow_payload<session_flow>(*s.table, *e);
   const flow_dir d = flow::flow_direction(*e, swapped);
+  if (f.pending_reset != reset_reason::none) {
+    // A timer failed this flow while no packet was there to answer: answer this one.
+    session_result out;
+    out.action = packet_action::reset;
+    out.reset = f.pending_reset;
+    describe_resets(f, v, d, out);
+    flow::flow_table_remove(*s.table, *e);
+    return finish(s, out);
+  }
   if (f.gate.closed) {
     // The gateway already answered this connection; the client's ACKs and FIN end here.
     flow::flow_table_set_class(*s.table, *e, flow::timeout_class::closing, now_ns);
@@ -809,6 +841,7 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns) 
   if (rr == reset_reason::none) rr = f.gate.refused;
   if (rr == reset_reason::none) {
     release_both(k);
+    list_timer(s, f, e->index);
     // The current frame may have been released by the calls above.
     if (r.action == packet_action::held && k.outcome != packet_action::held) {
       r.action = k.outcome;
@@ -870,6 +903,36 @@ size_t session_tick(session_ctx& s, uint64_t now_ns, size_t budget) {
       release_both(k);
     }
     s.waiter_count = kept;
+  }
+  // Hold and gap timers of flows that may have no packet coming, a bounded slice per tick.
+  for (size_t visited = 0; visited < budget && s.timer_count != 0; ++visited) {
+    if (s.timer_cursor >= s.timer_count) s.timer_cursor = 0;
+    const session_ctx::waiter w = s.timers[s.timer_cursor];
+    auto& f = *static_cast<session_flow*>(flow::flow_table_payload_at(*s.table, w.slot));
+    bool keep = f.conn_id == w.conn_id && f.timer_listed && f.pending_reset == reset_reason::none;
+    if (keep) {
+      call k{&s, &f, flow_dir::to_responder, nullptr, packet_action::held, now_ns};
+      k.slot = w.slot;
+      reset_reason rr = check_timers(k);
+      if (rr == reset_reason::none && f.response_error != engine::engine_error::none) rr = reset_reason::response_unmaskable;
+      if (rr != reset_reason::none) {
+        // Fail closed now (nothing held leaves); the RSTs go out on the flow's next packet.
+        f.pending_reset = rr;
+        abort_both(k);
+        end_connection(s, f, now_ns);
+        ++s.n.timer_resets;
+        keep = false;
+      } else {
+        release_both(k);
+        keep = needs_timer(s, f);
+      }
+    }
+    if (!keep) {
+      if (f.conn_id == w.conn_id) f.timer_listed = false;
+      s.timers[s.timer_cursor] = s.timers[--s.timer_count];
+    } else {
+      ++s.timer_cursor;
+    }
   }
   const size_t n = flow::flow_table_expire(*s.table, now_ns, budget, es);
   s.n.flows_expired += n;

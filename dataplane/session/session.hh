@@ -19,7 +19,8 @@
 // with the Authorization value swapped in place, and after its audit record is durable), respond
 // (an injected response to the client, FIN, RST to the server) or reset.
 // Response direction: bytes leave only below the engine's final offset; hold timer and gap timer
-// are checked on every packet of the flow and by session_tick().
+// are checked on every packet of the flow and, for flows holding bytes or waiting on a gap, by
+// session_tick() whether or not another packet comes.
 //
 // Fail closed: an unmaskable response, a request framing error, a reassembly memcap or an
 // unfillable gap resets the connection: every held frame of the flow is dropped, the flow is
@@ -151,6 +152,7 @@ struct session_counters {
   uint64_t audit_waits = 0;            // forwards that had to wait for a durable audit record
   uint64_t audit_wait_overflow = 0;    // waiting flows beyond the wait list (released on their next packet)
   uint64_t responses = 0;              // final (non-1xx) responses ended
+  uint64_t timer_resets = 0;           // flows failed by a timer from session_tick (RSTs on their next packet)
   uint64_t findings = 0;
   uint64_t findings_by_pattern[64] = {};  // index = pattern; the last slot collects the rest
 };
@@ -164,8 +166,11 @@ void session_destroy(session_ctx* s);
 
 // The packet path.
 session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns);
-// Timers for idle flows: evicts up to `budget` expired flows (their held frames are dropped).
-// Returns how many were evicted.
+// Timers, called often by the owner: releases requests whose audit record became durable, runs
+// the hold and gap timers of up to `budget` flows that hold bytes (held bytes are flushed and
+// released through the sink; a failed flow drops what it held and answers its next packet with
+// RSTs), and evicts up to `budget` idle flows (their held frames are dropped). Returns how many
+// flows were evicted.
 size_t session_tick(session_ctx& s, uint64_t now_ns, size_t budget);
 
 const session_counters& session_stats(const session_ctx& s);

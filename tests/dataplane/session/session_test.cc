@@ -176,3 +176,58 @@ TEST(session, bad_configuration_is_refused_with_a_reason) {
 
 }  // namespace
 }  // namespace phigate::test
+
+namespace phigate::test {
+namespace {
+
+TEST(session, held_response_bytes_are_flushed_by_the_tick_without_another_packet) {
+  session::session_config sc;
+  sc.hold_timeout_ns = 1'000'000'000ULL;
+  harness h(sc);
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake(kRequest);
+  const uint32_t ack = kCisn + 1 + uint32_t(kRequest.size());
+  // The body is cut right after a phone number's first groups: those bytes may be the start of
+  // a match, so the engine holds them; the server then pauses (a model thinking).
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+  const std::string part = "{\"note\":\"call 415-555-";
+  frame* f = h.make(false, F::ack | F::psh, kSisn + 1, ack, head + part);
+  EXPECT_EQ(h.send(f, 1'000'000).action, packet_action::held);
+  session::session_tick(*h.s, 500'000'000, 64);
+  EXPECT_EQ(f->outcomes, 0) << "still within the hold timeout";
+  session::session_tick(*h.s, 1'100'000'000, 64);
+  ASSERT_EQ(f->outcomes, 1) << "the tick flushed and released the held frame";
+  const std::string out = h.server_bytes();
+  EXPECT_EQ(out.size(), head.size() + part.size());
+  EXPECT_EQ(out.find("415"), std::string::npos) << "fail closed: the held candidate is masked";
+  EXPECT_EQ(session::session_stats(*h.s).hold_flushes, 1u);
+}
+
+}  // namespace
+}  // namespace phigate::test
+
+namespace phigate::test {
+namespace {
+
+TEST(session, a_gap_timer_failing_from_the_tick_drops_and_resets_on_the_next_packet) {
+  session::session_config sc;
+  sc.reasm.gap_timeout_ns = 1'000'000'000ULL;
+  harness h(sc);
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake(kRequest);
+  const uint32_t ack = kCisn + 1 + uint32_t(kRequest.size());
+  frame* ahead = h.make(false, F::ack, kSisn + 1 + 50, ack, "out of order bytes");
+  EXPECT_EQ(h.send(ahead, 1'000'000).action, packet_action::held);
+  session::session_tick(*h.s, 2'000'000'000, 64);
+  EXPECT_EQ(ahead->outcomes, 1) << "dropped by the tick, never released";
+  EXPECT_EQ(h.sink_drops, 1);
+  EXPECT_EQ(session::session_stats(*h.s).timer_resets, 1u);
+  const session::session_result r = h.send(h.make(true, F::ack, ack, kSisn + 1, ""), 2'100'000'000);
+  EXPECT_EQ(r.action, packet_action::reset);
+  EXPECT_EQ(r.reset, session::reset_reason::unfillable_gap);
+  EXPECT_EQ(r.rst_count, 2);
+  EXPECT_EQ(session::session_live_flows(*h.s), 0u);
+}
+
+}  // namespace
+}  // namespace phigate::test
