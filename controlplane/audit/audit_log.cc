@@ -116,7 +116,7 @@ std::optional<audit_error> audit_writer::usable() const {
   return std::nullopt;
 }
 
-std::optional<audit_error> audit_writer::write_line(std::string line) {
+std::optional<audit_error> audit_writer::write_line(std::string line, bool sync) {
   line += '\n';
   size_t off = 0;
   while (off < line.size()) {
@@ -128,15 +128,24 @@ std::optional<audit_error> audit_writer::write_line(std::string line) {
     }
     off += size_t(n);
   }
+  any_line_ = true;
+  unsynced_ = true;
+  if (!sync) return std::nullopt;
+  return this->sync();
+}
+
+std::optional<audit_error> audit_writer::sync() {
+  if (fd_ < 0 || !unsynced_) return std::nullopt;
+  ++syncs_;
   if (::fdatasync(fd_) != 0) {
     failed_ = true;
     return audit_error{sys_error(path_, "fdatasync failed")};
   }
-  any_line_ = true;
+  unsynced_ = false;
   return std::nullopt;
 }
 
-std::variant<uint64_t, audit_error> audit_writer::append(const nlohmann::json& record, int64_t now_ms) {
+std::variant<uint64_t, audit_error> audit_writer::append(const nlohmann::json& record, int64_t now_ms, bool sync) {
   if (auto e = usable()) return *e;
   const uint64_t seq = records_ + 1;
   if (!record.is_object()) return audit_error{"record for seq " + std::to_string(seq) + " is not a JSON object"};
@@ -146,7 +155,8 @@ std::variant<uint64_t, audit_error> audit_writer::append(const nlohmann::json& r
     return audit_error{"record for seq " + std::to_string(seq) + " is larger than 64 KiB"};
   const auth::sha256_digest hash = record_hash(head_, *canonical, seq);
   if (auto e = write_line(record_line(seq, auth::hex_encode(auth::as_chars(head_)), *canonical,
-                                      auth::hex_encode(auth::as_chars(hash)))))
+                                      auth::hex_encode(auth::as_chars(hash))),
+                              sync))
     return *e;
   head_ = hash;
   records_ = seq;

@@ -50,7 +50,11 @@ class audit_writer {
   // Appends a JSON object record; returns its seq once durable. A checkpoint that becomes due
   // is written after the record; if that fails the record is still durable and its seq is
   // returned, and the writer is poisoned for the next call.
-  std::variant<uint64_t, audit_error> append(const nlohmann::json& record, int64_t now_ms);
+  // sync == false (group commit): the line is written but not yet durable; call sync() before
+  // acknowledging any record appended this way.
+  std::variant<uint64_t, audit_error> append(const nlohmann::json& record, int64_t now_ms, bool sync = true);
+  // fdatasync of everything written so far (no-op when nothing is pending).
+  std::optional<audit_error> sync();
 
   // Signs a checkpoint covering every record so far (no-op when the last line already is one).
   std::optional<audit_error> checkpoint(int64_t now_ms);
@@ -62,11 +66,12 @@ class audit_writer {
   uint64_t records() const noexcept { return records_; }
   uint64_t unsigned_records() const noexcept { return pending_; }
   bool failed() const noexcept { return failed_; }
+  uint64_t syncs() const noexcept { return syncs_; }  // fdatasync calls made (durability tests)
   const std::string& path() const noexcept { return path_; }
 
  private:
   audit_writer() = default;
-  std::optional<audit_error> write_line(std::string line);
+  std::optional<audit_error> write_line(std::string line, bool sync = true);
   std::optional<audit_error> usable() const;
 
   std::string path_;
@@ -82,6 +87,8 @@ class audit_writer {
   int64_t last_checkpoint_ms_ = 0;
   auth::sha256_digest head_{};
   bool failed_ = false;
+  bool unsynced_ = false;  // lines written since the last fdatasync
+  uint64_t syncs_ = 0;
   bool closed_ = false;
 };
 

@@ -741,3 +741,25 @@ TEST_F(AuditWriter, NonEd25519KeyFilesAreRefused) {
 
 }  // namespace
 }  // namespace phigate::audit
+
+namespace phigate::audit {
+namespace {
+
+// Regression: an append acknowledged as durable must have been fdatasync'ed (a refactor for group
+// commit once skipped the sync when nothing was flagged pending). Group commit syncs once.
+TEST_F(AuditLog, EveryDurableAppendIsSyncedAndGroupCommitSyncsOnce) {
+  auto w = must_open(path("sync.log"), key_);
+  ASSERT_TRUE(w);
+  const uint64_t s0 = w->syncs();
+  ASSERT_TRUE(std::holds_alternative<uint64_t>(w->append({{"k", 1}}, 1)));
+  EXPECT_EQ(w->syncs(), s0 + 1);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(std::holds_alternative<uint64_t>(w->append({{"k", i}}, 2, false)));
+  EXPECT_EQ(w->syncs(), s0 + 1) << "deferred appends do not sync";
+  EXPECT_FALSE(w->sync().has_value());
+  EXPECT_EQ(w->syncs(), s0 + 2);
+  EXPECT_FALSE(w->sync().has_value());
+  EXPECT_EQ(w->syncs(), s0 + 2) << "nothing pending: no sync";
+}
+
+}  // namespace
+}  // namespace phigate::audit

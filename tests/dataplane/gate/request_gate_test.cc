@@ -1,0 +1,275 @@
+// request_gate: the session's decider from identity + compiled policy + grants + credentials +
+// the audit ring. Covers: allow swaps the route credential and waits for its record; block and
+// require_approval answer with OpenAI-style JSON (reason, request id, approval id + status URL);
+// a grant is checked against subject, route and body digest; a full ring answers 503 and
+// forwards nothing; no policy answers 503; unfit or missing credentials answer 502; records hold
+// no query strings or long digit runs; response ends become response records.
+#include <gtest/gtest.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dataplane/gate/request_gate.hh"
+
+namespace phigate::test {
+namespace {
+
+using gate::outcome;
+using session::request_verdict;
+
+constexpr const char* kPolicy = R"({
+  "version": 1,
+  "default": {"action": "block", "reason": "no rule allows this"},
+  "routes": [
+    {"id": "chat", "paths": [{"prefix": "/v1/"}], "credential": "openai"},
+    {"id": "triton", "paths": [{"prefix": "/v2/"}], "credential": "missing-one"}
+  ],
+  "rules": [
+    {"id": "big-batch", "match": {"body": [{"path": "n", "op": ">", "value": 4}]},
+     "action": "require_approval", "reason": "more than 4 completions", "approvals": 1,
+     "approver_groups": ["approvers"]},
+    {"id": "clinicians", "match": {"groups": ["clinicians"], "routes": ["chat", "triton"]}, "action": "allow"},
+    {"id": "anon", "match": {"anonymous": true}, "action": "block", "reason": "sign in first"}
+  ]
+})";
+
+void sha256(const uint8_t* d, size_t n, uint8_t out[32]) { SHA256(d, n, out); }
+bool random_bytes(uint8_t* out, size_t n) { return RAND_bytes(out, static_cast<int>(n)) == 1; }
+
+struct fixture {
+  policy::compile_result compiled = policy::compile(kPolicy, "test-policy.json");
+  gate::credential_store creds;
+  gate::gate_snapshot gs{compiled.snap.get(), &creds, 1};
+  std::atomic<const gate::gate_snapshot*> snap{&gs};
+  std::vector<std::string_view> groups{"clinicians"};
+  std::string grant_answer;  // what the grant checker says
+  std::string seen_grant_subject;
+  std::unique_ptr<gate::request_gate> g;
+
+  explicit fixture(uint32_t ring = 16) {
+    creds.add("openai", "Bearer sk-backend-1234");
+    gate::gate_config c;
+    c.snapshot = &snap;
+    c.sha256 = sha256;
+    c.random_bytes = random_bytes;
+    c.ring_capacity = ring;
+    c.approval_status_base = "https://cp.test/v1/approvals/";
+    c.identity.ctx = this;
+    c.identity.verify = [](void* ctx, std::string_view token, int64_t) {
+      auto& f = *static_cast<fixture*>(ctx);
+      gate::identity id;
+      if (token.starts_with("good-")) {
+        id.verified = true;
+        id.subject = token.substr(5);
+        id.groups = f.groups.data();
+        id.group_count = static_cast<uint32_t>(f.groups.size());
+      } else {
+        id.error = "bad_signature";
+      }
+      return id;
+    };
+    c.grants.ctx = this;
+    c.grants.check = [](void* ctx, std::string_view, std::string_view subject, std::string_view,
+                        const uint8_t*, int64_t) {
+      auto& f = *static_cast<fixture*>(ctx);
+      f.seen_grant_subject = std::string(subject);
+      return std::string_view(f.grant_answer);
+    };
+    g = std::make_unique<gate::request_gate>(c);
+  }
+
+  session::request_answer decide(const std::string& auth, const std::string& target, const std::string& body,
+                                 const std::string& extra_headers = "") {
+    head = "POST " + target + " HTTP/1.1\r\nHost: llm\r\nAuthorization: " + auth + "\r\n" + extra_headers +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    this->body = body;
+    session::request_info r;
+    r.method = "POST";
+    r.target = target;
+    r.host = "llm";
+    r.authorization = auth;
+    r.head = head;
+    r.body = this->body;
+    r.body_kind = http::body_kind::content_length;
+    r.content_length = body.size();
+    r.conn_id = 7;
+    r.request_index = 2;
+    return g->decide(r, 1'000);
+  }
+  // The newest event in the ring (consumed).
+  gate::audit_event pop_last() {
+    gate::audit_event last;
+    while (const gate::audit_event* e = g->ring().peek()) {
+      last = *e;
+      g->ring().pop();
+    }
+    return last;
+  }
+  nlohmann::json answer_body(const session::request_answer& a) {
+    const std::string text(a.response);
+    return nlohmann::json::parse(text.substr(text.find("\r\n\r\n") + 4));
+  }
+  std::string head, body;
+};
+
+const std::string kToken = "Bearer good-alice-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+
+TEST(request_gate, allow_swaps_the_route_credential_and_waits_for_its_record) {
+  fixture f;
+  ASSERT_TRUE(f.compiled.error.empty()) << f.compiled.error;
+  const session::request_answer a = f.decide(kToken, "/v1/chat/completions?user=123456", R"({"model":"m1","n":1})");
+  EXPECT_EQ(a.verdict, request_verdict::forward);
+  EXPECT_TRUE(a.rewrite_authorization);
+  EXPECT_EQ(a.authorization, "Bearer sk-backend-1234");
+  EXPECT_EQ(a.wait_seq, 1u) << "released only once record 1 is durable";
+  const gate::audit_event e = f.pop_last();
+  EXPECT_EQ(e.seq, 1u);
+  EXPECT_EQ(e.result, outcome::allowed);
+  EXPECT_STREQ(e.subject, "alice-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+  EXPECT_STREQ(e.groups, "clinicians");
+  EXPECT_STREQ(e.rule_id, "clinicians");
+  EXPECT_STREQ(e.route_id, "chat");
+  EXPECT_STREQ(e.model, "m1");
+  EXPECT_STREQ(e.path, "/v1/chat/completions") << "the query never reaches the record";
+  EXPECT_TRUE(e.credential_swapped);
+  uint8_t want[32];
+  SHA256(reinterpret_cast<const uint8_t*>(f.body.data()), f.body.size(), want);
+  EXPECT_EQ(std::memcmp(e.body_sha256, want, 32), 0);
+  EXPECT_EQ(f.g->stats().outcomes[size_t(outcome::allowed)], 1u);
+}
+
+TEST(request_gate, block_answers_with_reason_rule_and_request_id) {
+  fixture f;
+  const session::request_answer a = f.decide("", "/v1/chat/completions", R"({"n":1})");
+  ASSERT_EQ(a.verdict, request_verdict::respond);
+  EXPECT_TRUE(std::string(a.response).starts_with("HTTP/1.1 403 Forbidden\r\n"));
+  EXPECT_NE(std::string(a.response).find("Connection: close\r\n"), std::string::npos);
+  const nlohmann::json j = f.answer_body(a);
+  EXPECT_EQ(j["error"]["code"], "blocked");
+  EXPECT_EQ(j["error"]["message"], "sign in first");
+  EXPECT_EQ(j["error"]["rule"], "anon");
+  EXPECT_EQ(j["error"]["request_id"], "0-7-2");
+  const std::string text(a.response);
+  const size_t cl = text.find("Content-Length: ");
+  EXPECT_EQ(std::stoul(text.substr(cl + 16)), text.size() - text.find("\r\n\r\n") - 4) << "Content-Length exact";
+  EXPECT_EQ(f.pop_last().result, outcome::blocked);
+}
+
+TEST(request_gate, a_refused_token_is_anonymous_and_named_in_the_record) {
+  fixture f;
+  const session::request_answer a = f.decide("Bearer forged", "/v1/chat/completions", R"({"n":1})");
+  ASSERT_EQ(a.verdict, request_verdict::respond);
+  const gate::audit_event e = f.pop_last();
+  EXPECT_STREQ(e.identity_error, "bad_signature");
+  EXPECT_STREQ(e.subject, "");
+  EXPECT_EQ(f.g->stats().identity_refused, 1u);
+}
+
+TEST(request_gate, require_approval_answers_an_id_then_a_grant_lets_the_retry_through) {
+  fixture f;
+  const std::string body = R"({"model":"m1","n":8})";
+  const session::request_answer a = f.decide(kToken, "/v1/chat/completions", body);
+  ASSERT_EQ(a.verdict, request_verdict::respond);
+  const nlohmann::json j = f.answer_body(a);
+  EXPECT_EQ(j["error"]["code"], "approval_required");
+  const std::string id = j["error"]["approval_id"];
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(j["error"]["status_url"], "https://cp.test/v1/approvals/" + id + "/status");
+  gate::audit_event e = f.pop_last();
+  EXPECT_EQ(e.result, outcome::approval_required);
+  EXPECT_STREQ(e.approval_id, id.c_str());
+  EXPECT_STREQ(e.approver_groups, "approvers");
+  EXPECT_EQ(e.approvals_required, 1u);
+  // A second request gets a different id.
+  const nlohmann::json j2 = f.answer_body(f.decide(kToken, "/v1/chat/completions", body));
+  EXPECT_NE(j2["error"]["approval_id"], id);
+  f.pop_last();
+  // The retry with a grant the checker refuses is answered with the checker's reason.
+  f.grant_answer = "digest_mismatch";
+  const session::request_answer r1 = f.decide(kToken, "/v1/chat/completions", body, "X-Phigate-Approval: " + id + "\r\n");
+  ASSERT_EQ(r1.verdict, request_verdict::respond);
+  EXPECT_EQ(f.answer_body(r1)["error"]["code"], "approval_refused");
+  EXPECT_EQ(f.answer_body(r1)["error"]["message"], "digest_mismatch");
+  EXPECT_EQ(f.seen_grant_subject, "alice-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+  EXPECT_STREQ(f.pop_last().grant_error, "digest_mismatch");
+  // With a valid grant it is forwarded (credential swapped, record awaited).
+  f.grant_answer = "";
+  const session::request_answer r2 = f.decide(kToken, "/v1/chat/completions", body, "x-phigate-approval: " + id + "\r\n");
+  EXPECT_EQ(r2.verdict, request_verdict::forward);
+  EXPECT_NE(r2.wait_seq, 0u);
+  e = f.pop_last();
+  EXPECT_EQ(e.result, outcome::approval_granted);
+  EXPECT_STREQ(e.approval_id, id.c_str());
+}
+
+TEST(request_gate, full_ring_answers_503_and_forwards_nothing) {
+  fixture f(2);
+  EXPECT_EQ(f.decide(kToken, "/v1/x", R"({"n":1})").verdict, request_verdict::forward);
+  EXPECT_EQ(f.decide(kToken, "/v1/x", R"({"n":1})").verdict, request_verdict::forward);
+  const session::request_answer a = f.decide(kToken, "/v1/x", R"({"n":1})");
+  ASSERT_EQ(a.verdict, request_verdict::respond);
+  EXPECT_TRUE(std::string(a.response).starts_with("HTTP/1.1 503 "));
+  EXPECT_EQ(f.answer_body(a)["error"]["code"], "audit_unavailable");
+  EXPECT_EQ(f.g->stats().outcomes[size_t(outcome::audit_unavailable)], 1u);
+  f.pop_last();  // the writer drains: requests flow again
+  EXPECT_EQ(f.decide(kToken, "/v1/x", R"({"n":1})").verdict, request_verdict::forward);
+}
+
+TEST(request_gate, no_policy_answers_503) {
+  fixture f;
+  gate::gate_snapshot empty{nullptr, &f.creds, 2};
+  f.snap.store(&empty);
+  const session::request_answer a = f.decide(kToken, "/v1/x", "{}");
+  ASSERT_EQ(a.verdict, request_verdict::respond);
+  EXPECT_EQ(f.answer_body(a)["error"]["code"], "no_policy");
+}
+
+TEST(request_gate, unfit_or_missing_credentials_answer_502) {
+  fixture f;
+  const session::request_answer shorter = f.decide("Bearer good-a", "/v1/x", R"({"n":1})");
+  ASSERT_EQ(shorter.verdict, request_verdict::respond);
+  EXPECT_EQ(f.answer_body(shorter)["error"]["code"], "credential_unfit");
+  const session::request_answer missing = f.decide(kToken, "/v2/models/m/infer", R"({"n":1})");
+  ASSERT_EQ(missing.verdict, request_verdict::respond);
+  EXPECT_EQ(f.answer_body(missing)["error"]["code"], "no_credential");
+}
+
+TEST(request_gate, response_end_becomes_a_response_record) {
+  fixture f;
+  const uint16_t by_pattern[5] = {0, 2, 0, 1, 0};
+  session::response_info r;
+  r.conn_id = 9;
+  r.request_index = 1;
+  r.status = 200;
+  r.response_bytes = 1234;
+  r.findings = 3;
+  r.findings_by_pattern = by_pattern;
+  r.patterns = 5;
+  f.g->response_done(r, 5);
+  const gate::audit_event e = f.pop_last();
+  EXPECT_EQ(e.kind, gate::event_kind::response);
+  EXPECT_EQ(e.status, 200);
+  EXPECT_EQ(e.findings, 3u);
+  ASSERT_EQ(e.finding_used, 2);
+  EXPECT_EQ(e.finding_pattern[0], 1);
+  EXPECT_EQ(e.finding_count[0], 2);
+  EXPECT_EQ(e.finding_pattern[1], 3);
+}
+
+TEST(gate_path_copy, drops_queries_and_long_digit_runs) {
+  char out[32];
+  gate::gate_path_copy("/v2/models/resnet50/infer?mrn=12345678", out, sizeof out);
+  EXPECT_STREQ(out, "/v2/models/resnet50/infer");
+  gate::gate_path_copy("/patients/123456789/notes", out, sizeof out);
+  EXPECT_STREQ(out, "/patients/#########/notes");
+  gate::gate_path_copy("/a/0123456789012345678901234567890123", out, 12);
+  EXPECT_STREQ(out, "/a/########");
+}
+
+}  // namespace
+}  // namespace phigate::test
