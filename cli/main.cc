@@ -27,6 +27,10 @@ void usage(FILE* out) {
       "        check an audit log's hash chain and signed checkpoints\n"
       "  audit keygen PRIVATE_PEM PUBLIC_PEM\n"
       "        create the Ed25519 key pair that signs audit checkpoints\n"
+      "  approvals list|show ID|status ID|approve ID|reject ID --reason R|revoke ID --reason R\n"
+      "        [--url URL] [--token-file FILE] [--ca FILE] [--json]: just-in-time approvals\n"
+      "  replay [--key FILE] [--json] [--raw] SESSION_FILE\n"
+      "        decrypt a session recording and print the exchange with its masked spans\n"
       "\n"
       "Run 'phigate <command> --help' for details.\n",
       out);
@@ -45,6 +49,8 @@ int main(int argc, char** argv) {
   if (cmd == "patterns") return phigate::cli::patterns_command(args);
   if (cmd == "stats") return phigate::cli::stats_command(args);
   if (cmd == "audit") return phigate::cli::audit_command(args);
+  if (cmd == "approvals") return phigate::cli::approvals_command(args);
+  if (cmd == "replay") return phigate::cli::replay_command(args);
   std::fprintf(stderr, "phigate: unknown command '%s'\n", cmd.c_str());
   usage(stderr);
   return 1;

@@ -41,7 +41,7 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
   }
   if (!j.is_object()) return "config: must be a JSON object";
   if (auto e = check_keys(j, {"eal", "ports", "protected_services", "patterns", "flows", "mbufs", "timers",
-                              "stats_socket"}, ""); !e.empty())
+                              "stats_socket", "gate", "identity"}, ""); !e.empty())
     return e;
   if (!j.contains("eal") || !j["eal"].is_array()) return "eal: required, an array of EAL arguments";
   for (const auto& a : j["eal"]) {
@@ -94,6 +94,46 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
     if (!j["stats_socket"].is_string() || j["stats_socket"].get<std::string>().size() > 100)
       return "stats_socket: a path of at most 100 bytes";
     c.stats_socket = j["stats_socket"].get<std::string>();
+  }
+  const auto get_str = [](const json& o, const char* key, std::string& out, const std::string& where) -> std::string {
+    if (!o.contains(key)) return {};
+    if (!o[key].is_string() || o[key].get<std::string>().empty()) return where + key + ": must be a non-empty string";
+    out = o[key].get<std::string>();
+    return {};
+  };
+  if (j.contains("gate")) {
+    const json& g = j["gate"];
+    if (!g.is_object()) return "gate: must be an object";
+    if (auto e = check_keys(g, {"policy", "credentials", "audit_log", "audit_signing_key", "event_log",
+                                "approval_status_base", "hold_buffers", "hold_buffer_bytes", "audit_ring",
+                                "control_socket"}, "gate.");
+        !e.empty())
+      return e;
+    for (auto [k, dst] : {std::pair{"policy", &c.policy}, {"credentials", &c.credentials}, {"audit_log", &c.audit_log},
+                          {"audit_signing_key", &c.audit_signing_key}, {"event_log", &c.event_log},
+                          {"approval_status_base", &c.approval_status_base}, {"control_socket", &c.control_socket}})
+      if (auto e = get_str(g, k, *dst, "gate."); !e.empty()) return e;
+    if (auto e = get_uint<uint32_t>(g, "hold_buffers", 1, 1u << 20, c.hold_buffers, "gate."); !e.empty()) return e;
+    if (auto e = get_uint<uint32_t>(g, "hold_buffer_bytes", 17 * 1024, 1u << 22, c.hold_buffer_bytes, "gate."); !e.empty())
+      return e;
+    if (auto e = get_uint<uint32_t>(g, "audit_ring", 16, 1u << 20, c.audit_ring, "gate."); !e.empty()) return e;
+    if (c.policy.empty() && c.control_socket.empty())
+      return "gate: a policy file or a control_socket (for phigate-cp to push one) is required";
+    if (c.control_socket.size() > 100) return "gate.control_socket: a path of at most 100 bytes";
+    if (c.audit_log.empty() || c.audit_signing_key.empty())
+      return "gate.audit_log and gate.audit_signing_key: required (no request proceeds without a durable record)";
+  }
+  if (j.contains("identity")) {
+    const json& id = j["identity"];
+    if (!id.is_object()) return "identity: must be an object";
+    if (auto e = check_keys(id, {"jwks_file", "issuer", "audience", "groups_claim", "token_cache"}, "identity."); !e.empty())
+      return e;
+    for (auto [k, dst] : {std::pair{"jwks_file", &c.jwks_file}, {"issuer", &c.issuer}, {"audience", &c.audience},
+                          {"groups_claim", &c.groups_claim}})
+      if (auto e = get_str(id, k, *dst, "identity."); !e.empty()) return e;
+    if (auto e = get_uint<uint32_t>(id, "token_cache", 8, 1u << 22, c.token_cache, "identity."); !e.empty()) return e;
+    if (c.jwks_file.empty() || c.issuer.empty() || c.audience.empty())
+      return "identity: jwks_file, issuer and audience are required";
   }
   return {};
 }

@@ -25,6 +25,23 @@ struct dp_config {
   uint32_t hold_timeout_ms = 200;     // held response bytes are decided after this (fail closed)
   uint32_t idle_timeout_s = 300;
   std::string stats_socket = "/run/phigate-dp.sock";
+
+  // Request gate (all optional as a block: without "policy" requests are not held). With a
+  // policy, an audit log and its signing key are required: no request proceeds unrecorded.
+  std::string policy;                 // policy JSON (docs/policy.md)
+  std::string credentials;            // JSON {"name": "header value"}, mode 0600 (secret store)
+  std::string audit_log;              // hash-chained, signed audit log
+  std::string audit_signing_key;      // Ed25519 private key PEM (phigate audit keygen)
+  std::string event_log;              // optional plain JSON-lines copy of the records
+  std::string approval_status_base = "https://127.0.0.1:9443/v1/approvals/";
+  std::string control_socket;         // UNIX socket phigate-cp connects to ("" = none)
+  uint32_t hold_buffers = 256;        // requests assembled at once per worker
+  uint32_t hold_buffer_bytes = 80 * 1024;
+  uint32_t audit_ring = 4096;         // audit events in flight per worker
+  // Identity: JWTs verified locally against a JWKS document (pushed by the control plane).
+  std::string jwks_file;
+  std::string issuer, audience, groups_claim = "groups";
+  uint32_t token_cache = 4096;
 };
 
 // Parses the JSON text (comments allowed). Returns an empty string or "field: reason".

@@ -15,6 +15,7 @@
 #include <rte_mbuf.h>
 
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 
 #include "dataplane/engine/flow_engine.hh"
 #include "dataplane/io/dp_config.hh"
+#include "dataplane/io/dp_gate.hh"
 #include "dataplane/net/checksum.hh"
 #include "dataplane/net/packet_parse.hh"
 #include "dataplane/scan/pattern_db.hh"
@@ -57,7 +59,9 @@ struct alignas(64) worker_ctx {
   rte_mempool* pool = nullptr;
   tx_queue tx[2];  // [0] toward the client port, [1] toward the server port
   uint64_t rx_packets = 0, tx_packets = 0, bridged = 0, protected_packets = 0, tx_dropped = 0;
-  uint64_t resets_sent = 0, reset_alloc_failed = 0;
+  uint64_t resets_sent = 0, reset_alloc_failed = 0, answers_sent = 0, inject_truncated = 0;
+  uint64_t tsc_hz = 1;
+  std::atomic<uint64_t>* quiescent = nullptr;  // the gate's snapshot reclamation (null: no gate)
 };
 
 inline uint16_t other_port(const worker_ctx& w, uint16_t in) {
@@ -87,15 +91,24 @@ void sink_forward(void* ctx, void* pkt) {
 }
 void sink_drop(void*, void* pkt) { rte_pktmbuf_free(static_cast<rte_mbuf*>(pkt)); }
 
-// Builds the RSTs of a fail-closed reset from the offending frame's own headers (addresses,
-// ports, VLANs), swapped for an RST that travels back toward the frame's sender.
+// Builds the RSTs of a fail-closed reset (and an injected answer: data + FIN) from the offending
+// frame's own headers (addresses, ports, VLANs), swapped for a segment that travels back toward
+// the frame's sender. An answer larger than one mbuf's room is cut to it (the gate's answers are
+// small JSON documents; the cut is counted).
 void send_resets(worker_ctx& w, const uint8_t* frame, const net::packet_view& v, const session::session_result& r,
                  uint16_t in_port) {
   if (!v.has_tcp) return;
-  const uint32_t len = v.l4_off + 20u;  // headers up to TCP, a bare TCP header, no payload
+  const uint32_t hdr = v.l4_off + 20u;  // headers up to TCP, a bare TCP header
   for (uint8_t i = 0; i < r.rst_count; ++i) {
     const session::rst_spec& rs = r.rst[i];
     rte_mbuf* m = rte_pktmbuf_alloc(w.pool);
+    const uint32_t room = m ? rte_pktmbuf_tailroom(m) : 0;
+    uint32_t payload = rs.payload_len;
+    if (hdr + payload > room) {
+      payload = room > hdr ? room - hdr : 0;
+      ++w.inject_truncated;
+    }
+    const uint32_t len = hdr + payload;
     uint8_t* f = m ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(std::max(len, 60u)))) : nullptr;
     if (!f) {
       if (m) rte_pktmbuf_free(m);
@@ -103,7 +116,8 @@ void send_resets(worker_ctx& w, const uint8_t* frame, const net::packet_view& v,
       continue;
     }
     std::memset(f, 0, std::max(len, 60u));
-    std::memcpy(f, frame, len);
+    std::memcpy(f, frame, hdr);
+    if (payload != 0) std::memcpy(f + hdr, rs.payload, payload);
     const bool v6 = v.family == flow::ip_family::v6;
     const size_t alen = v6 ? 16 : 4;
     uint8_t* tcp = f + v.l4_off;
@@ -129,6 +143,10 @@ void send_resets(worker_ctx& w, const uint8_t* frame, const net::packet_view& v,
     tcp[12] = 5 << 4;
     tcp[13] = rs.flags;
     std::memset(tcp + 14, 0, 6);  // window, checksum, urgent pointer
+    if (payload != 0) {
+      tcp[14] = 0xff;  // the client may answer (ACK, FIN) before the entry expires
+      tcp[15] = 0xff;
+    }
     uint8_t* ip = f + v.l3_off;
     if (v6) {
       const uint32_t payload = len - v.l3_off - 40;
@@ -147,7 +165,8 @@ void send_resets(worker_ctx& w, const uint8_t* frame, const net::packet_view& v,
     }
     if (!v6) net::set_ipv4_checksum_field(f, nv, net::ipv4_header_checksum(f, nv));
     net::set_tcp_checksum_field(f, nv, net::tcp_checksum(f, nv));
-    ++w.resets_sent;
+    if (payload != 0) ++w.answers_sent;
+    else ++w.resets_sent;
     tx_enqueue(w, m, rs.reverse ? in_port : other_port(w, in_port));
   }
 }
@@ -170,14 +189,18 @@ bool is_protected(const io::dp_config& cfg, const uint8_t* frame, const net::pac
   return false;
 }
 
+// TSC cycles to nanoseconds without overflowing 64 bits (cycles * 1e9 would after seconds).
+inline uint64_t tsc_ns(uint64_t cycles, uint64_t hz) {
+  return cycles / hz * 1'000'000'000ULL + cycles % hz * 1'000'000'000ULL / hz;
+}
+
 int worker_main(void* arg) {
   auto& w = *static_cast<worker_ctx*>(arg);
   const io::dp_config& cfg = *w.cfg;
   const uint16_t ports[2] = {cfg.client_port, cfg.server_port};
-  const uint64_t hz = rte_get_tsc_hz();
   rte_mbuf* pkts[kBurst];
   while (!g_stop.load(std::memory_order_relaxed)) {
-    const uint64_t now_ns = rte_get_tsc_cycles() * 1'000'000'000ULL / hz;  // injected clock for the session
+    const uint64_t now_ns = tsc_ns(rte_get_tsc_cycles(), w.tsc_hz);  // injected clock for the session
     for (uint16_t port : ports) {
       const uint16_t n = rte_eth_rx_burst(port, 0, pkts, kBurst);
       w.rx_packets += n;
@@ -216,6 +239,8 @@ int worker_main(void* arg) {
     session::session_tick(*w.session, now_ns, 64);
     tx_flush(w, w.tx[0]);
     tx_flush(w, w.tx[1]);
+    // Between bursts no snapshot reference is held: a replaced one may be freed after this.
+    if (w.quiescent) w.quiescent->store(w.quiescent->load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
   tx_flush(w, w.tx[0]);
   tx_flush(w, w.tx[1]);
@@ -225,7 +250,7 @@ int worker_main(void* arg) {
 // Counters as one JSON object (entity-free: counts and reasons only). Read on the main lcore while
 // the worker writes them: aligned 64-bit loads cannot tear on the platforms DPDK supports, and a
 // counter a moment old is fine for monitoring.
-std::string stats_json(const worker_ctx& w) {
+std::string stats_json(const worker_ctx& w, const io::dp_gate* gate, const scan::pattern_db& db) {
   const session::session_counters& s = session::session_stats(*w.session);
   std::string j = "{\"rx_packets\":" + std::to_string(w.rx_packets) + ",\"tx_packets\":" + std::to_string(w.tx_packets) +
                   ",\"bridged\":" + std::to_string(w.bridged) + ",\"protected\":" + std::to_string(w.protected_packets) +
@@ -234,7 +259,31 @@ std::string stats_json(const worker_ctx& w) {
                   ",\"flows_live\":" + std::to_string(session::session_live_flows(*w.session)) +
                   ",\"held_packets\":" + std::to_string(session::session_held_packets(*w.session)) +
                   ",\"mask_bytes\":" + std::to_string(s.mask_bytes) + ",\"checksums_updated\":" +
-                  std::to_string(s.checksums_updated) + ",\"hold_flushes\":" + std::to_string(s.hold_flushes);
+                  std::to_string(s.checksums_updated) + ",\"hold_flushes\":" + std::to_string(s.hold_flushes) +
+                  ",\"answers_sent\":" + std::to_string(w.answers_sent) +
+                  ",\"requests\":" + std::to_string(s.requests) + ",\"responses\":" + std::to_string(s.responses) +
+                  ",\"credential_swaps\":" + std::to_string(s.credential_swaps) +
+                  ",\"audit_waits\":" + std::to_string(s.audit_waits) + ",\"findings\":" + std::to_string(s.findings);
+  // Findings by entity (the pattern's entity; counts only).
+  j += ",\"findings_by_entity\":{";
+  {
+    std::vector<std::pair<std::string, uint64_t>> by;
+    const auto pats = db.patterns();
+    for (size_t i = 0; i < pats.size() && i < 64; ++i) {
+      if (s.findings_by_pattern[i] == 0) continue;
+      auto it = std::find_if(by.begin(), by.end(), [&](const auto& p) { return p.first == pats[i].entity; });
+      if (it == by.end()) by.emplace_back(pats[i].entity, s.findings_by_pattern[i]);
+      else it->second += s.findings_by_pattern[i];
+    }
+    for (size_t i = 0; i < by.size(); ++i)
+      j += std::string(i ? "," : "") + "\"" + by[i].first + "\":" + std::to_string(by[i].second);
+  }
+  j += "},\"decisions_by_verdict\":{";
+  for (size_t i = 0; i < session::request_verdict_count; ++i)
+    j += std::string(i ? "," : "") + "\"" + session::request_verdict_name(static_cast<session::request_verdict>(i)) +
+         "\":" + std::to_string(s.decisions[i]);
+  j += "}";
+  if (gate != nullptr) j += "," + io::dp_gate_stats_json(*gate);
   j += ",\"drops\":{";
   for (size_t i = 1; i < session::drop_reason_count; ++i)
     j += std::string(i > 1 ? "," : "") + "\"" + session::drop_reason_name(static_cast<session::drop_reason>(i)) +
@@ -262,11 +311,11 @@ int stats_listen(const std::string& path) {
   return fd;
 }
 
-void stats_serve(int fd, const worker_ctx& w) {
+void stats_serve(int fd, const worker_ctx& w, const io::dp_gate* gate, const scan::pattern_db& db) {
   for (;;) {
     const int c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) return;
-    const std::string j = stats_json(w);
+    const std::string j = stats_json(w, gate, db);
     ssize_t off = 0;
     while (off < static_cast<ssize_t>(j.size())) {
       const ssize_t n = write(c, j.data() + off, j.size() - off);
@@ -343,6 +392,17 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // The request gate (policy, credentials, identity, audit log) is checked before any port starts.
+  io::dp_gate_ptr gate;
+  if (!cfg.audit_log.empty()) {
+    std::string err;
+    gate = io::dp_gate_create(cfg, db.get(), 1, err);
+    if (!gate) {
+      std::fprintf(stderr, "phigate-dp: gate: %s\n", err.c_str());
+      return 1;
+    }
+  }
+
   std::vector<std::string> eal = {"phigate-dp"};
   eal.insert(eal.end(), cfg.eal_args.begin(), cfg.eal_args.end());
   std::vector<char*> eal_argv;
@@ -376,10 +436,20 @@ int main(int argc, char** argv) {
   w->pool = pool;
   w->tx[0].port = cfg.client_port;
   w->tx[1].port = cfg.server_port;
+  w->tsc_hz = rte_get_tsc_hz();
   session::session_config scfg;
   scfg.engine = &ecfg;
   scfg.table.capacity = cfg.flow_capacity;
   scfg.hold_timeout_ns = static_cast<uint64_t>(cfg.hold_timeout_ms) * 1'000'000ULL;
+  if (gate) {
+    timespec rt{};
+    clock_gettime(CLOCK_REALTIME, &rt);
+    const int64_t wall = int64_t{rt.tv_sec} * 1'000'000'000 + rt.tv_nsec;
+    io::dp_gate_set_wall_offset(*gate, wall - static_cast<int64_t>(tsc_ns(rte_get_tsc_cycles(), w->tsc_hz)));
+    scfg.decider = io::dp_gate_decider(*gate, 0);
+    w->quiescent = &io::dp_gate_quiescent_counter(*gate, 0);
+    scfg.hold = io::dp_gate_hold_config(*gate);
+  }
   const session::session_sink sink{w.get(), sink_forward, sink_drop};
   const char* why = nullptr;
   w->session = session::session_create(scfg, sink, &why);
@@ -395,14 +465,16 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "phigate-dp: bridging port %u (client) <-> port %u (server), %zu protected service(s), worker lcore %u\n",
                cfg.client_port, cfg.server_port, cfg.services.size(), worker);
   const int stats_fd = stats_listen(cfg.stats_socket);
+  if (gate) io::dp_gate_start(*gate);
   if (stats_fd < 0) std::fprintf(stderr, "phigate-dp: stats socket %s unavailable; continuing without it\n", cfg.stats_socket.c_str());
   if (worker >= RTE_MAX_LCORE) {
     worker_main(w.get());  // single-lcore EAL: run the loop here
   } else {
     rte_eal_remote_launch(worker_main, w.get(), worker);
     while (!g_stop.load()) {
-      if (stats_fd >= 0) stats_serve(stats_fd, *w);
-      rte_delay_ms(50);
+      if (stats_fd >= 0) stats_serve(stats_fd, *w, gate.get(), *db);
+      if (gate) io::dp_gate_poll(*gate, 20);
+      else rte_delay_ms(50);
     }
     rte_eal_wait_lcore(worker);
   }
@@ -410,6 +482,7 @@ int main(int argc, char** argv) {
     close(stats_fd);
     unlink(cfg.stats_socket.c_str());
   }
+  if (gate) io::dp_gate_stop(*gate);
   print_stats(*w);
   for (uint16_t p : {cfg.client_port, cfg.server_port}) {
     rte_eth_dev_stop(p);

@@ -21,6 +21,16 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
         body = json.loads(self.rfile.read(length) or b"{}")
+        if body.get("echo_auth"):
+            # What reached the server: the gate must have swapped in the backend credential.
+            # Trailing whitespace is not part of a field value (RFC 9110 5.5); http.server keeps it.
+            payload = json.dumps({"seen_authorization": self.headers.get("Authorization", "").strip()}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
         if body.get("gzip"):
             # Claims gzip but carries plaintext PHI: the appliance cannot mask it and must reset.
             payload = b'{"content": "SSN 123-45-6789"}'

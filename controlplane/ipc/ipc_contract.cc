@@ -1,0 +1,167 @@
+#include "controlplane/ipc/ipc_contract.hh"
+
+namespace phigate::ipc {
+
+namespace {
+
+using json = nlohmann::json;
+
+json header(std::string_view type) {
+  json j;
+  j["v"] = contract_version;
+  j["type"] = type;
+  return j;
+}
+
+bool is_hex64(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+// Reads a string member; returns an error text naming the field.
+std::optional<std::string> get_string(const json& j, const char* key, std::string& out, bool required) {
+  if (!j.contains(key)) return required ? std::optional<std::string>(std::string(key) + ": missing") : std::nullopt;
+  if (!j[key].is_string()) return std::string(key) + ": must be a string";
+  out = j[key].get<std::string>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string encode(const snapshot& s) {
+  json j = header(type_snapshot);
+  j["generation"] = s.generation;
+  j["policy_name"] = s.policy_name;
+  j["policy"] = s.policy_text;
+  j["jwks"] = s.jwks_text;
+  j["issuer"] = s.issuer;
+  j["audience"] = s.audience;
+  j["groups_claim"] = s.groups_claim;
+  j["credentials"] = s.credentials;
+  json gs = json::array();
+  for (const grant& g : s.grants)
+    gs.push_back({{"approval_id", g.approval_id}, {"subject", g.subject}, {"route", g.route},
+                  {"body_sha256", g.body_sha256}, {"expires_s", g.expires_s}, {"one_time", g.one_time}});
+  j["grants"] = std::move(gs);
+  return j.dump() + "\n";
+}
+
+std::variant<snapshot, std::string> decode_snapshot(const json& j) {
+  snapshot s;
+  if (!j.contains("generation") || !j["generation"].is_number_unsigned()) return "generation: must be an unsigned integer";
+  s.generation = j["generation"].get<uint64_t>();
+  for (auto [key, dst, required] : {std::tuple{"policy_name", &s.policy_name, false}, {"policy", &s.policy_text, true},
+                                    {"jwks", &s.jwks_text, false}, {"issuer", &s.issuer, false},
+                                    {"audience", &s.audience, false}, {"groups_claim", &s.groups_claim, false}})
+    if (auto e = get_string(j, key, *dst, required)) return *e;
+  if (j.contains("credentials")) {
+    if (!j["credentials"].is_object()) return "credentials: must be an object";
+    for (const auto& [k, v] : j["credentials"].items()) {
+      if (!v.is_string()) return "credentials." + k + ": must be a string";
+      s.credentials[k] = v.get<std::string>();
+    }
+  }
+  if (j.contains("grants")) {
+    if (!j["grants"].is_array()) return "grants: must be a list";
+    size_t i = 0;
+    for (const json& g : j["grants"]) {
+      const std::string where = "grants[" + std::to_string(i++) + "].";
+      if (!g.is_object()) return where + ": must be an object";
+      grant out;
+      for (auto [key, dst] : {std::pair{"approval_id", &out.approval_id}, {"subject", &out.subject},
+                              {"route", &out.route}, {"body_sha256", &out.body_sha256}})
+        if (auto e = get_string(g, key, *dst, true)) return where + *e;
+      if (!is_hex64(out.body_sha256)) return where + "body_sha256: must be 64 lowercase hex digits";
+      if (!g.contains("expires_s") || !g["expires_s"].is_number_integer()) return where + "expires_s: must be an integer";
+      out.expires_s = g["expires_s"].get<int64_t>();
+      if (g.contains("one_time")) {
+        if (!g["one_time"].is_boolean()) return where + "one_time: must be a boolean";
+        out.one_time = g["one_time"].get<bool>();
+      }
+      s.grants.push_back(std::move(out));
+    }
+  }
+  return s;
+}
+
+std::string encode(const snapshot_result& r) {
+  json j = header(type_snapshot_result);
+  j["generation"] = r.generation;
+  j["ok"] = r.ok;
+  if (!r.error.empty()) j["error"] = r.error;
+  return j.dump() + "\n";
+}
+
+std::variant<snapshot_result, std::string> decode_snapshot_result(const json& j) {
+  snapshot_result r;
+  if (!j.contains("generation") || !j["generation"].is_number_unsigned()) return "generation: must be an unsigned integer";
+  r.generation = j["generation"].get<uint64_t>();
+  if (!j.contains("ok") || !j["ok"].is_boolean()) return "ok: must be a boolean";
+  r.ok = j["ok"].get<bool>();
+  if (auto e = get_string(j, "error", r.error, false)) return *e;
+  return r;
+}
+
+std::string encode(const grant_used& g) {
+  json j = header(type_grant_used);
+  j["approval_id"] = g.approval_id;
+  j["subject"] = g.subject;
+  j["route"] = g.route;
+  j["body_sha256"] = g.body_sha256;
+  return j.dump() + "\n";
+}
+
+std::variant<grant_used, std::string> decode_grant_used(const json& j) {
+  grant_used g;
+  for (auto [key, dst] : {std::pair{"approval_id", &g.approval_id}, {"subject", &g.subject}, {"route", &g.route},
+                          {"body_sha256", &g.body_sha256}})
+    if (auto e = get_string(j, key, *dst, true)) return *e;
+  return g;
+}
+
+std::string encode_approval_request(const json& decision_record) {
+  json j = decision_record;
+  j["v"] = contract_version;
+  j["record_type"] = j.value("type", "");
+  j["type"] = type_approval_request;
+  return j.dump() + "\n";
+}
+
+std::variant<json, std::string> parse_line(std::string_view line) {
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::string("not a JSON object");
+  if (!j.contains("type") || !j["type"].is_string()) return std::string("type: missing");
+  if (!j.contains("v") || !j["v"].is_number_integer()) return std::string("v: missing");
+  if (j["v"].get<int64_t>() > contract_version)
+    return "v: " + std::to_string(j["v"].get<int64_t>()) + " is newer than this side's " + std::to_string(contract_version);
+  return j;
+}
+
+bool line_reader::feed(const char* data, size_t len) {
+  if (start_ > 0 && start_ == buf_.size()) {
+    buf_.clear();
+    start_ = 0;
+  }
+  buf_.append(data, len);
+  const size_t nl = buf_.find('\n', start_);
+  const size_t pending = (nl == std::string::npos ? buf_.size() : nl) - start_;
+  return pending <= max_line_bytes;
+}
+
+std::optional<std::string> line_reader::next() {
+  const size_t nl = buf_.find('\n', start_);
+  if (nl == std::string::npos) {
+    if (start_ > 0) {
+      buf_.erase(0, start_);
+      start_ = 0;
+    }
+    return std::nullopt;
+  }
+  std::string line = buf_.substr(start_, nl - start_);
+  start_ = nl + 1;
+  return line;
+}
+
+}  // namespace phigate::ipc

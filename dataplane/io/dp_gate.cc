@@ -1,0 +1,556 @@
+#include "dataplane/io/dp_gate.hh"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <poll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "controlplane/audit/audit_key.hh"
+#include "controlplane/audit/audit_log.hh"
+#include "controlplane/audit/event_drain.hh"
+#include "controlplane/auth/crypto_util.hh"
+#include "controlplane/auth/jwk.hh"
+#include "controlplane/auth/jwt.hh"
+#include "controlplane/auth/token_cache.hh"
+#include "controlplane/ipc/ipc_contract.hh"
+#include "dataplane/gate/request_gate.hh"
+
+extern char** environ;
+
+namespace phigate::io {
+
+namespace {
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+int64_t unix_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+void sha256(const uint8_t* d, size_t n, uint8_t out[32]) { SHA256(d, n, out); }
+bool random_bytes(uint8_t* out, size_t n) { return RAND_bytes(out, static_cast<int>(n)) == 1; }
+
+struct grant_entry {
+  std::string id, subject, route;
+  uint8_t digest[32] = {};
+  int64_t expires_s = 0;
+  bool one_time = true;
+};
+
+// Everything a worker reads, immutable once published.
+struct dp_state {
+  uint64_t generation = 0;
+  std::unique_ptr<const policy::snapshot> policy;
+  gate::credential_store credentials;
+  gate::gate_snapshot view;  // points into this object
+  bool identity = false;
+  auth::jwk_set keys;
+  auth::jwt_policy jwt;
+  std::vector<grant_entry> grants;
+};
+
+}  // namespace
+
+// One worker's token verification: cache hit without allocation; a miss verifies the JWS. The
+// cache is cleared when the snapshot (and so perhaps the keys) changes.
+struct worker_identity {
+  const std::atomic<const dp_state*>* state = nullptr;
+  auth::token_cache cache;
+  uint64_t cache_generation = 0;
+  std::vector<std::string_view> groups;
+  explicit worker_identity(size_t capacity) : cache(capacity, 300) { groups.reserve(256); }
+
+  gate::identity fill(const auth::verified_token& t) {
+    groups.clear();
+    for (const auto& g : t.groups) {
+      if (groups.size() == groups.capacity()) break;
+      groups.push_back(g);
+    }
+    gate::identity id;
+    id.verified = true;
+    id.subject = t.subject;
+    id.groups = groups.data();
+    id.group_count = static_cast<uint32_t>(groups.size());
+    return id;
+  }
+  static gate::identity verify(void* ctx, std::string_view token, int64_t now_s) {
+    auto& w = *static_cast<worker_identity*>(ctx);
+    const dp_state* st = w.state->load(std::memory_order_acquire);
+    gate::identity id;
+    if (st == nullptr || !st->identity) {
+      id.error = "no_identity_provider";
+      return id;
+    }
+    if (st->generation != w.cache_generation) {
+      w.cache.clear();
+      w.cache_generation = st->generation;
+    }
+    if (const auth::verified_token* t = w.cache.find(token, now_s)) return w.fill(*t);
+    auto r = auth::jwt_verify(token, st->keys, st->jwt, now_s);
+    if (auto* err = std::get_if<auth::jwt_error>(&r)) {
+      id.error = auth::jwt_error_name(*err);
+      return id;
+    }
+    w.cache.insert(token, std::move(std::get<auth::verified_token>(r)), now_s);
+    if (const auth::verified_token* t = w.cache.find(token, now_s)) return w.fill(*t);
+    id.error = "cache";
+    return id;
+  }
+};
+
+// Grants are checked against the snapshot; a one-time grant used here is remembered by this
+// worker until the control plane's next snapshot drops it (it consumes it durably on grant_used).
+struct worker_grants {
+  const std::atomic<const dp_state*>* state = nullptr;
+  std::vector<std::string> used;  // one-time ids used on this worker (bounded)
+  static std::string_view check(void* ctx, std::string_view id, std::string_view subject, std::string_view route,
+                                const uint8_t digest[32], int64_t now_s) {
+    auto& w = *static_cast<worker_grants*>(ctx);
+    const dp_state* st = w.state->load(std::memory_order_acquire);
+    if (st == nullptr) return "unknown";
+    for (const grant_entry& g : st->grants) {
+      if (g.id != id) continue;
+      if (now_s >= g.expires_s) return "expired";
+      if (g.subject != subject) return "subject_mismatch";
+      if (g.route != route) return "route_mismatch";
+      if (std::memcmp(g.digest, digest, 32) != 0) return "digest_mismatch";
+      if (g.one_time) {
+        if (std::find(w.used.begin(), w.used.end(), id) != w.used.end()) return "consumed";
+        if (w.used.size() == w.used.capacity()) w.used.erase(w.used.begin());  // capacity reserved: no allocation
+        w.used.emplace_back(id);
+      }
+      return {};
+    }
+    return "unknown";
+  }
+};
+
+struct dp_gate {
+  dp_config cfg;
+  const scan::pattern_db* db = nullptr;
+  std::atomic<const dp_state*> state{nullptr};
+  std::atomic<const gate::gate_snapshot*> view{nullptr};
+  std::vector<std::unique_ptr<dp_state>> live;  // the current state and retired ones not yet freed
+  struct retired {
+    const dp_state* st;
+    std::vector<uint64_t> seen;  // worker quiescent counters at retirement
+  };
+  std::vector<retired> retiring;
+  std::vector<std::unique_ptr<std::atomic<uint64_t>>> quiescent;
+  std::vector<std::unique_ptr<worker_identity>> ids;
+  std::vector<std::unique_ptr<worker_grants>> grants;
+  std::vector<std::unique_ptr<gate::request_gate>> gates;
+  std::unique_ptr<audit::audit_writer> audit;
+  std::unique_ptr<audit::event_drain> drain;
+  std::thread drainer;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> drain_failed{false};
+  session::request_hold_config hold;
+  // Control socket.
+  int listen_fd = -1, peer_fd = -1;
+  ipc::line_reader reader;
+  std::mutex outbox_mu;
+  std::deque<std::string> outbox;  // lines for the control plane (approval requests, grant use)
+  std::string pending_write;
+  uint64_t snapshots_applied = 0, snapshots_refused = 0, outbox_dropped = 0;
+};
+
+void dp_gate_deleter::operator()(dp_gate* g) const {
+  if (g == nullptr) return;
+  if (g->listen_fd >= 0) {
+    ::close(g->listen_fd);
+    ::unlink(g->cfg.control_socket.c_str());
+  }
+  if (g->peer_fd >= 0) ::close(g->peer_fd);
+  delete g;
+}
+
+namespace {
+
+// Builds a state from a snapshot message. Errors name the part and never a value.
+std::variant<std::unique_ptr<dp_state>, std::string> build_state(const ipc::snapshot& m) {
+  auto st = std::make_unique<dp_state>();
+  st->generation = m.generation;
+  policy::compile_result c = policy::compile(m.policy_text, m.policy_name.empty() ? "policy" : m.policy_name);
+  if (!c.error.empty()) return c.error;
+  st->policy = std::move(c.snap);
+  for (const auto& [name, value] : m.credentials) st->credentials.add(name, value);
+  if (!m.jwks_text.empty()) {
+    auto k = auth::jwks_parse(m.jwks_text);
+    if (auto* e = std::get_if<auth::jwk_error>(&k)) return "jwks: " + e->where + ": " + e->reason;
+    st->keys = std::move(std::get<auth::jwk_set>(k));
+    st->jwt.issuer = m.issuer;
+    st->jwt.audience = m.audience;
+    st->jwt.groups_claim = m.groups_claim.empty() ? "groups" : m.groups_claim;
+    if (auto e = auth::jwt_policy_check(st->jwt)) return "identity: " + *e;
+    st->identity = true;
+  }
+  for (const ipc::grant& g : m.grants) {
+    grant_entry e;
+    e.id = g.approval_id;
+    e.subject = g.subject;
+    e.route = g.route;
+    e.expires_s = g.expires_s;
+    e.one_time = g.one_time;
+    auto raw = auth::hex_decode(g.body_sha256);
+    if (!raw || raw->size() != 32) return "grants: body_sha256 of " + g.approval_id + " is not 32 bytes";
+    std::memcpy(e.digest, raw->data(), 32);
+    st->grants.push_back(std::move(e));
+  }
+  st->view.policy = st->policy.get();
+  st->view.credentials = &st->credentials;
+  st->view.generation = st->generation;
+  return st;
+}
+
+// The files named in the config, as if the control plane had pushed them.
+std::variant<ipc::snapshot, std::string> snapshot_from_files(const dp_config& cfg) {
+  ipc::snapshot m;
+  m.generation = 1;
+  m.policy_name = cfg.policy;
+  if (!read_file(cfg.policy, m.policy_text)) return cfg.policy + ": cannot be read";
+  if (!cfg.credentials.empty()) {
+    struct stat st{};
+    if (::stat(cfg.credentials.c_str(), &st) != 0) return cfg.credentials + ": cannot be read";
+    if ((st.st_mode & 077) != 0) return cfg.credentials + ": readable by group or others (chmod 600 it)";
+    std::string text;
+    if (!read_file(cfg.credentials, text)) return cfg.credentials + ": cannot be read";
+    const nlohmann::json j = nlohmann::json::parse(text, nullptr, false, true);
+    if (!j.is_object()) return cfg.credentials + ": must be a JSON object {\"name\": \"header value\"}";
+    for (const auto& [k, v] : j.items()) {
+      if (!v.is_string()) return cfg.credentials + ": " + k + ": must be a string";
+      m.credentials[k] = v.get<std::string>();
+    }
+  }
+  // $PHIGATE_CREDENTIAL_<NAME> (upper case, other characters as '_') overrides the file, so a
+  // secret can come from the service manager's environment instead of a file.
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view kv(*e);
+    if (!kv.starts_with("PHIGATE_CREDENTIAL_")) continue;
+    const size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string name(kv.substr(19, eq - 19));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    m.credentials[name] = std::string(kv.substr(eq + 1));
+  }
+  if (!cfg.jwks_file.empty()) {
+    if (!read_file(cfg.jwks_file, m.jwks_text)) return cfg.jwks_file + ": cannot be read";
+    m.issuer = cfg.issuer;
+    m.audience = cfg.audience;
+    m.groups_claim = cfg.groups_claim;
+  }
+  return m;
+}
+
+void publish(dp_gate& g, std::unique_ptr<dp_state> st) {
+  const dp_state* old = g.state.load();
+  g.view.store(&st->view, std::memory_order_release);
+  g.state.store(st.get(), std::memory_order_release);
+  g.live.push_back(std::move(st));
+  if (old != nullptr) {
+    dp_gate::retired r{old, {}};
+    for (const auto& q : g.quiescent) r.seen.push_back(q->load(std::memory_order_acquire));
+    g.retiring.push_back(std::move(r));
+  }
+}
+
+// Frees retired states once every worker has passed two quiescent points since (the first may
+// have been in flight when the pointer was swapped).
+void reclaim(dp_gate& g) {
+  for (auto it = g.retiring.begin(); it != g.retiring.end();) {
+    bool passed = true;
+    for (size_t w = 0; w < g.quiescent.size(); ++w)
+      if (g.quiescent[w]->load(std::memory_order_acquire) < it->seen[w] + 2) passed = false;
+    if (!passed) {
+      ++it;
+      continue;
+    }
+    const dp_state* dead = it->st;
+    g.live.erase(std::remove_if(g.live.begin(), g.live.end(), [&](const auto& p) { return p.get() == dead; }), g.live.end());
+    it = g.retiring.erase(it);
+  }
+}
+
+void queue_line(dp_gate& g, std::string line) {
+  std::lock_guard<std::mutex> lock(g.outbox_mu);
+  if (g.outbox.size() >= 4096) {
+    ++g.outbox_dropped;  // the control plane is away; the audit log still has every record
+    g.outbox.pop_front();
+  }
+  g.outbox.push_back(std::move(line));
+}
+
+int control_listen(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  ::unlink(path.c_str());
+  const mode_t old = ::umask(077);  // the socket carries credentials: owner only
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd, 2) == 0;
+  ::umask(old);
+  if (!ok) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void handle_line(dp_gate& g, const std::string& line) {
+  auto parsed = ipc::parse_line(line);
+  if (auto* e = std::get_if<std::string>(&parsed)) {
+    std::fprintf(stderr, "phigate-dp: control: refused a message: %s\n", e->c_str());
+    return;
+  }
+  const nlohmann::json& j = std::get<nlohmann::json>(parsed);
+  if (j["type"] != ipc::type_snapshot) return;  // unknown types are ignored (contract)
+  ipc::snapshot_result res;
+  auto m = ipc::decode_snapshot(j);
+  if (auto* e = std::get_if<std::string>(&m)) {
+    res.error = "snapshot: " + *e;
+  } else {
+    res.generation = std::get<ipc::snapshot>(m).generation;
+    auto st = build_state(std::get<ipc::snapshot>(m));
+    if (auto* e2 = std::get_if<std::string>(&st)) {
+      res.error = *e2;
+    } else {
+      publish(g, std::move(std::get<std::unique_ptr<dp_state>>(st)));
+      res.ok = true;
+    }
+  }
+  if (res.ok) ++g.snapshots_applied;
+  else {
+    ++g.snapshots_refused;
+    std::fprintf(stderr, "phigate-dp: control: snapshot %llu refused, the running one stays: %s\n",
+                 static_cast<unsigned long long>(res.generation), res.error.c_str());
+  }
+  g.pending_write += ipc::encode(res);
+}
+
+}  // namespace
+
+dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, unsigned workers, std::string& error) {
+  dp_gate_ptr g(new dp_gate);
+  g->cfg = cfg;
+  g->db = db;
+  if (!cfg.policy.empty()) {
+    auto m = snapshot_from_files(cfg);
+    if (auto* e = std::get_if<std::string>(&m)) {
+      error = *e;
+      return nullptr;
+    }
+    auto st = build_state(std::get<ipc::snapshot>(m));
+    if (auto* e = std::get_if<std::string>(&st)) {
+      error = *e;
+      return nullptr;
+    }
+    publish(*g, std::move(std::get<std::unique_ptr<dp_state>>(st)));
+  }
+
+  auto key = audit::audit_private_key_load(cfg.audit_signing_key);
+  if (auto* e = std::get_if<audit::audit_error>(&key)) {
+    error = cfg.audit_signing_key + ": " + e->reason;
+    return nullptr;
+  }
+  auto w = audit::audit_writer::open(cfg.audit_log, std::move(std::get<auth::pkey_ptr>(key)));
+  if (auto* e = std::get_if<audit::audit_error>(&w)) {
+    error = e->reason;
+    return nullptr;
+  }
+  g->audit = std::move(std::get<std::unique_ptr<audit::audit_writer>>(w));
+
+  uint8_t probe[16];
+  if (RAND_bytes(probe, sizeof probe) != 1) {
+    error = "the CSPRNG is not available (approval ids)";
+    return nullptr;
+  }
+  std::vector<gate::event_ring*> rings;
+  for (unsigned i = 0; i < workers; ++i) {
+    g->quiescent.push_back(std::make_unique<std::atomic<uint64_t>>(0));
+    g->ids.push_back(std::make_unique<worker_identity>(cfg.token_cache));
+    g->ids.back()->state = &g->state;
+    g->grants.push_back(std::make_unique<worker_grants>());
+    g->grants.back()->state = &g->state;
+    g->grants.back()->used.reserve(1024);
+    gate::gate_config gc;
+    gc.snapshot = &g->view;
+    gc.identity = {g->ids.back().get(), worker_identity::verify};
+    gc.grants = {g->grants.back().get(), worker_grants::check};
+    gc.sha256 = sha256;
+    gc.approval_status_base = cfg.approval_status_base;
+    gc.ring_capacity = cfg.audit_ring;
+    gc.lcore = static_cast<uint8_t>(i);
+    gc.random_bytes = random_bytes;
+    g->gates.push_back(std::make_unique<gate::request_gate>(gc));
+    rings.push_back(&g->gates.back()->ring());
+  }
+  g->drain = std::make_unique<audit::event_drain>(g->audit.get(), rings, db, cfg.event_log);
+  // Approval requests and grant use go to the control plane (as well as into the audit log).
+  g->drain->set_listener([gp = g.get()](const nlohmann::json& rec) {
+    const std::string decision = rec.value("decision", "");
+    if (decision == "approval_required") {
+      queue_line(*gp, ipc::encode_approval_request(rec));
+    } else if (decision == "approval_granted") {
+      queue_line(*gp, ipc::encode(ipc::grant_used{rec.value("approval_id", ""), rec.value("subject", ""),
+                                                  rec.value("route", ""), rec.value("body_sha256", "")}));
+    }
+  });
+  g->hold.buffers = cfg.hold_buffers;
+  // Sized once: a later snapshot with a larger body_limit gets bodies cut here (decided as
+  // unreadable: block rules still match, see docs/policy.md).
+  g->hold.buffer_bytes = cfg.hold_buffer_bytes;
+  if (const dp_state* st = g->state.load())
+    g->hold.buffer_bytes = std::max(g->hold.buffer_bytes, policy::body_limit(*st->policy) + 17u * 1024);
+  if (!cfg.control_socket.empty()) {
+    g->listen_fd = control_listen(cfg.control_socket);
+    if (g->listen_fd < 0) {
+      error = cfg.control_socket + ": cannot listen (" + std::strerror(errno) + ")";
+      return nullptr;
+    }
+  }
+  return g;
+}
+
+session::request_decider dp_gate_decider(dp_gate& g, unsigned worker) { return g.gates.at(worker)->decider(); }
+session::request_hold_config dp_gate_hold_config(const dp_gate& g) { return g.hold; }
+void dp_gate_set_wall_offset(dp_gate& g, int64_t offset_ns) {
+  for (auto& gt : g.gates) gt->set_wall_offset(offset_ns);
+}
+std::atomic<uint64_t>& dp_gate_quiescent_counter(dp_gate& g, unsigned worker) { return *g.quiescent.at(worker); }
+
+void dp_gate_start(dp_gate& g) {
+  g.drainer = std::thread([&g] {
+    // Poll quickly while records flow (a held request waits for this loop), back off when idle.
+    unsigned idle = 0;
+    while (!g.stop.load(std::memory_order_relaxed)) {
+      const audit::event_drain::result r = g.drain->pump(unix_ms());
+      if (r.error && !g.drain_failed.exchange(true))
+        std::fprintf(stderr, "phigate-dp: audit: %s; protected requests now wait and are refused (fail closed)\n",
+                     r.error->c_str());
+      if (auto e = g.drain->tick(unix_ms())) std::fprintf(stderr, "phigate-dp: audit checkpoint: %s\n", e->c_str());
+      idle = r.records ? 0 : std::min(idle + 1, 20u);
+      std::this_thread::sleep_for(std::chrono::microseconds(idle < 4 ? 50 : 1000));
+    }
+    g.drain->pump(unix_ms(), 1u << 20);
+  });
+}
+
+void dp_gate_poll(dp_gate& g, int timeout_ms) {
+  reclaim(g);
+  if (g.listen_fd < 0) {
+    if (timeout_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(g.outbox_mu);
+    if (g.peer_fd >= 0)
+      while (!g.outbox.empty()) {
+        g.pending_write += g.outbox.front();
+        g.outbox.pop_front();
+      }
+  }
+  pollfd p[2] = {{g.listen_fd, POLLIN, 0}, {g.peer_fd, static_cast<short>(POLLIN | (g.pending_write.empty() ? 0 : POLLOUT)), 0}};
+  if (::poll(p, g.peer_fd >= 0 ? 2 : 1, timeout_ms) <= 0) return;
+  if (p[0].revents & POLLIN) {
+    const int c = ::accept4(g.listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c >= 0) {
+      // One control plane at a time: a new connection replaces the old one.
+      if (g.peer_fd >= 0) ::close(g.peer_fd);
+      g.peer_fd = c;
+      g.reader = ipc::line_reader{};
+      g.pending_write.clear();
+      return;
+    }
+  }
+  if (g.peer_fd < 0) return;
+  bool closed = (p[1].revents & (POLLHUP | POLLERR)) != 0;
+  if (p[1].revents & POLLIN) {
+    char buf[65536];
+    const ssize_t n = ::read(g.peer_fd, buf, sizeof buf);
+    if (n <= 0) closed = true;
+    else if (!g.reader.feed(buf, static_cast<size_t>(n))) closed = true;
+    else
+      while (auto line = g.reader.next()) handle_line(g, *line);
+  }
+  if (!closed && !g.pending_write.empty()) {
+    const ssize_t n = ::write(g.peer_fd, g.pending_write.data(), g.pending_write.size());
+    if (n > 0) g.pending_write.erase(0, static_cast<size_t>(n));
+    else if (n < 0 && errno != EAGAIN) closed = true;
+  }
+  if (closed) {
+    ::close(g.peer_fd);
+    g.peer_fd = -1;
+  }
+}
+
+void dp_gate_stop(dp_gate& g) {
+  g.stop.store(true);
+  if (g.drainer.joinable()) g.drainer.join();
+  if (g.audit && !g.audit->failed()) (void)g.audit->close(unix_ms());
+}
+
+std::string dp_gate_stats_json(const dp_gate& g) {
+  nlohmann::json j;
+  nlohmann::json outcomes = nlohmann::json::object();
+  uint64_t verified = 0, refused = 0, anonymous = 0, on_unknown = 0, lost = 0, ring = 0;
+  for (size_t o = 0; o < gate::outcome_count; ++o) {
+    uint64_t n = 0;
+    for (const auto& gt : g.gates) n += gt->stats().outcomes[o];
+    outcomes[gate::outcome_name(static_cast<gate::outcome>(o))] = n;
+  }
+  for (const auto& gt : g.gates) {
+    verified += gt->stats().identity_verified;
+    refused += gt->stats().identity_refused;
+    anonymous += gt->stats().anonymous;
+    on_unknown += gt->stats().policy_on_unknown;
+    lost += gt->stats().response_records_lost;
+    ring += gt->ring().size();
+  }
+  const dp_state* st = g.state.load();
+  j["decisions"] = outcomes;
+  j["identity"] = {{"verified", verified}, {"refused", refused}, {"anonymous", anonymous}};
+  j["policy_on_unknown"] = on_unknown;
+  j["audit"] = {{"records", g.drain->records()}, {"backlog", ring}, {"response_records_lost", lost},
+                {"failed", g.drain->failed()}};
+  j["snapshot"] = {{"generation", st ? st->generation : 0},
+                   {"policy_digest", st ? std::string(policy::snapshot_digest(*st->policy)) : ""},
+                   {"applied", g.snapshots_applied},
+                   {"refused", g.snapshots_refused},
+                   {"control_plane_connected", g.peer_fd >= 0},
+                   {"outbox_dropped", g.outbox_dropped}};
+  const std::string s = j.dump();
+  return s.substr(1, s.size() - 2);
+}
+
+}  // namespace phigate::io

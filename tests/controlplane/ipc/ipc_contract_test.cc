@@ -1,0 +1,103 @@
+// ipc_contract: every message round-trips; malformed snapshots are refused naming the field (and
+// never quoting a credential); newer versions are refused; the line reader splits any
+// segmentation of a stream and refuses an over-long line.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "controlplane/ipc/ipc_contract.hh"
+
+namespace phigate::ipc {
+namespace {
+
+snapshot sample() {
+  snapshot s;
+  s.generation = 7;
+  s.policy_name = "policy.json";
+  s.policy_text = R"({"version":1,"rules":[]})";
+  s.jwks_text = R"({"keys":[]})";
+  s.issuer = "https://idp";
+  s.audience = "phigate";
+  s.credentials = {{"openai", "Bearer sk-secret"}};
+  s.grants.push_back({"a1", "alice", "chat", std::string(64, 'a'), 1800000000, true});
+  return s;
+}
+
+TEST(ipc_contract, snapshot_round_trips) {
+  const std::string line = encode(sample());
+  ASSERT_EQ(line.back(), '\n');
+  EXPECT_EQ(line.find('\n'), line.size() - 1) << "one line";
+  auto j = parse_line(std::string_view(line).substr(0, line.size() - 1));
+  ASSERT_TRUE(std::holds_alternative<nlohmann::json>(j));
+  EXPECT_EQ(std::get<nlohmann::json>(j)["type"], "snapshot");
+  auto s = decode_snapshot(std::get<nlohmann::json>(j));
+  ASSERT_TRUE(std::holds_alternative<snapshot>(s)) << std::get<std::string>(s);
+  const snapshot& d = std::get<snapshot>(s);
+  EXPECT_EQ(d.generation, 7u);
+  EXPECT_EQ(d.policy_text, sample().policy_text);
+  EXPECT_EQ(d.credentials.at("openai"), "Bearer sk-secret");
+  ASSERT_EQ(d.grants.size(), 1u);
+  EXPECT_EQ(d.grants[0].subject, "alice");
+  EXPECT_EQ(d.grants[0].expires_s, 1800000000);
+}
+
+TEST(ipc_contract, bad_snapshots_name_the_field_not_the_value) {
+  nlohmann::json j = nlohmann::json::parse(encode(sample()));
+  j["credentials"]["openai"] = 42;
+  auto r = decode_snapshot(j);
+  ASSERT_TRUE(std::holds_alternative<std::string>(r));
+  EXPECT_EQ(std::get<std::string>(r), "credentials.openai: must be a string");
+  j = nlohmann::json::parse(encode(sample()));
+  j["grants"][0]["body_sha256"] = "xyz";
+  EXPECT_EQ(std::get<std::string>(decode_snapshot(j)), "grants[0].body_sha256: must be 64 lowercase hex digits");
+  j = nlohmann::json::parse(encode(sample()));
+  j.erase("policy");
+  EXPECT_EQ(std::get<std::string>(decode_snapshot(j)), "policy: missing");
+  j = nlohmann::json::parse(encode(sample()));
+  j["generation"] = -1;
+  EXPECT_TRUE(std::holds_alternative<std::string>(decode_snapshot(j)));
+}
+
+TEST(ipc_contract, results_and_grant_use_round_trip) {
+  const std::string a = encode(snapshot_result{9, false, "policy.json: rule x: bad op"});
+  auto r = decode_snapshot_result(std::get<nlohmann::json>(parse_line(a.substr(0, a.size() - 1))));
+  ASSERT_TRUE(std::holds_alternative<snapshot_result>(r));
+  EXPECT_FALSE(std::get<snapshot_result>(r).ok);
+  EXPECT_EQ(std::get<snapshot_result>(r).error, "policy.json: rule x: bad op");
+  const std::string b = encode(grant_used{"a1", "alice", "chat", std::string(64, 'b')});
+  auto g = decode_grant_used(std::get<nlohmann::json>(parse_line(b.substr(0, b.size() - 1))));
+  ASSERT_TRUE(std::holds_alternative<grant_used>(g));
+  EXPECT_EQ(std::get<grant_used>(g).approval_id, "a1");
+  const std::string c = encode_approval_request({{"type", "decision"}, {"approval_id", "a2"}});
+  const nlohmann::json cj = nlohmann::json::parse(c);
+  EXPECT_EQ(cj["type"], "approval_request");
+  EXPECT_EQ(cj["record_type"], "decision");
+}
+
+TEST(ipc_contract, newer_versions_and_junk_are_refused) {
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse_line(R"({"v":2,"type":"snapshot"})")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse_line(R"({"type":"snapshot"})")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse_line("[1,2]")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse_line("{")));
+}
+
+TEST(ipc_contract, line_reader_handles_any_split_and_bounds_lines) {
+  const std::string stream = "one\ntwo two\n\nthree\n";
+  for (size_t cut = 0; cut <= stream.size(); ++cut) {
+    line_reader r;
+    std::vector<std::string> got;
+    ASSERT_TRUE(r.feed(stream.data(), cut));
+    while (auto l = r.next()) got.push_back(*l);
+    ASSERT_TRUE(r.feed(stream.data() + cut, stream.size() - cut));
+    while (auto l = r.next()) got.push_back(*l);
+    EXPECT_EQ(got, (std::vector<std::string>{"one", "two two", "", "three"})) << cut;
+  }
+  line_reader big;
+  const std::string chunk(1 << 20, 'x');
+  bool ok = true;
+  for (int i = 0; i < 9 && ok; ++i) ok = big.feed(chunk.data(), chunk.size());
+  EXPECT_FALSE(ok) << "a line over 8 MiB ends the connection";
+}
+
+}  // namespace
+}  // namespace phigate::ipc
