@@ -1,0 +1,346 @@
+// phigate-cp: the control plane process. Never on the packet path.
+//
+//   identity   OIDC discovery + JWKS (key_manager), refreshed on schedule and on unknown kids;
+//              the verified keys are pushed to the dataplane, which verifies tokens itself.
+//   policy     the policy file and the backend credentials (secret store), re-read on SIGHUP,
+//              validated, and pushed with the keys and the active grants as one snapshot over
+//              the dataplane's control socket (controlplane/ipc); a snapshot the dataplane
+//              refuses leaves the running one in place.
+//   approvals  approval requests arrive from the dataplane; approvers decide over the REST API
+//              (phigate approvals ...); grants go back in the next snapshot; one-time grants are
+//              consumed durably when the dataplane reports their use. A webhook announces them.
+//   metrics    GET /metrics: Prometheus text of the dataplane's counters and the control plane's.
+//
+// The audit log is written by the dataplane's drain thread with the key configured there (see
+// docs/architecture.md for why, and what moves here next).
+#include <mimalloc-new-delete.h>
+
+#include <httplib.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+#include <thread>
+
+#include "controlplane/approvals/approval_api.hh"
+#include "controlplane/approvals/approval_store.hh"
+#include "controlplane/approvals/approval_webhook.hh"
+#include "controlplane/daemon/cp_config.hh"
+#include "controlplane/daemon/dp_link.hh"
+#include "controlplane/daemon/metrics.hh"
+#include "controlplane/ipc/ipc_contract.hh"
+#include "controlplane/oidc/key_manager.hh"
+#include "controlplane/oidc/oidc_client.hh"
+#include "dataplane/policy/policy.hh"
+
+extern char** environ;
+
+namespace {
+
+using namespace phigate;
+
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
+void on_stop(int) { g_stop.store(true); }
+void on_hup(int) { g_reload.store(true); }
+
+int64_t now_s() { return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+// Policy text and credentials, validated; swapped whole on reload.
+struct policy_material {
+  std::string policy_text;
+  std::map<std::string, std::string> credentials;
+};
+
+std::variant<policy_material, std::string> load_material(const cp::cp_config& cfg) {
+  policy_material m;
+  if (!read_file(cfg.policy, m.policy_text)) return cfg.policy + ": cannot be read";
+  const policy::compile_result c = policy::compile(m.policy_text, cfg.policy);
+  if (!c.error.empty()) return c.error;
+  if (!cfg.credentials.empty()) {
+    struct stat st{};
+    if (::stat(cfg.credentials.c_str(), &st) != 0) return cfg.credentials + ": cannot be read";
+    if ((st.st_mode & 077) != 0) return cfg.credentials + ": readable by group or others (chmod 600 it)";
+    std::string text;
+    if (!read_file(cfg.credentials, text)) return cfg.credentials + ": cannot be read";
+    const nlohmann::json j = nlohmann::json::parse(text, nullptr, false, true);
+    if (!j.is_object()) return cfg.credentials + ": must be a JSON object {\"name\": \"header value\"}";
+    for (const auto& [k, v] : j.items()) {
+      if (!v.is_string()) return cfg.credentials + ": " + k + ": must be a string";
+      m.credentials[k] = v.get<std::string>();
+    }
+  }
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view kv(*e);
+    if (!kv.starts_with("PHIGATE_CREDENTIAL_")) continue;
+    const size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string name(kv.substr(19, eq - 19));
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    m.credentials[name] = std::string(kv.substr(eq + 1));
+  }
+  for (uint32_t i = 0; i < policy::route_count(*c.snap); ++i) {
+    const policy::route* r = policy::route_at(*c.snap, static_cast<int32_t>(i));
+    if (r && !r->credential.empty() && !m.credentials.count(r->credential))
+      std::fprintf(stderr, "phigate-cp: warning: route %s names credential %s, which the secret store lacks "
+                           "(its requests will be answered 502)\n", r->id.c_str(), r->credential.c_str());
+  }
+  return m;
+}
+
+std::vector<std::string> json_strings(const nlohmann::json& j, const char* key) {
+  std::vector<std::string> out;
+  if (j.contains(key) && j[key].is_array())
+    for (const auto& v : j[key])
+      if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[++i];
+    else if (!std::strcmp(argv[i], "--help")) {
+      std::puts("usage: phigate-cp --config FILE   (see configs/phigate-cp.example.json, docs/controlplane.md)");
+      return 0;
+    } else {
+      std::fprintf(stderr, "phigate-cp: unknown argument %s (usage: phigate-cp --config FILE)\n", argv[i]);
+      return 1;
+    }
+  }
+  if (config_path.empty()) {
+    std::fprintf(stderr, "phigate-cp: --config FILE is required\n");
+    return 1;
+  }
+  cp::cp_config cfg;
+  if (auto e = cp::cp_config_load(config_path, cfg); !e.empty()) {
+    std::fprintf(stderr, "phigate-cp: %s\n", e.c_str());
+    return 1;
+  }
+  auto material = load_material(cfg);
+  if (auto* e = std::get_if<std::string>(&material)) {
+    std::fprintf(stderr, "phigate-cp: %s\n", e->c_str());
+    return 1;
+  }
+  std::mutex material_mu;
+  policy_material current = std::move(std::get<policy_material>(material));
+
+  // Identity provider.
+  oidc::oidc_config oc;
+  oc.issuer = cfg.issuer;
+  oc.http.ca_file = cfg.ca_file;
+  if (auto e = oidc::oidc_config_check(oc)) {
+    std::fprintf(stderr, "phigate-cp: oidc: %s\n", oidc::oidc_error_text(*e).c_str());
+    return 1;
+  }
+  oidc::key_manager_options ko;
+  ko.policy.issuer = cfg.issuer;
+  ko.policy.audience = cfg.audience;
+  ko.policy.groups_claim = cfg.groups_claim;
+  ko.refresh_interval_s = cfg.key_refresh_s;
+  std::unique_ptr<cp::dp_link> link;
+  ko.on_change = [&link](const std::shared_ptr<const oidc::key_snapshot>&) {
+    if (link) link->push();  // new keys reach the dataplane at once
+  };
+  oidc::key_manager keys(oidc::oidc_key_fetcher(oidc::oidc_client(oc)), ko);
+  if (auto e = keys.refresh(now_s()))
+    std::fprintf(stderr, "phigate-cp: oidc: %s (retrying; until then every caller is anonymous)\n",
+                 oidc::oidc_error_text(*e).c_str());
+
+  // Approvals.
+  approvals::approval_config ac;
+  ac.pending_ttl_s = cfg.pending_ttl_s;
+  ac.default_grant_ttl_s = cfg.default_grant_ttl_s;
+  ac.max_grant_ttl_s = cfg.max_grant_ttl_s;
+  auto opened = approvals::approval_store::open(cfg.approvals_db, ac);
+  if (auto* e = std::get_if<std::string>(&opened)) {
+    std::fprintf(stderr, "phigate-cp: approvals: %s\n", e->c_str());
+    return 1;
+  }
+  auto store = std::move(std::get<std::unique_ptr<approvals::approval_store>>(opened));
+  std::unique_ptr<approvals::approval_webhook> webhook;
+  if (!cfg.webhook_url.empty()) {
+    approvals::webhook_config wc;
+    wc.url = cfg.webhook_url;
+    wc.api_base_url = cfg.public_url;
+    auto w = approvals::approval_webhook::start(wc);
+    if (auto* e = std::get_if<std::string>(&w)) {
+      std::fprintf(stderr, "phigate-cp: webhook: %s\n", e->c_str());
+      return 1;
+    }
+    webhook = std::move(std::get<std::unique_ptr<approvals::approval_webhook>>(w));
+  }
+  // Generations start from the wall clock so they keep increasing across control plane restarts
+  // (the dataplane reports the one it runs; operators compare them).
+  std::atomic<uint64_t> generation{static_cast<uint64_t>(now_s()) * 1000};
+  std::atomic<uint64_t> approval_requests{0}, approval_request_errors{0}, grants_consumed{0};
+  store->set_listener([&](const approvals::approval_event& ev) {
+    if (webhook) webhook->notify(ev);
+    using k = approvals::approval_event_kind;
+    if (ev.kind == k::approved || ev.kind == k::revoked || ev.kind == k::consumed || ev.kind == k::rejected)
+      if (link) link->push();  // grants changed
+  });
+
+  // The dataplane link.
+  cp::dp_link::handlers h;
+  h.build = [&]() {
+    ipc::snapshot s;
+    s.generation = ++generation;
+    {
+      std::lock_guard<std::mutex> lock(material_mu);
+      s.policy_name = cfg.policy;
+      s.policy_text = current.policy_text;
+      s.credentials = current.credentials;
+    }
+    const auto ks = keys.current();
+    if (ks->version != 0) {
+      s.jwks_text = ks->jwks_json;
+      s.issuer = cfg.issuer;
+      s.audience = cfg.audience;
+      s.groups_claim = cfg.groups_claim;
+    }
+    auto active = store->list(approvals::approval_state::approved, now_s(), 10000);
+    if (auto* list = std::get_if<std::vector<approvals::approval_record>>(&active))
+      for (const auto& r : *list)
+        s.grants.push_back({r.id, r.request.requester, r.request.route, r.request.body_digest, r.grant_expires_s,
+                            r.request.one_time});
+    return s;
+  };
+  h.on_approval_request = [&](const nlohmann::json& rec) {
+    approvals::approval_request req;
+    req.requester = rec.value("subject", "");
+    req.requester_groups = json_strings(rec, "groups");
+    req.route = rec.value("route", "");
+    req.method = rec.value("method", "");
+    req.path = rec.value("path", "");
+    req.model = rec.value("model", "");
+    req.body_digest = rec.value("body_sha256", "");
+    req.rule_id = rec.value("rule", "");
+    req.approvals_required = rec.value("approvals_required", 1u);
+    req.approver_groups = json_strings(rec, "approver_groups");
+    req.grant_ttl_s = rec.value("grant_ttl_s", int64_t{0});
+    req.one_time = true;
+    // The summary approvers see: routing facts and sizes, never the body (it is not here).
+    req.masked_summary = req.method + " " + req.path + (req.model.empty() ? "" : " model=" + req.model) + ", " +
+                         std::to_string(rec.value("request_bytes", uint64_t{0})) + " bytes, rule " + req.rule_id;
+    ++approval_requests;
+    auto r = store->create_with_id(rec.value("approval_id", ""), req, now_s());
+    if (auto* f = std::get_if<approvals::approval_failure>(&r)) {
+      ++approval_request_errors;
+      std::fprintf(stderr, "phigate-cp: approval request %s not recorded: %s\n",
+                   rec.value("request_id", "?").c_str(), f->message.c_str());
+    }
+  };
+  h.on_grant_used = [&](const ipc::grant_used& g) {
+    // Consumes a one-time grant durably; the listener pushes a snapshot without it.
+    const auto st = store->check_grant(g.approval_id, g.subject, g.route, g.body_sha256, now_s());
+    if (st == approvals::grant_status::ok) ++grants_consumed;
+  };
+  h.on_result = [](const ipc::snapshot_result& r) {
+    if (!r.ok)
+      std::fprintf(stderr, "phigate-cp: the dataplane refused snapshot %llu (its running one stays): %s\n",
+                   static_cast<unsigned long long>(r.generation), r.error.c_str());
+  };
+  link = std::make_unique<cp::dp_link>(cfg.control_socket, h);
+
+  // REST API (approvals) and metrics.
+  std::unique_ptr<httplib::Server> server;
+  if (!cfg.tls_cert.empty()) server = std::make_unique<httplib::SSLServer>(cfg.tls_cert.c_str(), cfg.tls_key.c_str());
+  else server = std::make_unique<httplib::Server>();
+  if (!server->is_valid()) {
+    std::fprintf(stderr, "phigate-cp: api: cannot use the TLS certificate or key\n");
+    return 1;
+  }
+  approvals::token_verifier verify = [&keys](std::string_view token) -> approvals::verify_result {
+    auto r = keys.verify(token, now_s());
+    if (auto* e = std::get_if<auth::jwt_error>(&r)) return approvals::auth_failure{std::string(auth::jwt_error_name(*e))};
+    const auto& t = std::get<auth::verified_token>(r);
+    return approvals::principal{t.subject, t.groups};
+  };
+  approvals::mount_approval_api(*server, *store, verify);
+  server->Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(link->connected() ? "ok\n" : "dataplane not connected\n", "text/plain");
+    res.status = link->connected() ? 200 : 503;
+  });
+  server->Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    const nlohmann::json dp = cp::read_dp_stats(cfg.stats_socket);
+    uint64_t pending = 0;
+    if (auto l = store->list(approvals::approval_state::pending, now_s(), 100000);
+        auto* v = std::get_if<std::vector<approvals::approval_record>>(&l))
+      pending = v->size();
+    const auto ks = keys.stats();
+    std::vector<std::pair<std::string, double>> m = {
+        {"approvals_pending", double(pending)},
+        {"approval_requests_total", double(approval_requests.load())},
+        {"approval_request_errors_total", double(approval_request_errors.load())},
+        {"grants_consumed_total", double(grants_consumed.load())},
+        {"dataplane_connected", link->connected() ? 1.0 : 0.0},
+        {"snapshots_pushed_total", double(link->pushes())},
+        {"snapshots_refused_total", double(link->refused())},
+        {"snapshot_generation_applied", double(link->last_applied_generation())},
+        {"key_refreshes_ok_total", double(ks.refreshes_ok)},
+        {"key_refreshes_failed_total", double(ks.refreshes_failed)},
+        {"key_set_version", double(keys.current()->version)},
+    };
+    if (dp.is_object() && dp.contains("audit") && dp["audit"].contains("backlog"))
+      m.push_back({"audit_backlog", dp["audit"]["backlog"].get<double>()});
+    res.set_content(cp::prometheus_text(dp, dp.is_object(), m), "text/plain; version=0.0.4");
+  });
+  if (!server->bind_to_port(cfg.listen_host, cfg.listen_port)) {
+    std::fprintf(stderr, "phigate-cp: api: cannot listen on %s:%u\n", cfg.listen_host.c_str(), cfg.listen_port);
+    return 1;
+  }
+
+  struct sigaction sa{};
+  sa.sa_handler = on_stop;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = on_hup;
+  sigaction(SIGHUP, &sa, nullptr);
+
+  link->start();
+  oidc::key_refresher refresher(keys);
+  std::thread api([&] { server->listen_after_bind(); });
+  std::fprintf(stderr, "phigate-cp: api on %s, dataplane control socket %s, issuer %s\n", cfg.public_url.c_str(),
+               cfg.control_socket.c_str(), cfg.issuer.c_str());
+  while (!g_stop.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (g_reload.exchange(false)) {
+      auto m2 = load_material(cfg);
+      if (auto* e = std::get_if<std::string>(&m2)) {
+        std::fprintf(stderr, "phigate-cp: reload refused, the running policy stays: %s\n", e->c_str());
+      } else {
+        {
+          std::lock_guard<std::mutex> lock(material_mu);
+          current = std::move(std::get<policy_material>(m2));
+        }
+        link->push();
+        std::fprintf(stderr, "phigate-cp: policy and credentials reloaded\n");
+      }
+    }
+  }
+  server->stop();
+  api.join();
+  link->stop();
+  return 0;
+}

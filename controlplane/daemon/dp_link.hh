@@ -1,0 +1,52 @@
+#pragma once
+// phigate-cp's side of the dataplane contract (controlplane/ipc): keeps a connection to
+// phigate-dp's control socket, pushes a fresh snapshot on connect and whenever push() is called,
+// and hands the dataplane's messages (approval requests, grant use, snapshot results) to the
+// owner's handlers. Its own thread; reconnects every half second while the dataplane is away.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "controlplane/ipc/ipc_contract.hh"
+
+namespace phigate::cp {
+
+class dp_link {
+ public:
+  struct handlers {
+    std::function<ipc::snapshot()> build;  // called on the link thread for every push
+    std::function<void(const nlohmann::json&)> on_approval_request;
+    std::function<void(const ipc::grant_used&)> on_grant_used;
+    std::function<void(const ipc::snapshot_result&)> on_result;
+  };
+  dp_link(std::string socket_path, handlers h);
+  ~dp_link();
+  dp_link(const dp_link&) = delete;
+  dp_link& operator=(const dp_link&) = delete;
+
+  void start();
+  void stop();
+  // Asks for a snapshot push (coalesced; thread-safe).
+  void push() noexcept { want_push_.store(true); }
+
+  bool connected() const noexcept { return connected_.load(); }
+  uint64_t pushes() const noexcept { return pushes_.load(); }
+  uint64_t refused() const noexcept { return refused_.load(); }
+  uint64_t last_applied_generation() const noexcept { return applied_generation_.load(); }
+
+ private:
+  void run();
+
+  std::string path_;
+  handlers h_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false}, want_push_{true}, connected_{false};
+  std::atomic<uint64_t> pushes_{0}, refused_{0}, applied_generation_{0};
+};
+
+}  // namespace phigate::cp
