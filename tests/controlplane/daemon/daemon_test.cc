@@ -130,3 +130,15 @@ TEST(dp_link, pushes_on_connect_and_on_demand_and_dispatches_messages) {
 
 }  // namespace
 }  // namespace phigate::cp
+
+namespace phigate::cp {
+namespace {
+
+TEST(cp_config, the_shipped_example_parses) {
+  cp_config c;
+  EXPECT_EQ(cp_config_load(std::string(PHIGATE_SOURCE_ROOT) + "/configs/phigate-cp.example.json", c), "");
+  EXPECT_EQ(c.public_url, "https://phigate-cp.hospital.example:9443");
+}
+
+}  // namespace
+}  // namespace phigate::cp
