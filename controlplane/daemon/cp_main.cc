@@ -38,11 +38,10 @@
 #include "controlplane/daemon/dp_link.hh"
 #include "controlplane/daemon/metrics.hh"
 #include "controlplane/ipc/ipc_contract.hh"
+#include "controlplane/ipc/secret_store.hh"
 #include "controlplane/oidc/key_manager.hh"
 #include "controlplane/oidc/oidc_client.hh"
 #include "dataplane/policy/policy.hh"
-
-extern char** environ;
 
 namespace {
 
@@ -75,28 +74,9 @@ std::variant<policy_material, std::string> load_material(const cp::cp_config& cf
   if (!read_file(cfg.policy, m.policy_text)) return cfg.policy + ": cannot be read";
   const policy::compile_result c = policy::compile(m.policy_text, cfg.policy);
   if (!c.error.empty()) return c.error;
-  if (!cfg.credentials.empty()) {
-    struct stat st{};
-    if (::stat(cfg.credentials.c_str(), &st) != 0) return cfg.credentials + ": cannot be read";
-    if ((st.st_mode & 077) != 0) return cfg.credentials + ": readable by group or others (chmod 600 it)";
-    std::string text;
-    if (!read_file(cfg.credentials, text)) return cfg.credentials + ": cannot be read";
-    const nlohmann::json j = nlohmann::json::parse(text, nullptr, false, true);
-    if (!j.is_object()) return cfg.credentials + ": must be a JSON object {\"name\": \"header value\"}";
-    for (const auto& [k, v] : j.items()) {
-      if (!v.is_string()) return cfg.credentials + ": " + k + ": must be a string";
-      m.credentials[k] = v.get<std::string>();
-    }
-  }
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string_view kv(*e);
-    if (!kv.starts_with("PHIGATE_CREDENTIAL_")) continue;
-    const size_t eq = kv.find('=');
-    if (eq == std::string_view::npos) continue;
-    std::string name(kv.substr(19, eq - 19));
-    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    m.credentials[name] = std::string(kv.substr(eq + 1));
-  }
+  auto creds = ipc::load_credentials(cfg.credentials);
+  if (auto* e = std::get_if<std::string>(&creds)) return *e;
+  m.credentials = std::move(std::get<ipc::credential_map>(creds));
   for (uint32_t i = 0; i < policy::route_count(*c.snap); ++i) {
     const policy::route* r = policy::route_at(*c.snap, static_cast<int32_t>(i));
     if (r && !r->credential.empty() && !m.credentials.count(r->credential))

@@ -34,9 +34,8 @@
 #include "controlplane/auth/jwt.hh"
 #include "controlplane/auth/token_cache.hh"
 #include "controlplane/ipc/ipc_contract.hh"
+#include "controlplane/ipc/secret_store.hh"
 #include "dataplane/gate/request_gate.hh"
-
-extern char** environ;
 
 namespace phigate::io {
 
@@ -239,30 +238,9 @@ std::variant<ipc::snapshot, std::string> snapshot_from_files(const dp_config& cf
   m.generation = 1;
   m.policy_name = cfg.policy;
   if (!read_file(cfg.policy, m.policy_text)) return cfg.policy + ": cannot be read";
-  if (!cfg.credentials.empty()) {
-    struct stat st{};
-    if (::stat(cfg.credentials.c_str(), &st) != 0) return cfg.credentials + ": cannot be read";
-    if ((st.st_mode & 077) != 0) return cfg.credentials + ": readable by group or others (chmod 600 it)";
-    std::string text;
-    if (!read_file(cfg.credentials, text)) return cfg.credentials + ": cannot be read";
-    const nlohmann::json j = nlohmann::json::parse(text, nullptr, false, true);
-    if (!j.is_object()) return cfg.credentials + ": must be a JSON object {\"name\": \"header value\"}";
-    for (const auto& [k, v] : j.items()) {
-      if (!v.is_string()) return cfg.credentials + ": " + k + ": must be a string";
-      m.credentials[k] = v.get<std::string>();
-    }
-  }
-  // $PHIGATE_CREDENTIAL_<NAME> (upper case, other characters as '_') overrides the file, so a
-  // secret can come from the service manager's environment instead of a file.
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string_view kv(*e);
-    if (!kv.starts_with("PHIGATE_CREDENTIAL_")) continue;
-    const size_t eq = kv.find('=');
-    if (eq == std::string_view::npos) continue;
-    std::string name(kv.substr(19, eq - 19));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    m.credentials[name] = std::string(kv.substr(eq + 1));
-  }
+  auto creds = ipc::load_credentials(cfg.credentials);
+  if (auto* e = std::get_if<std::string>(&creds)) return *e;
+  m.credentials = std::move(std::get<ipc::credential_map>(creds));
   if (!cfg.jwks_file.empty()) {
     if (!read_file(cfg.jwks_file, m.jwks_text)) return cfg.jwks_file + ": cannot be read";
     m.issuer = cfg.issuer;

@@ -25,21 +25,7 @@ appliance_prepare() {
   "$PHIGATE" audit keygen "$work/audit.key" "$work/audit.pub" >/dev/null || return 1
   printf '{"backend": "Bearer sk-backend-0123456789"}' > "$work/credentials.json"
   chmod 600 "$work/credentials.json"
-  cat > "$work/policy.json" <<'POLICY'
-{
-  "version": 1,
-  "default": {"action": "block", "reason": "no rule allows this request"},
-  "routes": [{"id": "chat", "paths": [{"prefix": "/v1/"}], "credential": "backend"}],
-  "rules": [
-    {"id": "big-batch", "match": {"body": [{"path": "n", "op": ">", "value": 4}]},
-     "action": "require_approval", "reason": "more than 4 completions need approval",
-     "approvals": 1, "approver_groups": ["approvers"]},
-    {"id": "clinicians", "match": {"groups": ["clinicians"]}, "action": "allow"},
-    {"id": "anonymous", "match": {"anonymous": true}, "action": "block",
-     "reason": "sign in with your hospital account"}
-  ]
-}
-POLICY
+  cp configs/policy.sample.json "$work/policy.json"
   cat > "$work/cp.json" <<EOF2
 {
   "oidc": {"issuer": "http://127.0.0.1:$oidc_port", "audience": "https://api.phigate.test", "key_refresh_s": 60},
