@@ -165,6 +165,19 @@ event_drain::result event_drain::pump(int64_t now_ms, size_t budget) {
   return out;
 }
 
+std::optional<std::string> event_drain::append_record(const nlohmann::json& record, int64_t now_ms) {
+  if (failed_) return std::string("audit log failed earlier");
+  if (event_fd_ >= 0 && !write_all(event_fd_, record.dump() + "\n")) return event_path_ + ": event log write failed";
+  if (log_ == nullptr) return std::nullopt;
+  auto a = log_->append(record, now_ms);
+  if (auto* err = std::get_if<audit_error>(&a)) {
+    failed_ = true;
+    return err->reason;
+  }
+  ++records_;
+  return std::nullopt;
+}
+
 std::optional<std::string> event_drain::tick(int64_t now_ms) {
   if (log_ == nullptr || failed_) return std::nullopt;
   if (auto e = log_->checkpoint_if_due(now_ms)) return e->reason;

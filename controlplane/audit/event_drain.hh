@@ -44,6 +44,8 @@ class event_drain {
     std::optional<std::string> error;
   };
   result pump(int64_t now_ms, size_t budget = 256);
+  // Appends one record of the owner's own (a finished recording's digest) and makes it durable.
+  std::optional<std::string> append_record(const nlohmann::json& record, int64_t now_ms);
   // Signs a checkpoint when one is due even without traffic (call from a timer).
   std::optional<std::string> tick(int64_t now_ms);
 

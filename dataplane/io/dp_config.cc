@@ -106,17 +106,22 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
     if (!g.is_object()) return "gate: must be an object";
     if (auto e = check_keys(g, {"policy", "credentials", "audit_log", "audit_signing_key", "event_log",
                                 "approval_status_base", "hold_buffers", "hold_buffer_bytes", "audit_ring",
-                                "control_socket"}, "gate.");
+                                "control_socket", "recordings_dir", "recordings_key", "recording_max_bytes"}, "gate.");
         !e.empty())
       return e;
     for (auto [k, dst] : {std::pair{"policy", &c.policy}, {"credentials", &c.credentials}, {"audit_log", &c.audit_log},
                           {"audit_signing_key", &c.audit_signing_key}, {"event_log", &c.event_log},
-                          {"approval_status_base", &c.approval_status_base}, {"control_socket", &c.control_socket}})
+                          {"approval_status_base", &c.approval_status_base}, {"control_socket", &c.control_socket},
+                          {"recordings_dir", &c.recordings_dir}, {"recordings_key", &c.recordings_key}})
       if (auto e = get_str(g, k, *dst, "gate."); !e.empty()) return e;
     if (auto e = get_uint<uint32_t>(g, "hold_buffers", 1, 1u << 20, c.hold_buffers, "gate."); !e.empty()) return e;
     if (auto e = get_uint<uint32_t>(g, "hold_buffer_bytes", 17 * 1024, 1u << 22, c.hold_buffer_bytes, "gate."); !e.empty())
       return e;
     if (auto e = get_uint<uint32_t>(g, "audit_ring", 16, 1u << 20, c.audit_ring, "gate."); !e.empty()) return e;
+    if (auto e = get_uint<uint32_t>(g, "recording_max_bytes", 4096, 64u << 20, c.recording_max_bytes, "gate."); !e.empty())
+      return e;
+    if (c.recordings_dir.empty() != c.recordings_key.empty())
+      return "gate.recordings_dir and gate.recordings_key go together";
     if (c.policy.empty() && c.control_socket.empty())
       return "gate: a policy file or a control_socket (for phigate-cp to push one) is required";
     if (c.control_socket.size() > 100) return "gate.control_socket: a path of at most 100 bytes";

@@ -35,6 +35,9 @@ struct dp_config {
   std::string event_log;              // optional plain JSON-lines copy of the records
   std::string approval_status_base = "https://127.0.0.1:9443/v1/approvals/";
   std::string control_socket;         // UNIX socket phigate-cp connects to ("" = none)
+  std::string recordings_dir;         // encrypted session recordings ("" = none)
+  std::string recordings_key;         // 32-byte AES-256-GCM key file, mode 0600
+  uint32_t recording_max_bytes = 1u << 20;  // per session; beyond it a truncation marker
   uint32_t hold_buffers = 256;        // requests assembled at once per worker
   uint32_t hold_buffer_bytes = 80 * 1024;
   uint32_t audit_ring = 4096;         // audit events in flight per worker

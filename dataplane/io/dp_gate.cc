@@ -18,8 +18,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <unordered_map>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -35,6 +37,9 @@
 #include "controlplane/auth/token_cache.hh"
 #include "controlplane/ipc/ipc_contract.hh"
 #include "controlplane/ipc/secret_store.hh"
+#include "controlplane/recording/recording_key.hh"
+#include "controlplane/recording/recording_writer.hh"
+#include "dataplane/gate/record_ring.hh"
 #include "dataplane/gate/request_gate.hh"
 
 namespace phigate::io {
@@ -154,6 +159,51 @@ struct worker_grants {
   }
 };
 
+// One worker's recording tap: copies what leaves into its ring (dropped and counted when full).
+struct worker_recorder {
+  std::unique_ptr<gate::record_ring> ring;
+  std::atomic<uint64_t> dropped{0};
+  static void push(worker_recorder& w, const gate::record_header& h, const uint8_t* p) {
+    if (!w.ring->push(h, p)) w.dropped.fetch_add(1, std::memory_order_relaxed);
+  }
+  static void on_bytes(void* ctx, uint64_t conn, bool response, uint64_t off, const uint8_t* b, uint32_t n, uint64_t now) {
+    gate::record_header h{};
+    h.kind = gate::record_kind::bytes;
+    h.response = response;
+    h.len = n;
+    h.conn_id = conn;
+    h.stream_off = off;
+    h.t_ns = now;
+    push(*static_cast<worker_recorder*>(ctx), h, b);
+  }
+  static void on_span(void* ctx, uint64_t conn, uint64_t off, uint32_t len, uint32_t pattern, uint64_t now) {
+    gate::record_header h{};
+    h.kind = gate::record_kind::span;
+    h.len = len;
+    h.pattern = pattern;
+    h.conn_id = conn;
+    h.stream_off = off;
+    h.t_ns = now;
+    push(*static_cast<worker_recorder*>(ctx), h, nullptr);
+  }
+  static void on_end(void* ctx, uint64_t conn, uint64_t now) {
+    gate::record_header h{};
+    h.kind = gate::record_kind::end;
+    h.conn_id = conn;
+    h.t_ns = now;
+    push(*static_cast<worker_recorder*>(ctx), h, nullptr);
+  }
+};
+
+// A connection being recorded (drain thread only).
+struct open_recording {
+  std::unique_ptr<recording::recording_writer> writer;
+  uint64_t recorded[2] = {0, 0};  // [request, response] stream bytes already appended
+  struct span { uint64_t off; uint32_t len; uint32_t pattern; };
+  std::vector<span> spans;        // response findings not yet attached to bytes
+  uint64_t gaps = 0;              // bytes lost to a full ring
+};
+
 struct dp_gate {
   dp_config cfg;
   const scan::pattern_db* db = nullptr;
@@ -182,6 +232,14 @@ struct dp_gate {
   std::deque<std::string> outbox;  // lines for the control plane (approval requests, grant use)
   std::string pending_write;
   uint64_t snapshots_applied = 0, snapshots_refused = 0, outbox_dropped = 0;
+  // Recordings.
+  std::vector<std::unique_ptr<worker_recorder>> recorders;
+  std::optional<recording::recording_key> rec_key;
+  std::unordered_map<uint64_t, open_recording> recordings;  // key: worker << 56 | conn id
+  std::unordered_map<uint64_t, nlohmann::json> flows;       // request facts by the same key
+  int64_t wall_offset_ns = 0;
+  uint64_t boot_nonce = 0;
+  std::atomic<uint64_t> recordings_written{0}, recordings_failed{0};
 };
 
 void dp_gate_deleter::operator()(dp_gate* g) const {
@@ -276,6 +334,115 @@ void reclaim(dp_gate& g) {
     const dp_state* dead = it->st;
     g.live.erase(std::remove_if(g.live.begin(), g.live.end(), [&](const auto& p) { return p.get() == dead; }), g.live.end());
     it = g.retiring.erase(it);
+  }
+}
+
+// "<lcore>-<conn>-<index>" -> conn.
+uint64_t conn_of(const std::string& request_id) {
+  const size_t a = request_id.find('-'), b = request_id.rfind('-');
+  if (a == std::string::npos || b == a) return 0;
+  return std::strtoull(request_id.substr(a + 1, b - a - 1).c_str(), nullptr, 10);
+}
+
+std::pair<std::string, uint16_t> split_endpoint(const std::string& ep) {
+  const size_t c = ep.rfind(':');
+  if (c == std::string::npos) return {ep, 0};
+  return {ep.substr(0, c), static_cast<uint16_t>(std::strtoul(ep.c_str() + c + 1, nullptr, 10))};
+}
+
+void finish_recording(dp_gate& g, uint64_t key, open_recording& r) {
+  auto w = r.writer->finish(*g.rec_key, g.cfg.recordings_dir);
+  nlohmann::json rec;
+  rec["type"] = "recording";
+  rec["session"] = r.writer->current().meta.session_id;
+  auto fit = g.flows.find(key);
+  if (fit != g.flows.end() && fit->second.contains("request_ids")) rec["request_ids"] = fit->second["request_ids"];
+  if (auto* e = std::get_if<recording::recording_error>(&w)) {
+    ++g.recordings_failed;
+    rec["error"] = e->reason;
+  } else {
+    const auto& ok = std::get<recording::recording_written>(w);
+    ++g.recordings_written;
+    rec["file"] = ok.path.substr(ok.path.rfind('/') + 1);
+    rec["sha256"] = ok.sha256_hex;
+    rec["file_bytes"] = ok.file_bytes;
+    rec["bytes_lost_to_full_ring"] = r.gaps;
+  }
+  if (auto e = g.drain->append_record(rec, unix_ms())) std::fprintf(stderr, "phigate-dp: audit: %s\n", e->c_str());
+  g.flows.erase(key);
+}
+
+// Drains the workers' recording rings into per-connection writers (drain thread).
+void pump_recordings(dp_gate& g) {
+  for (size_t w = 0; w < g.recorders.size(); ++w) {
+    gate::record_ring& ring = *g.recorders[w]->ring;
+    gate::record_header h;
+    const uint8_t* p = nullptr;
+    for (int budget = 4096; budget-- > 0 && ring.peek(h, p);) {
+      const uint64_t key = (uint64_t{w} << 56) | h.conn_id;
+      auto it = g.recordings.find(key);
+      if (h.kind == gate::record_kind::end) {
+        if (it != g.recordings.end()) {
+          finish_recording(g, key, it->second);
+          g.recordings.erase(it);
+        }
+        g.flows.erase(key);
+        ring.pop(h);
+        continue;
+      }
+      if (it == g.recordings.end()) {
+        recording::recording_meta meta;
+        char id[64];
+        std::snprintf(id, sizeof id, "%016llx-%zu-%llu", static_cast<unsigned long long>(g.boot_nonce), w,
+                      static_cast<unsigned long long>(h.conn_id));
+        meta.session_id = id;
+        meta.start_unix_ns = static_cast<int64_t>(h.t_ns) + g.wall_offset_ns;
+        if (auto fit = g.flows.find(key); fit != g.flows.end()) {
+          std::tie(meta.flow.client_addr, meta.flow.client_port) = split_endpoint(fit->second.value("client", ""));
+          std::tie(meta.flow.server_addr, meta.flow.server_port) = split_endpoint(fit->second.value("server", ""));
+        }
+        recording::recording_limits lim;
+        lim.max_bytes = g.cfg.recording_max_bytes;
+        open_recording r;
+        r.writer = std::make_unique<recording::recording_writer>(meta, static_cast<int64_t>(h.t_ns), lim);
+        if (auto fit = g.flows.find(key); fit != g.flows.end() && fit->second.contains("request_ids"))
+          for (const auto& id : fit->second["request_ids"]) r.writer->add_request_id(id.get<std::string>());
+        it = g.recordings.emplace(key, std::move(r)).first;
+      }
+      open_recording& r = it->second;
+      if (h.kind == gate::record_kind::span) {
+        r.spans.push_back({h.stream_off, h.len, h.pattern});
+      } else if (h.kind == gate::record_kind::bytes) {
+        const int d = h.response ? 1 : 0;
+        uint64_t off = h.stream_off, n = h.len;
+        const uint8_t* b = p;
+        if (off + n > r.recorded[d]) {
+          if (off < r.recorded[d]) {  // a retransmission overlapping what is recorded
+            b += r.recorded[d] - off;
+            n -= r.recorded[d] - off;
+            off = r.recorded[d];
+          } else if (off > r.recorded[d]) {
+            r.gaps += off - r.recorded[d];
+          }
+          std::vector<recording::recording_mask_span> masks;
+          if (d == 1) {
+            for (const auto& s : r.spans) {
+              const uint64_t lo = std::max(s.off, off), hi = std::min(s.off + s.len, off + n);
+              if (lo >= hi) continue;
+              const auto pats = g.db->patterns();
+              masks.push_back({static_cast<uint32_t>(lo - off), static_cast<uint32_t>(hi - lo),
+                               s.pattern < pats.size() ? std::string_view(pats[s.pattern].entity) : "phi"});
+            }
+            std::erase_if(r.spans, [&](const auto& s) { return s.off + s.len <= off + n; });
+          }
+          const auto t = static_cast<int64_t>(h.t_ns);
+          r.writer->append(t, d ? recording::recording_direction::response : recording::recording_direction::request,
+                           std::span<const uint8_t>(b, n), masks);
+          r.recorded[d] = off + n;
+        }
+      }
+      ring.pop(h);
+    }
   }
 }
 
@@ -394,8 +561,40 @@ dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, uns
     rings.push_back(&g->gates.back()->ring());
   }
   g->drain = std::make_unique<audit::event_drain>(g->audit.get(), rings, db, cfg.event_log);
+  if (!cfg.recordings_dir.empty()) {
+    auto k = recording::recording_key_load(cfg.recordings_key);
+    if (auto* e = std::get_if<recording::recording_error>(&k)) {
+      error = cfg.recordings_key + ": " + e->reason;
+      return nullptr;
+    }
+    g->rec_key.emplace(std::get<recording::recording_key>(k));
+    struct stat st{};
+    if (::stat(cfg.recordings_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      error = cfg.recordings_dir + ": not a directory";
+      return nullptr;
+    }
+    for (unsigned i = 0; i < workers; ++i) {
+      g->recorders.push_back(std::make_unique<worker_recorder>());
+      g->recorders.back()->ring = std::make_unique<gate::record_ring>(size_t{8} << 20);
+    }
+    uint8_t nonce[8];
+    RAND_bytes(nonce, sizeof nonce);
+    std::memcpy(&g->boot_nonce, nonce, sizeof nonce);
+  }
   // Approval requests and grant use go to the control plane (as well as into the audit log).
   g->drain->set_listener([gp = g.get()](const nlohmann::json& rec) {
+    if (gp->rec_key && rec.value("type", "") == "decision") {
+      // Who and where, for the recording's metadata (request ids in order).
+      const uint64_t key = (uint64_t{rec.value("lcore", 0u)} << 56) | conn_of(rec.value("request_id", ""));
+      nlohmann::json& f = gp->flows[key];
+      if (!f.contains("client")) {
+        f["client"] = rec.value("client", "");
+        f["server"] = rec.value("server", "");
+      }
+      f["request_ids"].push_back(rec.value("request_id", ""));
+      if (auto it = gp->recordings.find(key); it != gp->recordings.end())
+        it->second.writer->add_request_id(rec.value("request_id", ""));
+    }
     const std::string decision = rec.value("decision", "");
     if (decision == "approval_required") {
       queue_line(*gp, ipc::encode_approval_request(rec));
@@ -424,6 +623,17 @@ session::request_decider dp_gate_decider(dp_gate& g, unsigned worker) { return g
 session::request_hold_config dp_gate_hold_config(const dp_gate& g) { return g.hold; }
 void dp_gate_set_wall_offset(dp_gate& g, int64_t offset_ns) {
   for (auto& gt : g.gates) gt->set_wall_offset(offset_ns);
+  g.wall_offset_ns = offset_ns;
+}
+
+session::session_recorder dp_gate_recorder(dp_gate& g, unsigned worker) {
+  session::session_recorder r;
+  if (!g.rec_key || worker >= g.recorders.size()) return r;
+  r.ctx = g.recorders[worker].get();
+  r.on_bytes = worker_recorder::on_bytes;
+  r.on_span = worker_recorder::on_span;
+  r.on_end = worker_recorder::on_end;
+  return r;
 }
 std::atomic<uint64_t>& dp_gate_quiescent_counter(dp_gate& g, unsigned worker) { return *g.quiescent.at(worker); }
 
@@ -433,6 +643,7 @@ void dp_gate_start(dp_gate& g) {
     unsigned idle = 0;
     while (!g.stop.load(std::memory_order_relaxed)) {
       const audit::event_drain::result r = g.drain->pump(unix_ms());
+      if (g.rec_key) pump_recordings(g);
       if (r.error && !g.drain_failed.exchange(true))
         std::fprintf(stderr, "phigate-dp: audit: %s; protected requests now wait and are refused (fail closed)\n",
                      r.error->c_str());
@@ -441,6 +652,12 @@ void dp_gate_start(dp_gate& g) {
       std::this_thread::sleep_for(std::chrono::microseconds(idle < 4 ? 50 : 1000));
     }
     g.drain->pump(unix_ms(), 1u << 20);
+    if (g.rec_key) {
+      pump_recordings(g);
+      // Connections still open at shutdown are recorded as far as they went.
+      for (auto& [key, r] : g.recordings) finish_recording(g, key, r);
+      g.recordings.clear();
+    }
   });
 }
 
@@ -527,6 +744,10 @@ std::string dp_gate_stats_json(const dp_gate& g) {
                    {"refused", g.snapshots_refused},
                    {"control_plane_connected", g.peer_fd >= 0},
                    {"outbox_dropped", g.outbox_dropped}};
+  uint64_t rec_dropped = 0;
+  for (const auto& r : g.recorders) rec_dropped += r->dropped.load(std::memory_order_relaxed);
+  j["recordings"] = {{"written", g.recordings_written.load()}, {"failed", g.recordings_failed.load()},
+                     {"ring_drops", rec_dropped}};
   const std::string s = j.dump();
   return s.substr(1, s.size() - 2);
 }

@@ -17,6 +17,7 @@
 #include "dataplane/io/dp_config.hh"
 #include "dataplane/scan/pattern_db.hh"
 #include "dataplane/session/request_hold.hh"
+#include "dataplane/session/session.hh"
 
 namespace phigate::io {
 
@@ -32,6 +33,8 @@ using dp_gate_ptr = std::unique_ptr<dp_gate, dp_gate_deleter>;
 dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, unsigned workers, std::string& error);
 session::request_decider dp_gate_decider(dp_gate& g, unsigned worker);
 session::request_hold_config dp_gate_hold_config(const dp_gate& g);
+// The worker's recording tap (all hooks null when recordings are not configured).
+session::session_recorder dp_gate_recorder(dp_gate& g, unsigned worker);
 // Setup time, before the workers start: unix time = session clock + offset.
 void dp_gate_set_wall_offset(dp_gate& g, int64_t offset_ns);
 // The worker's quiescent point: call once per loop iteration (it holds no snapshot reference).

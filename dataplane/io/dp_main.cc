@@ -449,6 +449,7 @@ int main(int argc, char** argv) {
     scfg.decider = io::dp_gate_decider(*gate, 0);
     w->quiescent = &io::dp_gate_quiescent_counter(*gate, 0);
     scfg.hold = io::dp_gate_hold_config(*gate);
+    scfg.recorder = io::dp_gate_recorder(*gate, 0);
   }
   const session::session_sink sink{w.get(), sink_forward, sink_drop};
   const char* why = nullptr;
@@ -482,13 +483,15 @@ int main(int argc, char** argv) {
     close(stats_fd);
     unlink(cfg.stats_socket.c_str());
   }
-  if (gate) io::dp_gate_stop(*gate);
   print_stats(*w);
   for (uint16_t p : {cfg.client_port, cfg.server_port}) {
     rte_eth_dev_stop(p);
     rte_eth_dev_close(p);
   }
+  // Live connections end with the session (their audit and recording records are queued), then
+  // the drain thread writes what is left and signs the final checkpoint.
   session::session_destroy(w->session);
+  if (gate) io::dp_gate_stop(*gate);
   rte_eal_cleanup();
   return 0;
 }

@@ -23,6 +23,7 @@ struct held_pkt {
   net::packet_view v;
   uint16_t payload_sum = 0;
   uint32_t next_free = 0;
+  flow_dir dir = flow_dir::to_responder;  // for the recorder's stream offset
 };
 constexpr uint32_t no_record = UINT32_MAX;
 
@@ -366,6 +367,9 @@ void gate_after_feed(call& c) {
 
 void note_finding(call& c, const scan::finding& fd) {
   session_ctx& s = *c.s;
+  if (s.cfg.recorder.on_span != nullptr)
+    s.cfg.recorder.on_span(s.cfg.recorder.ctx, c.f->conn_id, fd.raw_start,
+                           static_cast<uint32_t>(fd.raw_end - fd.raw_start), fd.pattern, c.now);
   resp_findings& rf = c.f->rf;
   ++s.n.findings;
   ++s.n.findings_by_pattern[std::min<uint32_t>(fd.pattern, 63)];
@@ -444,6 +448,18 @@ engine::engine_sink engine_sink_for(call* k) {
   return es;
 }
 
+// The frame's payload as it leaves, with its 64-bit stream offset (from the 32-bit sequence
+// number, taken next to the direction's release point).
+void record_bytes(call& c, const held_pkt& h) {
+  const tcp::reasm& r = c.f->r[flow::dir_index(h.dir)];
+  const uint32_t rel = h.v.seq - r.base_seq;
+  uint64_t off = (r.released & ~uint64_t{0xffffffff}) | rel;
+  if (off > r.released + (uint64_t{1} << 31) && off >= (uint64_t{1} << 32)) off -= uint64_t{1} << 32;
+  const session_recorder& rec = c.s->cfg.recorder;
+  rec.on_bytes(rec.ctx, c.f->conn_id, h.dir != c.f->tcp.client_dir, off, h.frame + h.v.payload_off, h.v.payload_len,
+               c.now);
+}
+
 void fix_checksum(session_ctx& s, held_pkt& h) {
   const net::packet_view& v = h.v;
   if (v.payload_len == 0) return;
@@ -487,6 +503,7 @@ tcp::reasm_sink reasm_sink_for(call* k) {
     call& c = *static_cast<call*>(ctx);
     held_pkt* h = static_cast<held_pkt*>(pkt);
     if (rewritten) fix_checksum(*c.s, *h);
+    if (c.s->cfg.recorder.on_bytes != nullptr && h->v.payload_len != 0) record_bytes(c, *h);
     if (h == c.current) {
       c.outcome = packet_action::forward;
       c.current = nullptr;
@@ -532,8 +549,10 @@ void new_connection(session_ctx& s, session_flow& f, uint32_t slot) {
 // unfinished exchange so its audit trail has an end.
 void end_connection(session_ctx& s, session_flow& f, uint64_t now) {
   hold_buf_put(s, f.gate);
+  if (s.cfg.recorder.on_end != nullptr && f.conn_id != 0) s.cfg.recorder.on_end(s.cfg.recorder.ctx, f.conn_id, now);
   if (f.gate.responses < f.gate.forwarded) report_response(s, f, f.eng.response_end, true, now);
   f.gate.forwarded = f.gate.responses;
+  f.conn_id = 0;  // ended: timers and waiters that still name it are stale
 }
 
 void abort_both(call& k) {
@@ -696,6 +715,7 @@ void session_destroy(session_ctx* s) {
         call k{s, &f, flow_dir::to_responder, nullptr, packet_action::held, 0};
         abort_both(k);
       }
+      if (f.conn_id != 0) end_connection(*s, f, 0);  // live connections end with the session
       f.gate.buf = no_buf;  // the buffers go with hold_mem
       if (s->engines_ready) engine::flow_engine_teardown(f.eng);
     }
@@ -815,6 +835,7 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns) 
       h->pkt = p.pkt;
       h->frame = p.frame;
       h->v = v;
+      h->dir = d;
       h->payload_sum = net::checksum_range_sum(p.frame + v.payload_off, v.payload_len,
                                                ((v.payload_off - v.l4_off) & 1) != 0);
       tcp::seg_ref sr;

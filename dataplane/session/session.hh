@@ -37,6 +37,21 @@
 
 namespace phigate::session {
 
+// Session recording taps (optional): what leaves, as it leaves. Called on the lcore; the callee
+// must only copy into a bounded queue (the writer runs elsewhere).
+struct session_recorder {
+  void* ctx = nullptr;
+  // Payload of a protected frame being forwarded (after masks and the credential swap), with its
+  // stream offset; a retransmission repeats offsets already reported.
+  void (*on_bytes)(void* ctx, uint64_t conn_id, bool response, uint64_t stream_off, const uint8_t* b, uint32_t n,
+                   uint64_t now_ns) = nullptr;
+  // A finding in the response stream (raw offsets), for marking masked spans by entity.
+  void (*on_span)(void* ctx, uint64_t conn_id, uint64_t stream_off, uint32_t len, uint32_t pattern,
+                  uint64_t now_ns) = nullptr;
+  // The connection ended (closed, reset, evicted, or the session is being destroyed).
+  void (*on_end)(void* ctx, uint64_t conn_id, uint64_t now_ns) = nullptr;
+};
+
 struct session_config {
   flow::flow_table_config table{};
   tcp::tcp_config tcp{};
@@ -47,6 +62,7 @@ struct session_config {
   uint64_t hold_timeout_ns = 2'000'000'000ULL;
   request_decider decider{};      // decide == nullptr: requests are not held
   request_hold_config hold{};
+  session_recorder recorder{};
 };
 
 // A received frame. `frame` is writable: masks and checksum fixes land in it.

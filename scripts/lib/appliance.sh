@@ -23,6 +23,8 @@ appliance_free_port() {
 appliance_prepare() {
   local work=$1 api_port=$2
   "$PHIGATE" audit keygen "$work/audit.key" "$work/audit.pub" >/dev/null || return 1
+  mkdir -m 700 -p "$work/recordings"
+  (umask 077; head -c 32 /dev/urandom > "$work/recordings.key")
   printf '{"backend": "Bearer sk-backend-0123456789"}' > "$work/credentials.json"
   chmod 600 "$work/credentials.json"
   cp configs/policy.sample.json "$work/policy.json"
@@ -44,6 +46,7 @@ cfg = json.loads("\n".join(l for l in text.splitlines() if not l.lstrip().starts
 cfg["stats_socket"] = w + "/dp.sock"
 cfg["gate"] = {"control_socket": w + "/control.sock", "audit_log": w + "/audit.log",
                "audit_signing_key": w + "/audit.key", "event_log": w + "/events.jsonl",
+               "recordings_dir": w + "/recordings", "recordings_key": w + "/recordings.key",
                "approval_status_base": "http://127.0.0.1:" + port + "/v1/approvals/"}
 json.dump(cfg, open(w + "/dp.json", "w"), indent=1)
 PY

@@ -34,6 +34,8 @@ other=$(jose_key "$work" rogue)
 forged=$(jose_jwt "$work/rogue.pem" idp-1 "$(claims mallory '["clinicians"]')")  # right kid, wrong key
 
 "$phigate" audit keygen "$work/audit.key" "$work/audit.pub" >/dev/null
+mkdir -m 700 "$work/recordings"
+(umask 077; head -c 32 /dev/urandom > "$work/recordings.key")
 printf '{"backend": "Bearer sk-backend-0123456789"}' > "$work/credentials.json"
 chmod 600 "$work/credentials.json"
 cp configs/policy.sample.json "$work/policy.json"
@@ -46,7 +48,8 @@ cfg["stats_socket"] = w + "/dp.sock"
 cfg["gate"] = {"policy": w + "/policy.json", "credentials": w + "/credentials.json",
                "audit_log": w + "/audit.log", "audit_signing_key": w + "/audit.key",
                "event_log": w + "/events.jsonl",
-               "approval_status_base": "https://cp.test:9443/v1/approvals/"}
+               "approval_status_base": "https://cp.test:9443/v1/approvals/",
+               "recordings_dir": w + "/recordings", "recordings_key": w + "/recordings.key"}
 cfg["identity"] = {"jwks_file": w + "/jwks.json", "issuer": "https://idp.test", "audience": "phigate"}
 json.dump(cfg, open(w + "/dp.json", "w"), indent=1)
 PY
@@ -131,6 +134,25 @@ check grep -q '"subject":"alice"' "$work/audit.log"
 check grep -q '"decision":"approval_required"' "$work/audit.log"
 check grep -q '"identity_error":"bad_signature"' "$work/audit.log"
 check bash -c "! grep -q -e 123-45-6789 -e jane.doe -e sk-backend -e '${alice:0:40}' '$work/audit.log' '$work/events.jsonl'"
+
+# Session recordings: one encrypted file per connection, its digest in the audit log; replay
+# shows the exchange as forwarded (credential redacted, PHI masked) with masked spans by entity.
+recs=$(ls "$work/recordings"/*.rec 2>/dev/null | wc -l)
+check test "$recs" -ge 4  # allowed, echo, SSE, the openai client (keep-alive); blocked ones forward nothing
+check test "$(grep -c '"type":"recording"' "$work/audit.log")" -eq "$recs"
+rec=$(grep -l '' "$work/recordings"/*.rec | head -1)
+for f in "$work/recordings"/*.rec; do
+  sum=$(sha256sum "$f" | cut -d' ' -f1)
+  grep -q "\"sha256\":\"$sum\"" "$work/audit.log" || { echo "FAIL: no audit record for $f" >&2; fail=$((fail+1)); }
+done
+for f in "$work/recordings"/*.rec; do
+  "$phigate" replay --key "$work/recordings.key" "$f" > "$work/replay.txt" 2>&1 && grep -q 'Patient SSN' "$work/replay.txt" && break
+done
+check grep -q '⟦ssn⟧\|⟦SSN⟧' "$work/replay.txt"
+check grep -q 'Patient SSN \*\*\*-\*\*-\*\*\*\*' "$work/replay.txt"
+check bash -c "! grep -q -e 123-45-6789 -e sk-backend -e '${alice:0:40}' '$work/replay.txt'"
+"$phigate" replay "$rec" > /dev/null 2>&1
+check test $? -eq 2  # no key: refused
 
 echo "gate test: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

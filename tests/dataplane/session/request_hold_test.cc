@@ -320,3 +320,57 @@ TEST(request_hold, response_end_is_reported_with_status_and_findings) {
 
 }  // namespace
 }  // namespace phigate::test
+
+namespace phigate::test {
+namespace {
+
+struct tap {
+  std::string request, response;
+  int spans = 0, ends = 0;
+  uint64_t conn = 0;
+  session::session_recorder hook() {
+    session::session_recorder r;
+    r.ctx = this;
+    r.on_bytes = [](void* ctx, uint64_t conn, bool response, uint64_t off, const uint8_t* b, uint32_t n, uint64_t) {
+      auto& t = *static_cast<tap*>(ctx);
+      t.conn = conn;
+      std::string& s = response ? t.response : t.request;
+      if (off + n > s.size()) s.resize(off + n, '?');
+      s.replace(off, n, reinterpret_cast<const char*>(b), n);
+    };
+    r.on_span = [](void* ctx, uint64_t, uint64_t, uint32_t len, uint32_t, uint64_t) {
+      static_cast<tap*>(ctx)->spans += len > 0;
+    };
+    r.on_end = [](void* ctx, uint64_t, uint64_t) { ++static_cast<tap*>(ctx)->ends; };
+    return r;
+  }
+};
+
+TEST(request_hold, the_recorder_sees_exactly_what_leaves) {
+  fake_decider d;
+  d.answers = {forward("Bearer backend-key")};
+  tap t;
+  session::session_config sc = with(d);
+  sc.recorder = t.hook();
+  auto h = std::make_unique<harness>(sc);
+  ASSERT_NE(h->s, nullptr) << h->why;
+  h->handshake("");
+  const std::string req = request();
+  send_client(*h, req, {40});
+  const std::string body = R"({"note":"mail jane.doe@example.org or call 415-555-0132"})";
+  const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body;
+  h->send(h->server(kSisn + 1, kCisn + 1 + uint32_t(req.size()), resp.substr(0, 70)));
+  h->send(h->server(kSisn + 71, kCisn + 1 + uint32_t(req.size()), resp.substr(70)));
+  EXPECT_EQ(t.request, h->client_bytes()) << "the request as forwarded: credential swapped";
+  EXPECT_EQ(t.request.find("caller-token"), std::string::npos);
+  EXPECT_EQ(t.response, h->server_bytes()) << "the response as forwarded: masked";
+  EXPECT_EQ(t.response.find("jane"), std::string::npos);
+  EXPECT_EQ(t.spans, 2);
+  EXPECT_EQ(t.ends, 0);
+  h.reset();  // destroying the session ends its live connections
+  EXPECT_EQ(t.ends, 1);
+}
+
+}  // namespace
+}  // namespace phigate::test
