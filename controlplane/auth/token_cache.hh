@@ -2,16 +2,21 @@
 // A bounded cache of verified tokens, so a busy control-plane path pays the signature check
 // once per token instead of once per request.
 //
-// Keyed by SHA-256 of the exact token text (the decoders are strict, so one token has one
-// spelling). An entry is valid until min(exp, insert time + ttl). Fixed capacity, set
-// associative (8 ways, LRU inside a set): inserts never grow memory, they evict; find() never
-// allocates, never throws and takes no lock.
+// Keyed by a 64-bit hash of the exact token text under a random per-cache seed, confirmed by
+// comparing the whole stored text (the decoders are strict, so one token has one spelling). The
+// seed keeps tags unpredictable, so the full comparison only ever runs on the cached token
+// itself (no timing oracle on other tokens) and collisions cost a miss, never a wrong identity.
+// A hit is a hash of the token plus one memcmp: no SHA-256 on the hot path.
+// An entry is valid until min(exp, insert time + ttl). Fixed capacity, set associative (8 ways,
+// LRU inside a set): inserts evict (and copy the token text); find() never allocates, never
+// throws and takes no lock.
 //
 // Thread affinity: one owner thread. find() updates recency, so even lookups mutate; give each
 // thread its own cache or guard one externally. Entries are only as good as the key set and
 // policy that verified them: call clear() whenever either changes (key rotation, new issuer).
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -38,7 +43,7 @@ class token_cache {
 
   // Caches a token that jwt_verify accepted at `now_s`. Replaces an entry for the same token,
   // else takes an invalid way of the set, else evicts the least recently used one. Moves the
-  // strings in, so it allocates nothing when `verified` was moved in.
+  // strings in; copies the token text (reusing the way's buffer when it is large enough).
   void insert(std::string_view token, verified_token verified, int64_t now_s);
 
   void clear() noexcept;
@@ -49,17 +54,20 @@ class token_cache {
 
  private:
   struct slot {
-    sha256_digest digest{};
+    uint64_t tag = 0;
+    std::string text;  // the token, for the exact comparison
     int64_t valid_until_s = 0;  // entry usable while now < valid_until_s
     uint64_t last_used = 0;     // 0: empty
     verified_token token;
   };
 
-  slot* set_of(const sha256_digest& d) noexcept;
+  uint64_t hash(std::string_view token) const noexcept;
+  slot* set_of(uint64_t tag) noexcept;
 
   std::vector<slot> slots_;
   size_t set_mask_ = 0;
   int64_t ttl_s_ = 0;
+  uint64_t seed_[4] = {};
   uint64_t tick_ = 0;
   counters stats_;
 };
