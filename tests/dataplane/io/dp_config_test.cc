@@ -1,0 +1,58 @@
+// dp_config: phigate-dp's configuration is checked whole before any port starts; every error
+// names the field; the shipped examples parse.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "dataplane/io/dp_config.hh"
+
+namespace phigate::io {
+namespace {
+
+std::string parse(const std::string& text) {
+  dp_config c;
+  return dp_config_parse(text, c);
+}
+
+const std::string kBase = R"("eal": ["--no-huge"], "protected_services": [{"address": "198.18.0.2", "port": 8000}],
+                             "patterns": "p.json")";
+
+TEST(dp_config, minimal_and_gate_configs_parse) {
+  dp_config c;
+  ASSERT_EQ(dp_config_parse("{" + kBase + "}", c), "");
+  EXPECT_TRUE(c.audit_log.empty()) << "no gate: requests are not held";
+  ASSERT_EQ(dp_config_parse("{" + kBase + R"(, "gate": {"control_socket": "/run/x.sock", "audit_log": "/a",
+                                   "audit_signing_key": "/k", "recordings_dir": "/r", "recordings_key": "/rk"}})", c), "");
+  EXPECT_EQ(c.control_socket, "/run/x.sock");
+  EXPECT_EQ(c.recordings_dir, "/r");
+  EXPECT_EQ(c.hold_buffers, 256u);
+}
+
+TEST(dp_config, errors_name_the_field) {
+  EXPECT_EQ(parse("{" + kBase + R"(, "gate": {"policy": "/p"}})"),
+            "gate.audit_log and gate.audit_signing_key: required (no request proceeds without a durable record)");
+  EXPECT_EQ(parse("{" + kBase + R"(, "gate": {"audit_log": "/a", "audit_signing_key": "/k"}})"),
+            "gate: a policy file or a control_socket (for phigate-cp to push one) is required");
+  EXPECT_EQ(parse("{" + kBase + R"(, "gate": {"policy": "/p", "audit_log": "/a", "audit_signing_key": "/k",
+                                   "recordings_dir": "/r"}})"),
+            "gate.recordings_dir and gate.recordings_key go together");
+  EXPECT_EQ(parse("{" + kBase + R"(, "gate": {"policy": "/p", "audit_log": "/a", "audit_signing_key": "/k",
+                                   "hold_buffer_bytes": 100}})"),
+            "gate.hold_buffer_bytes: must be an integer from 17408 to 4194304");
+  EXPECT_EQ(parse("{" + kBase + R"(, "identity": {"issuer": "x"}})"), "identity: jwks_file, issuer and audience are required");
+  EXPECT_EQ(parse("{" + kBase + R"(, "gate": {"surprise": 1}})"), "gate.surprise: unknown field");
+  EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"capacity": 1000}})"), "flows.capacity: must be a power of two");
+  EXPECT_EQ(parse(R"({"eal": [], "protected_services": [], "patterns": "p"})"),
+            "protected_services: required, a non-empty array of {\"address\", \"port\"}");
+  EXPECT_NE(parse("{ not json").find("not valid JSON"), std::string::npos);
+}
+
+TEST(dp_config, the_shipped_configs_parse) {
+  for (const char* f : {"/configs/phigate-dp.topology.json", "/configs/phigate-dp.example.json"}) {
+    dp_config c;
+    EXPECT_EQ(dp_config_load(std::string(PHIGATE_SOURCE_ROOT) + f, c), "") << f;
+  }
+}
+
+}  // namespace
+}  // namespace phigate::io
