@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <functional>
+
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -47,14 +49,23 @@ int stats_command(const std::vector<std::string>& args) {
     std::printf("%s\n", j.dump().c_str());
     return 0;
   }
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it->is_object()) {
-      for (auto r = it->begin(); r != it->end(); ++r)
-        std::printf("%-28s %llu\n", (it.key() + "." + r.key()).c_str(), r->get<unsigned long long>());
+  // One line per counter, nested objects and arrays flattened with dots ("resets.midstream",
+  // "workers.0.protected"); text values (a digest, a flag) printed as they are.
+  std::function<void(const std::string&, const nlohmann::json&)> print = [&](const std::string& key,
+                                                                            const nlohmann::json& v) {
+    if (v.is_object()) {
+      for (auto r = v.begin(); r != v.end(); ++r) print(key.empty() ? r.key() : key + "." + r.key(), *r);
+    } else if (v.is_array()) {
+      for (size_t i = 0; i < v.size(); ++i) print(key + "." + std::to_string(i), v[i]);
+    } else if (v.is_number_unsigned() || v.is_number_integer()) {
+      std::printf("%-28s %lld\n", key.c_str(), v.get<long long>());
+    } else if (v.is_string()) {
+      std::printf("%-28s %s\n", key.c_str(), v.get<std::string>().c_str());
     } else {
-      std::printf("%-28s %llu\n", it.key().c_str(), it->get<unsigned long long>());
+      std::printf("%-28s %s\n", key.c_str(), v.dump().c_str());
     }
-  }
+  };
+  print("", j);
   return 0;
 }
 

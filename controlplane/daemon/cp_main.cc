@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[++i];
     else if (!std::strcmp(argv[i], "--help")) {
-      std::puts("usage: phigate-cp --config FILE   (see configs/phigate-cp.example.json, docs/controlplane.md)");
+      std::puts("usage: phigate-cp --config FILE   (see configs/phigate-cp.example.json, docs/architecture.md, docs/configuration.md)");
       return 0;
     } else {
       std::fprintf(stderr, "phigate-cp: unknown argument %s (usage: phigate-cp --config FILE)\n", argv[i]);

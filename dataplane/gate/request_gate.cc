@@ -276,6 +276,12 @@ session::request_answer request_gate::decide(const session::request_info& r, uin
     e->grant_ttl_s = d.grant_ttl_s;
     join_field(e->approver_groups, d.approver_groups, d.approver_group_count);
     const std::string_view presented = header_value(r.head, cfg_.approval_header);
+    if (!id.verified || route == nullptr) {
+      // An approval is bound to a subject and a route: without either it could never be granted.
+      finish(outcome::blocked);
+      return answer(403, "approval_needs_identity",
+                    "this request needs an approval, which needs a signed-in caller on a known route", d.rule_id, r, {});
+    }
     if (!presented.empty()) {
       copy_field(e->approval_id, presented);
       const std::string_view why =
@@ -292,7 +298,7 @@ session::request_answer request_gate::decide(const session::request_info& r, uin
     } else {
       char aid[33];
       if (!next_approval_id(aid)) {  // no randomness: refuse rather than mint a guessable id
-        finish(outcome::blocked);
+        finish(outcome::audit_unavailable);
         return answer(503, "approval_unavailable", "approval ids cannot be generated now", d.rule_id, r, {});
       }
       copy_field(e->approval_id, aid);

@@ -41,7 +41,7 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
   }
   if (!j.is_object()) return "config: must be a JSON object";
   if (auto e = check_keys(j, {"eal", "ports", "protected_services", "patterns", "flows", "mbufs", "timers",
-                              "stats_socket", "gate", "identity"}, ""); !e.empty())
+                              "stats_socket", "gate", "identity", "workers", "syslog"}, ""); !e.empty())
     return e;
   if (!j.contains("eal") || !j["eal"].is_array()) return "eal: required, an array of EAL arguments";
   for (const auto& a : j["eal"]) {
@@ -84,6 +84,7 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
     if (auto e = get_uint<uint32_t>(f, "idle_timeout_s", 1, 86400, c.idle_timeout_s, "flows."); !e.empty()) return e;
   }
   if (auto e = get_uint<uint32_t>(j, "mbufs", 1023, 1u << 22, c.mbufs, ""); !e.empty()) return e;
+  if (auto e = get_uint<uint32_t>(j, "workers", 1, 16, c.workers, ""); !e.empty()) return e;
   if (j.contains("timers")) {
     const json& t = j["timers"];
     if (!t.is_object()) return "timers: must be an object";
@@ -127,6 +128,20 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
     if (c.control_socket.size() > 100) return "gate.control_socket: a path of at most 100 bytes";
     if (c.audit_log.empty() || c.audit_signing_key.empty())
       return "gate.audit_log and gate.audit_signing_key: required (no request proceeds without a durable record)";
+  }
+  if (j.contains("syslog")) {
+    const json& g = j["syslog"];
+    if (!g.is_object()) return "syslog: must be an object {\"host\", \"port\", \"tls\", \"ca_file\"}";
+    if (auto e = check_keys(g, {"host", "port", "tls", "ca_file"}, "syslog."); !e.empty()) return e;
+    if (auto e = get_str(g, "host", c.syslog_host, "syslog."); !e.empty()) return e;
+    if (auto e = get_str(g, "ca_file", c.syslog_ca, "syslog."); !e.empty()) return e;
+    if (auto e = get_uint<uint16_t>(g, "port", 1, 65535, c.syslog_port, "syslog."); !e.empty()) return e;
+    if (g.contains("tls")) {
+      if (!g["tls"].is_boolean()) return "syslog.tls: must be true or false";
+      c.syslog_tls = g["tls"].get<bool>();
+    }
+    if (c.syslog_host.empty()) return "syslog.host: required";
+    if (c.audit_log.empty()) return "syslog: forwards the gate's audit log: configure the gate";
   }
   if (j.contains("identity")) {
     const json& id = j["identity"];

@@ -22,6 +22,11 @@ struct dp_config {
   std::string patterns;               // pattern set JSON
   uint32_t flow_capacity = 65536;     // power of two
   uint32_t mbufs = 8191;
+  // Worker lcores. 1: one lcore polls both ports and owns every flow. N > 1: one more lcore
+  // polls the ports and hands each protected frame to the worker its flow hashes to (a symmetric
+  // software hash of the canonical 5-tuple: both directions land on the same worker); workers
+  // hand their frames back for transmission. Needs N + 1 lcores besides the main one.
+  uint32_t workers = 1;
   uint32_t hold_timeout_ms = 200;     // held response bytes are decided after this (fail closed)
   uint32_t idle_timeout_s = 300;
   std::string stats_socket = "/run/phigate-dp.sock";
@@ -38,6 +43,10 @@ struct dp_config {
   std::string recordings_dir;         // encrypted session recordings ("" = none)
   std::string recordings_key;         // 32-byte AES-256-GCM key file, mode 0600
   uint32_t recording_max_bytes = 1u << 20;  // per session; beyond it a truncation marker
+  // Audit records forwarded off the appliance as RFC 5424 syslog over TCP ("" host = none).
+  std::string syslog_host, syslog_ca;
+  uint16_t syslog_port = 6514;
+  bool syslog_tls = false;
   uint32_t hold_buffers = 256;        // requests assembled at once per worker
   uint32_t hold_buffer_bytes = 80 * 1024;
   uint32_t audit_ring = 4096;         // audit events in flight per worker

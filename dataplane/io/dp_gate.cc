@@ -31,6 +31,7 @@
 #include "controlplane/audit/audit_key.hh"
 #include "controlplane/audit/audit_log.hh"
 #include "controlplane/audit/event_drain.hh"
+#include "controlplane/audit/syslog_forwarder.hh"
 #include "controlplane/auth/crypto_util.hh"
 #include "controlplane/auth/jwk.hh"
 #include "controlplane/auth/jwt.hh"
@@ -240,7 +241,15 @@ struct dp_gate {
   int64_t wall_offset_ns = 0;
   uint64_t boot_nonce = 0;
   std::atomic<uint64_t> recordings_written{0}, recordings_failed{0};
+  std::unique_ptr<audit::syslog_forwarder> syslog;  // durable records also go off the appliance
 };
+
+namespace {
+void forward_record(dp_gate& g, const nlohmann::json& rec) {
+  if (!g.syslog) return;
+  g.syslog->enqueue(rec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), unix_ms());
+}
+}  // namespace
 
 void dp_gate_deleter::operator()(dp_gate* g) const {
   if (g == nullptr) return;
@@ -369,6 +378,7 @@ void finish_recording(dp_gate& g, uint64_t key, open_recording& r) {
     rec["bytes_lost_to_full_ring"] = r.gaps;
   }
   if (auto e = g.drain->append_record(rec, unix_ms())) std::fprintf(stderr, "phigate-dp: audit: %s\n", e->c_str());
+  else forward_record(g, rec);
   g.flows.erase(key);
 }
 
@@ -582,7 +592,21 @@ dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, uns
     std::memcpy(&g->boot_nonce, nonce, sizeof nonce);
   }
   // Approval requests and grant use go to the control plane (as well as into the audit log).
+  if (!cfg.syslog_host.empty()) {
+    audit::syslog_config sc;
+    sc.host = cfg.syslog_host;
+    sc.port = cfg.syslog_port;
+    sc.tls = cfg.syslog_tls;
+    sc.ca_file = cfg.syslog_ca;
+    auto f = audit::syslog_forwarder::start(sc);
+    if (auto* e = std::get_if<std::string>(&f)) {
+      error = "syslog: " + *e;
+      return nullptr;
+    }
+    g->syslog = std::move(std::get<std::unique_ptr<audit::syslog_forwarder>>(f));
+  }
   g->drain->set_listener([gp = g.get()](const nlohmann::json& rec) {
+    forward_record(*gp, rec);
     if (gp->rec_key && rec.value("type", "") == "decision") {
       // Who and where, for the recording's metadata (request ids in order).
       const uint64_t key = (uint64_t{rec.value("lcore", 0u)} << 56) | conn_of(rec.value("request_id", ""));
@@ -746,6 +770,11 @@ std::string dp_gate_stats_json(const dp_gate& g) {
                    {"outbox_dropped", g.outbox_dropped}};
   uint64_t rec_dropped = 0;
   for (const auto& r : g.recorders) rec_dropped += r->dropped.load(std::memory_order_relaxed);
+  if (g.syslog) {
+    const audit::syslog_counters c = g.syslog->counters();
+    j["syslog"] = {{"queued", c.queued}, {"sent", c.sent}, {"dropped", c.dropped}, {"connects", c.connects},
+                   {"failures", c.failures}, {"resent", c.resent}};
+  }
   j["recordings"] = {{"written", g.recordings_written.load()}, {"failed", g.recordings_failed.load()},
                      {"ring_drops", rec_dropped}};
   const std::string s = j.dump();

@@ -2,17 +2,22 @@
 // server-side DPDK port: traffic to or from a protected service goes through the session
 // (TCP tracking, reassembly, engine, masks, hold/release); everything else is bridged untouched.
 //
-// Threading: the main lcore parses the config, starts ports and then only waits for a signal and
-// serves nothing on the packet path; one worker lcore runs the burst loop (rx both ports ->
-// process -> tx) with its own session (flow table, reassembly pool, Hyperscan scratch). Devices
-// without RSS (af_packet, pcap, ring) get one queue, so one worker owns every flow; several
-// workers need symmetric RSS (not wired yet). The loop never allocates, locks or logs.
+// Threading: the main lcore parses the config, starts ports, then serves the stats and control
+// sockets (never the packet path). With one worker, that lcore runs the burst loop (rx both
+// ports -> process -> tx) with its own session (flow table, reassembly pool, Hyperscan scratch,
+// gate). With N workers, an io lcore polls both ports, bridges unprotected frames, and hands each
+// protected frame to the worker its canonical flow key hashes to (symmetric: both directions of
+// a connection meet on one worker), over single-producer/single-consumer rings; workers hand
+// their frames back the same way for transmission. This works on devices without RSS (af_packet,
+// pcap, ring); symmetric Toeplitz RSS on NICs (one queue per worker, no io lcore) is not wired
+// yet. The loops never allocate, lock or log.
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include <sys/socket.h>
 #include <time.h>
@@ -60,8 +65,13 @@ struct alignas(64) worker_ctx {
   tx_queue tx[2];  // [0] toward the client port, [1] toward the server port
   uint64_t rx_packets = 0, tx_packets = 0, bridged = 0, protected_packets = 0, tx_dropped = 0;
   uint64_t resets_sent = 0, reset_alloc_failed = 0, answers_sent = 0, inject_truncated = 0;
+  uint64_t unparsed_dropped = 0;  // unparsable or multi-segment frames that may be protected traffic
   uint64_t tsc_hz = 1;
   std::atomic<uint64_t>* quiescent = nullptr;  // the gate's snapshot reclamation (null: no gate)
+  // Dispatched mode (workers > 1): frames arrive from the io lcore on `in` (m->port = the port
+  // they came in on) and leave through `out` (m->port = the port to send them on).
+  rte_ring* in = nullptr;
+  rte_ring* out = nullptr;
 };
 
 inline uint16_t other_port(const worker_ctx& w, uint16_t in) {
@@ -78,6 +88,14 @@ inline void tx_flush(worker_ctx& w, tx_queue& q) {
 }
 
 inline void tx_enqueue(worker_ctx& w, rte_mbuf* m, uint16_t out_port) {
+  if (w.out != nullptr) {
+    m->port = out_port;
+    if (rte_ring_sp_enqueue(w.out, m) != 0) {
+      rte_pktmbuf_free(m);
+      ++w.tx_dropped;
+    }
+    return;
+  }
   tx_queue& q = w.tx[out_port == w.cfg->client_port ? 0 : 1];
   if (q.n == std::size(q.pkts)) tx_flush(w, q);
   q.pkts[q.n++] = m;
@@ -189,9 +207,150 @@ bool is_protected(const io::dp_config& cfg, const uint8_t* frame, const net::pac
   return false;
 }
 
+// A frame the parser refused (too many VLAN tags or IPv6 extension headers, truncated...): if it
+// is IP and either address is a protected service's, it must not be bridged uninspected.
+bool unparsed_touches_protected(const io::dp_config& cfg, const uint8_t* f, uint32_t len) {
+  uint32_t off = 12;
+  for (int tags = 0; tags < 8 && off + 2 <= len; ++tags) {
+    const uint16_t type = static_cast<uint16_t>(f[off] << 8 | f[off + 1]);
+    if (type == 0x8100 || type == 0x88a8) {
+      off += 4;
+      continue;
+    }
+    const bool v4 = type == 0x0800, v6 = type == 0x86dd;
+    if (!v4 && !v6) return false;  // not IP (ARP, LLDP, ...): bridged
+    const uint32_t ip = off + 2, src = ip + (v4 ? 12 : 8), dst = ip + (v4 ? 16 : 24), alen = v4 ? 4 : 16;
+    if (dst + alen > len) return true;  // an IP header too short to tell: fail closed
+    for (const auto& s : cfg.services)
+      if (s.v6 == v6 && (std::memcmp(f + src, s.addr, alen) == 0 || std::memcmp(f + dst, s.addr, alen) == 0)) return true;
+    return false;
+  }
+  return true;  // more tags than any sane network uses: fail closed
+}
+
 // TSC cycles to nanoseconds without overflowing 64 bits (cycles * 1e9 would after seconds).
 inline uint64_t tsc_ns(uint64_t cycles, uint64_t hz) {
   return cycles / hz * 1'000'000'000ULL + cycles % hz * 1'000'000'000ULL / hz;
+}
+
+// One protected frame through the worker's session.
+void process_protected(worker_ctx& w, rte_mbuf* m, uint8_t* frame, const net::packet_view& v, uint16_t port,
+                       uint64_t now_ns) {
+  ++w.protected_packets;
+  const uint16_t out = other_port(w, port);
+  session::packet_ref ref{m, frame, rte_pktmbuf_data_len(m)};
+  const session::session_result r = session::session_on_packet(*w.session, ref, now_ns);
+  switch (r.action) {
+    case session::packet_action::forward: tx_enqueue(w, m, out); break;
+    case session::packet_action::held: break;
+    case session::packet_action::reset:
+      // Fail closed: the frame is dropped and both ends are told the connection is gone.
+      send_resets(w, frame, v, r, port);
+      rte_pktmbuf_free(m);
+      break;
+    default: rte_pktmbuf_free(m); break;
+  }
+}
+
+void worker_idle_point(worker_ctx& w, uint64_t now_ns) {
+  session::session_tick(*w.session, now_ns, 64);
+  tx_flush(w, w.tx[0]);
+  tx_flush(w, w.tx[1]);
+  // Between bursts no snapshot reference is held: a replaced one may be freed after this.
+  if (w.quiescent) w.quiescent->store(w.quiescent->load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
+// Dispatched mode: a worker takes its flows' frames from its ring.
+int dispatched_worker_main(void* arg) {
+  auto& w = *static_cast<worker_ctx*>(arg);
+  rte_mbuf* pkts[kBurst];
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    const uint64_t now_ns = tsc_ns(rte_get_tsc_cycles(), w.tsc_hz);
+    const unsigned n = rte_ring_sc_dequeue_burst(w.in, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+    w.rx_packets += n;
+    for (unsigned i = 0; i < n; ++i) {
+      rte_mbuf* m = pkts[i];
+      uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+      net::packet_view v;
+      if (net::packet_parse(frame, rte_pktmbuf_data_len(m), v) != net::parse_error::none) {
+        rte_pktmbuf_free(m);  // the io lcore parsed it already; cannot happen
+        continue;
+      }
+      process_protected(w, m, frame, v, m->port, now_ns);
+    }
+    worker_idle_point(w, now_ns);
+  }
+  return 0;
+}
+
+// The worker a protected frame belongs to: a hash of the canonical (direction-free) flow key,
+// so both directions of a connection meet on one worker (symmetric by construction).
+inline unsigned worker_of(const uint8_t* frame, const net::packet_view& v, unsigned workers) {
+  if (!v.has_tcp) return 0;  // fragments: dropped by whichever session gets them
+  bool swapped = false;
+  const flow::flow_key k = net::packet_flow_key(frame, v, swapped);
+  uint64_t words[5];
+  std::memcpy(words, &k, sizeof words);
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (uint64_t x : words) {
+    h ^= x;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
+  }
+  return static_cast<unsigned>(h % workers);
+}
+
+struct io_ctx {
+  const io::dp_config* cfg = nullptr;
+  std::vector<worker_ctx*> workers;
+  worker_ctx tx;  // the io lcore's own TX staging and counters (bridged traffic)
+  uint64_t dispatch_drops = 0;  // a worker's ring was full: the frame was dropped (TCP retransmits)
+};
+
+// Dispatched mode: the io lcore polls both ports, bridges what is not protected, hands protected
+// frames to their flow's worker and transmits what workers hand back.
+int io_main(void* arg) {
+  auto& io = *static_cast<io_ctx*>(arg);
+  worker_ctx& t = io.tx;
+  const uint16_t ports[2] = {io.cfg->client_port, io.cfg->server_port};
+  const unsigned nw = static_cast<unsigned>(io.workers.size());
+  rte_mbuf* pkts[kBurst];
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    for (uint16_t port : ports) {
+      const uint16_t n = rte_eth_rx_burst(port, 0, pkts, kBurst);
+      t.rx_packets += n;
+      for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = pkts[i];
+        m->port = port;
+        net::packet_view v;
+        uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+        const bool parsed = m->nb_segs == 1 && net::packet_parse(frame, rte_pktmbuf_data_len(m), v) == net::parse_error::none;
+        if (!parsed || !is_protected(*io.cfg, frame, v)) {
+          if (!parsed && (m->nb_segs > 1 || unparsed_touches_protected(*io.cfg, frame, rte_pktmbuf_data_len(m)))) {
+            ++t.unparsed_dropped;
+            rte_pktmbuf_free(m);
+            continue;
+          }
+          ++t.bridged;
+          tx_enqueue(t, m, other_port(t, port));
+          continue;
+        }
+        if (rte_ring_sp_enqueue(io.workers[worker_of(frame, v, nw)]->in, m) != 0) {
+          rte_pktmbuf_free(m);
+          ++io.dispatch_drops;
+        }
+      }
+    }
+    for (worker_ctx* w : io.workers) {
+      const unsigned n = rte_ring_sc_dequeue_burst(w->out, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+      for (unsigned i = 0; i < n; ++i) tx_enqueue(t, pkts[i], pkts[i]->port);
+    }
+    tx_flush(t, t.tx[0]);
+    tx_flush(t, t.tx[1]);
+  }
+  tx_flush(t, t.tx[0]);
+  tx_flush(t, t.tx[1]);
+  return 0;
 }
 
 int worker_main(void* arg) {
@@ -213,7 +372,10 @@ int worker_main(void* arg) {
         // Multi-segment frames (jumbo) are not inspected; protected ones are caught below.
         const bool parsed = m->nb_segs == 1 && net::packet_parse(frame, rte_pktmbuf_data_len(m), v) == net::parse_error::none;
         if (!parsed || !is_protected(cfg, frame, v)) {
-          if (!parsed && m->nb_segs > 1) {  // cannot prove it is not protected: fail closed
+          // Cannot prove it is not protected (a multi-segment frame, or one the parser refused
+          // that is IP to or from a protected address): fail closed, counted.
+          if (!parsed && (m->nb_segs > 1 || unparsed_touches_protected(cfg, frame, rte_pktmbuf_data_len(m)))) {
+            ++w.unparsed_dropped;
             rte_pktmbuf_free(m);
             continue;
           }
@@ -221,26 +383,10 @@ int worker_main(void* arg) {
           tx_enqueue(w, m, out);
           continue;
         }
-        ++w.protected_packets;
-        session::packet_ref ref{m, frame, rte_pktmbuf_data_len(m)};
-        const session::session_result r = session::session_on_packet(*w.session, ref, now_ns);
-        switch (r.action) {
-          case session::packet_action::forward: tx_enqueue(w, m, out); break;
-          case session::packet_action::held: break;
-          case session::packet_action::reset:
-            // Fail closed: the frame is dropped and both ends are told the connection is gone.
-            send_resets(w, frame, v, r, port);
-            rte_pktmbuf_free(m);
-            break;
-          default: rte_pktmbuf_free(m); break;
-        }
+        process_protected(w, m, frame, v, port, now_ns);
       }
     }
-    session::session_tick(*w.session, now_ns, 64);
-    tx_flush(w, w.tx[0]);
-    tx_flush(w, w.tx[1]);
-    // Between bursts no snapshot reference is held: a replaced one may be freed after this.
-    if (w.quiescent) w.quiescent->store(w.quiescent->load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    worker_idle_point(w, now_ns);
   }
   tx_flush(w, w.tx[0]);
   tx_flush(w, w.tx[1]);
@@ -250,14 +396,60 @@ int worker_main(void* arg) {
 // Counters as one JSON object (entity-free: counts and reasons only). Read on the main lcore while
 // the worker writes them: aligned 64-bit loads cannot tear on the platforms DPDK supports, and a
 // counter a moment old is fine for monitoring.
-std::string stats_json(const worker_ctx& w, const io::dp_gate* gate, const scan::pattern_db& db) {
-  const session::session_counters& s = session::session_stats(*w.session);
+// Every worker's counters (and the io lcore's, in dispatched mode) summed for the stats socket.
+struct totals {
+  uint64_t rx_packets = 0, tx_packets = 0, bridged = 0, protected_packets = 0, tx_dropped = 0, resets_sent = 0,
+           answers_sent = 0, dispatch_drops = 0, live = 0, held = 0, unparsed_dropped = 0, reset_alloc_failed = 0,
+           inject_truncated = 0;
+  session::session_counters s{};
+};
+static_assert(sizeof(session::session_counters) % sizeof(uint64_t) == 0, "summed as an array of counters");
+
+totals sum_workers(const std::vector<worker_ctx*>& ws, const io_ctx* io) {
+  totals t;
+  auto add = [&t](const worker_ctx& w) {
+    t.rx_packets += w.rx_packets;
+    t.tx_packets += w.tx_packets;
+    t.bridged += w.bridged;
+    t.protected_packets += w.protected_packets;
+    t.tx_dropped += w.tx_dropped;
+    t.resets_sent += w.resets_sent;
+    t.answers_sent += w.answers_sent;
+    t.unparsed_dropped += w.unparsed_dropped;
+    t.reset_alloc_failed += w.reset_alloc_failed;
+    t.inject_truncated += w.inject_truncated;
+  };
+  for (const worker_ctx* w : ws) {
+    add(*w);
+    if (io != nullptr) t.rx_packets -= w->rx_packets;  // dispatched frames were counted by the io lcore
+    const session::session_counters& c = session::session_stats(*w->session);
+    uint64_t* dst = reinterpret_cast<uint64_t*>(&t.s);
+    const uint64_t* src = reinterpret_cast<const uint64_t*>(&c);
+    for (size_t i = 0; i < sizeof c / sizeof(uint64_t); ++i) dst[i] += src[i];
+    t.live += session::session_live_flows(*w->session);
+    t.held += session::session_held_packets(*w->session);
+  }
+  if (io != nullptr) {
+    add(io->tx);
+    t.dispatch_drops = io->dispatch_drops;
+  }
+  return t;
+}
+
+std::string stats_json(const std::vector<worker_ctx*>& ws, const io_ctx* io, const io::dp_gate* gate,
+                       const scan::pattern_db& db) {
+  const totals w = sum_workers(ws, io);
+  const session::session_counters& s = w.s;
   std::string j = "{\"rx_packets\":" + std::to_string(w.rx_packets) + ",\"tx_packets\":" + std::to_string(w.tx_packets) +
                   ",\"bridged\":" + std::to_string(w.bridged) + ",\"protected\":" + std::to_string(w.protected_packets) +
                   ",\"tx_dropped\":" + std::to_string(w.tx_dropped) + ",\"resets_sent\":" + std::to_string(w.resets_sent) +
                   ",\"flows_created\":" + std::to_string(s.flows_created) +
-                  ",\"flows_live\":" + std::to_string(session::session_live_flows(*w.session)) +
-                  ",\"held_packets\":" + std::to_string(session::session_held_packets(*w.session)) +
+                  ",\"flows_live\":" + std::to_string(w.live) + ",\"held_packets\":" + std::to_string(w.held) +
+                  ",\"dispatch_drops\":" + std::to_string(w.dispatch_drops) +
+                  ",\"unparsed_dropped\":" + std::to_string(w.unparsed_dropped) +
+                  ",\"reset_alloc_failed\":" + std::to_string(w.reset_alloc_failed) +
+                  ",\"inject_truncated\":" + std::to_string(w.inject_truncated) +
+                  ",\"timer_resets\":" + std::to_string(s.timer_resets) +
                   ",\"mask_bytes\":" + std::to_string(s.mask_bytes) + ",\"checksums_updated\":" +
                   std::to_string(s.checksums_updated) + ",\"hold_flushes\":" + std::to_string(s.hold_flushes) +
                   ",\"answers_sent\":" + std::to_string(w.answers_sent) +
@@ -284,6 +476,11 @@ std::string stats_json(const worker_ctx& w, const io::dp_gate* gate, const scan:
          "\":" + std::to_string(s.decisions[i]);
   j += "}";
   if (gate != nullptr) j += "," + io::dp_gate_stats_json(*gate);
+  j += ",\"workers\":[";
+  for (size_t i = 0; i < ws.size(); ++i)
+    j += std::string(i ? "," : "") + "{\"protected\":" + std::to_string(ws[i]->protected_packets) +
+         ",\"flows_created\":" + std::to_string(session::session_stats(*ws[i]->session).flows_created) + "}";
+  j += "]";
   j += ",\"drops\":{";
   for (size_t i = 1; i < session::drop_reason_count; ++i)
     j += std::string(i > 1 ? "," : "") + "\"" + session::drop_reason_name(static_cast<session::drop_reason>(i)) +
@@ -311,11 +508,12 @@ int stats_listen(const std::string& path) {
   return fd;
 }
 
-void stats_serve(int fd, const worker_ctx& w, const io::dp_gate* gate, const scan::pattern_db& db) {
+void stats_serve(int fd, const std::vector<worker_ctx*>& ws, const io_ctx* io, const io::dp_gate* gate,
+                 const scan::pattern_db& db) {
   for (;;) {
     const int c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) return;
-    const std::string j = stats_json(w, gate, db);
+    const std::string j = stats_json(ws, io, gate, db);
     ssize_t off = 0;
     while (off < static_cast<ssize_t>(j.size())) {
       const ssize_t n = write(c, j.data() + off, j.size() - off);
@@ -336,14 +534,14 @@ int port_start(uint16_t port, rte_mempool* pool) {
   return rc;
 }
 
-void print_stats(const worker_ctx& w) {
-  const session::session_counters& s = session::session_stats(*w.session);
+void print_stats(const std::vector<worker_ctx*>& ws, const io_ctx* io) {
+  const totals w = sum_workers(ws, io);
+  const session::session_counters& s = w.s;
   std::fprintf(stderr,
-               "phigate-dp: rx %lu tx %lu bridged %lu protected %lu tx_dropped %lu flows %lu held_now %u "
-               "mask_bytes %lu checksums %lu hold_flushes %lu resets_sent %lu\n",
-               w.rx_packets, w.tx_packets, w.bridged, w.protected_packets, w.tx_dropped, s.flows_created,
-               session::session_held_packets(*w.session), s.mask_bytes, s.checksums_updated, s.hold_flushes,
-               w.resets_sent);
+               "phigate-dp: rx %lu tx %lu bridged %lu protected %lu tx_dropped %lu dispatch_drops %lu flows %lu "
+               "held_now %lu mask_bytes %lu checksums %lu hold_flushes %lu resets_sent %lu answers_sent %lu\n",
+               w.rx_packets, w.tx_packets, w.bridged, w.protected_packets, w.tx_dropped, w.dispatch_drops,
+               s.flows_created, w.held, s.mask_bytes, s.checksums_updated, s.hold_flushes, w.resets_sent, w.answers_sent);
   for (size_t i = 1; i < session::drop_reason_count; ++i)
     if (s.drops[i]) std::fprintf(stderr, "phigate-dp: drop %s %lu\n", session::drop_reason_name(static_cast<session::drop_reason>(i)), s.drops[i]);
   for (size_t i = 1; i < session::reset_reason_count; ++i)
@@ -396,7 +594,7 @@ int main(int argc, char** argv) {
   io::dp_gate_ptr gate;
   if (!cfg.audit_log.empty()) {
     std::string err;
-    gate = io::dp_gate_create(cfg, db.get(), 1, err);
+    gate = io::dp_gate_create(cfg, db.get(), cfg.workers, err);
     if (!gate) {
       std::fprintf(stderr, "phigate-dp: gate: %s\n", err.c_str());
       return 1;
@@ -431,66 +629,119 @@ int main(int argc, char** argv) {
       return 1;
     }
 
-  auto w = std::make_unique<worker_ctx>();
-  w->cfg = &cfg;
-  w->pool = pool;
-  w->tx[0].port = cfg.client_port;
-  w->tx[1].port = cfg.server_port;
-  w->tsc_hz = rte_get_tsc_hz();
-  session::session_config scfg;
-  scfg.engine = &ecfg;
-  scfg.table.capacity = cfg.flow_capacity;
-  scfg.hold_timeout_ns = static_cast<uint64_t>(cfg.hold_timeout_ms) * 1'000'000ULL;
+  // Lcores: with one worker it polls the ports itself; with N > 1 an io lcore polls and
+  // dispatches. Either way the main lcore serves the stats and control sockets.
+  const unsigned nw = cfg.workers;
+  std::vector<unsigned> lcores;
+  for (unsigned l = rte_get_next_lcore(-1, 1, 0); l < RTE_MAX_LCORE; l = rte_get_next_lcore(l, 1, 0)) lcores.push_back(l);
+  const size_t need = nw == 1 ? 1 : nw + 1;
+  if (lcores.size() < need) {
+    std::fprintf(stderr, "phigate-dp: %u worker(s) need %zu lcores besides the main one; the EAL arguments give %zu "
+                 "(e.g. -l 0-%zu, or --lcores to share CPUs)\n", nw, need, lcores.size(), need);
+    rte_eal_cleanup();
+    return 1;
+  }
+  const uint64_t hz = rte_get_tsc_hz();
   if (gate) {
     timespec rt{};
     clock_gettime(CLOCK_REALTIME, &rt);
     const int64_t wall = int64_t{rt.tv_sec} * 1'000'000'000 + rt.tv_nsec;
-    io::dp_gate_set_wall_offset(*gate, wall - static_cast<int64_t>(tsc_ns(rte_get_tsc_cycles(), w->tsc_hz)));
-    scfg.decider = io::dp_gate_decider(*gate, 0);
-    w->quiescent = &io::dp_gate_quiescent_counter(*gate, 0);
-    scfg.hold = io::dp_gate_hold_config(*gate);
-    scfg.recorder = io::dp_gate_recorder(*gate, 0);
+    io::dp_gate_set_wall_offset(*gate, wall - static_cast<int64_t>(tsc_ns(rte_get_tsc_cycles(), hz)));
   }
-  const session::session_sink sink{w.get(), sink_forward, sink_drop};
-  const char* why = nullptr;
-  w->session = session::session_create(scfg, sink, &why);
-  if (!w->session) {
-    std::fprintf(stderr, "phigate-dp: session setup failed: %s\n", why ? why : "unknown");
-    rte_eal_cleanup();
-    return 1;
+  std::vector<std::unique_ptr<worker_ctx>> owned;
+  std::vector<worker_ctx*> workers;
+  for (unsigned i = 0; i < nw; ++i) {
+    auto w = std::make_unique<worker_ctx>();
+    w->cfg = &cfg;
+    w->pool = pool;
+    w->tx[0].port = cfg.client_port;
+    w->tx[1].port = cfg.server_port;
+    w->tsc_hz = hz;
+    session::session_config scfg;
+    scfg.engine = &ecfg;
+    scfg.table.capacity = cfg.flow_capacity;
+    // The configured idle timeout applies to established connections (handshakes and closing
+    // connections keep their short defaults).
+    scfg.table.timeout_ns[static_cast<size_t>(flow::timeout_class::established)] = uint64_t{cfg.idle_timeout_s} * 1'000'000'000ULL;
+    scfg.hold_timeout_ns = static_cast<uint64_t>(cfg.hold_timeout_ms) * 1'000'000ULL;
+    if (gate) {
+      scfg.decider = io::dp_gate_decider(*gate, i);
+      w->quiescent = &io::dp_gate_quiescent_counter(*gate, i);
+      scfg.hold = io::dp_gate_hold_config(*gate);
+      scfg.recorder = io::dp_gate_recorder(*gate, i);
+    }
+    if (nw > 1) {
+      char name[32];
+      std::snprintf(name, sizeof name, "pg_w%u_in", i);
+      w->in = rte_ring_create(name, 4096, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+      std::snprintf(name, sizeof name, "pg_w%u_out", i);
+      w->out = rte_ring_create(name, 4096, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (!w->in || !w->out) {
+        std::fprintf(stderr, "phigate-dp: cannot create the worker rings\n");
+        rte_eal_cleanup();
+        return 1;
+      }
+    }
+    const session::session_sink sink{w.get(), sink_forward, sink_drop};
+    const char* why = nullptr;
+    w->session = session::session_create(scfg, sink, &why);
+    if (!w->session) {
+      std::fprintf(stderr, "phigate-dp: session setup failed: %s\n", why ? why : "unknown");
+      rte_eal_cleanup();
+      return 1;
+    }
+    workers.push_back(w.get());
+    owned.push_back(std::move(w));
+  }
+  std::unique_ptr<io_ctx> io_lcore;
+  if (nw > 1) {
+    io_lcore = std::make_unique<io_ctx>();
+    io_lcore->cfg = &cfg;
+    io_lcore->workers = workers;
+    io_lcore->tx.cfg = &cfg;
+    io_lcore->tx.pool = pool;
+    io_lcore->tx.tx[0].port = cfg.client_port;
+    io_lcore->tx.tx[1].port = cfg.server_port;
   }
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  const unsigned worker = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
-  std::fprintf(stderr, "phigate-dp: bridging port %u (client) <-> port %u (server), %zu protected service(s), worker lcore %u\n",
-               cfg.client_port, cfg.server_port, cfg.services.size(), worker);
+  std::fprintf(stderr, "phigate-dp: bridging port %u (client) <-> port %u (server), %zu protected service(s), "
+               "%u worker(s)%s\n", cfg.client_port, cfg.server_port, cfg.services.size(), nw,
+               nw > 1 ? " behind a dispatching io lcore" : "");
   const int stats_fd = stats_listen(cfg.stats_socket);
   if (gate) io::dp_gate_start(*gate);
   if (stats_fd < 0) std::fprintf(stderr, "phigate-dp: stats socket %s unavailable; continuing without it\n", cfg.stats_socket.c_str());
-  if (worker >= RTE_MAX_LCORE) {
-    worker_main(w.get());  // single-lcore EAL: run the loop here
+  if (nw == 1) {
+    rte_eal_remote_launch(worker_main, workers[0], lcores[0]);
   } else {
-    rte_eal_remote_launch(worker_main, w.get(), worker);
-    while (!g_stop.load()) {
-      if (stats_fd >= 0) stats_serve(stats_fd, *w, gate.get(), *db);
-      if (gate) io::dp_gate_poll(*gate, 20);
-      else rte_delay_ms(50);
-    }
-    rte_eal_wait_lcore(worker);
+    for (unsigned i = 0; i < nw; ++i) rte_eal_remote_launch(dispatched_worker_main, workers[i], lcores[i + 1]);
+    rte_eal_remote_launch(io_main, io_lcore.get(), lcores[0]);
   }
+  while (!g_stop.load()) {
+    if (stats_fd >= 0) stats_serve(stats_fd, workers, io_lcore.get(), gate.get(), *db);
+    if (gate) io::dp_gate_poll(*gate, 20);
+    else rte_delay_ms(50);
+  }
+  rte_eal_mp_wait_lcore();
   if (stats_fd >= 0) {
     close(stats_fd);
     unlink(cfg.stats_socket.c_str());
   }
-  print_stats(*w);
+  print_stats(workers, io_lcore.get());
   for (uint16_t p : {cfg.client_port, cfg.server_port}) {
     rte_eth_dev_stop(p);
     rte_eth_dev_close(p);
   }
-  // Live connections end with the session (their audit and recording records are queued), then
-  // the drain thread writes what is left and signs the final checkpoint.
-  session::session_destroy(w->session);
+  // Frames still in the rings go back to the pool; then live connections end with their
+  // sessions (their audit and recording records are queued), then the drain thread writes what
+  // is left and signs the final checkpoint.
+  for (worker_ctx* w : workers) {
+    void* m = nullptr;
+    if (w->in) while (rte_ring_sc_dequeue(w->in, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    session::session_destroy(w->session);
+    if (w->out) while (rte_ring_sc_dequeue(w->out, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+  }
   if (gate) io::dp_gate_stop(*gate);
   rte_eal_cleanup();
   return 0;

@@ -15,7 +15,8 @@ cd "$root"
 work=$(mktemp -d)
 pass=0 fail=0
 check() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $*" >&2; fi; }
-cleanup() { [ -n "${KEEP:-}" ] && cp -r "$work" /tmp/gate-keep; pkill -f "inference_server.py 198.18.0.2" 2>/dev/null; ./scripts/topology down >/dev/null 2>&1; rm -rf "$work"; }
+syslog_pid=
+cleanup() { [ -n "$syslog_pid" ] && kill "$syslog_pid" 2>/dev/null; [ -n "${KEEP:-}" ] && cp -r "$work" /tmp/gate-keep; pkill -f "inference_server.py 198.18.0.2" 2>/dev/null; ./scripts/topology down >/dev/null 2>&1; rm -rf "$work"; }
 trap cleanup EXIT
 
 if ! ip netns add phigate-probe 2>/dev/null; then
@@ -39,17 +40,42 @@ mkdir -m 700 "$work/recordings"
 printf '{"backend": "Bearer sk-backend-0123456789"}' > "$work/credentials.json"
 chmod 600 "$work/credentials.json"
 cp configs/policy.sample.json "$work/policy.json"
-python3 - "$work" <<'PY'
+# A syslog collector on loopback: the audit records must also leave the appliance.
+syslog_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -u -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+out = open(sys.argv[2], "ab")
+while True:
+    c, _ = s.accept()
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        out.write(b); out.flush()
+' "$syslog_port" "$work/syslog.bin" &
+syslog_pid=$!
+python3 - "$work" "$syslog_port" <<'PY'
 import json, sys
 w = sys.argv[1]
 text = open("configs/phigate-dp.topology.json").read()
 cfg = json.loads("\n".join(l for l in text.splitlines() if not l.lstrip().startswith("//")))
 cfg["stats_socket"] = w + "/dp.sock"
+# Two workers behind the dispatching io lcore (the other integration tests run one): 4 lcores
+# shared over this machine's CPUs.
+eal = cfg["eal"]
+i = eal.index("-l")
+eal[i:i + 2] = ["--lcores", "0@0,1@1,2@0,3@1"]
+cfg["workers"] = 2
+# Four busy-polling lcores share two CPUs here: a token can wait longer than the default 200 ms
+# hold timer, which would mask (fail closed) what the exact comparisons below expect unmasked.
+cfg["timers"]["hold_timeout_ms"] = 3000
 cfg["gate"] = {"policy": w + "/policy.json", "credentials": w + "/credentials.json",
                "audit_log": w + "/audit.log", "audit_signing_key": w + "/audit.key",
                "event_log": w + "/events.jsonl",
                "approval_status_base": "https://cp.test:9443/v1/approvals/",
                "recordings_dir": w + "/recordings", "recordings_key": w + "/recordings.key"}
+cfg["syslog"] = {"host": "127.0.0.1", "port": int(sys.argv[2])}
 cfg["identity"] = {"jwks_file": w + "/jwks.json", "issuer": "https://idp.test", "audience": "phigate"}
 json.dump(cfg, open(w + "/dp.json", "w"), indent=1)
 PY
@@ -80,7 +106,7 @@ before=$(grep -c . "$work/server.log" 2>/dev/null || true)
 check test "$(post "" '{"model":"clinical-7b"}' "$work/blocked.out")" = 403
 check grep -q '"code":"blocked"' "$work/blocked.out"
 check grep -q 'sign in with your hospital account' "$work/blocked.out"
-check grep -q '"request_id":"0-' "$work/blocked.out"
+check grep -Eq '"request_id":"[0-9]+-[0-9]+-0"' "$work/blocked.out"
 
 # Forged token (signed by another key under the issuer's kid): anonymous, so blocked.
 check test "$(post "$forged" '{"model":"clinical-7b"}' "$work/forged.out")" = 403
@@ -116,11 +142,18 @@ else
   echo "NOTE: npm package openai unavailable (no registry?): the official-client check did not run" >&2
 fi
 
+# More connections, so both workers get flows (the dispatch hash spreads them).
+for i in $(seq 8); do post "$alice" '{"model":"clinical-7b","n":1}' "$work/more$i.out" > "$work/more$i.code"; done
+check test "$(grep -lx 200 "$work"/more*.code | wc -l)" -eq 8
+check bash -c "! grep -l 6789 '$work'/more*.out"
+
 # Counters over the stats socket.
 "$phigate" stats --json --socket "$work/dp.sock" > "$work/stats.json"
 check python3 -c "
 import json,sys; s=json.load(open('$work/stats.json'))
-n=3+2*$openai_ran
+n=3+2*$openai_ran+8
+w=s['workers']; assert len(w)==2 and all(x['flows_created']>0 for x in w), w
+assert s['dispatch_drops']==0, s
 d=s['decisions']; assert d['allowed']==n and d['blocked']==2 and d['approval_required']==1, d
 assert s['identity']['refused']==1 and s['credential_swaps']==n, s
 assert s['findings_by_entity'].get('ssn',0)>=2, s['findings_by_entity']"
@@ -128,8 +161,8 @@ assert s['findings_by_entity'].get('ssn',0)>=2, s['findings_by_entity']"
 # Stop the appliance: it drains and signs a final checkpoint. Then verify the audit log.
 ./scripts/topology down >/dev/null 2>&1
 check "$phigate" audit verify --pubkey "$work/audit.pub" "$work/audit.log"
-check test "$(grep -c '"type":"decision"' "$work/audit.log")" -eq $((6 + 2 * openai_ran))
-check test "$(grep -c '"type":"response"' "$work/audit.log")" -eq $((3 + 2 * openai_ran))
+check test "$(grep -c '"type":"decision"' "$work/audit.log")" -eq $((14 + 2 * openai_ran))
+check test "$(grep -c '"type":"response"' "$work/audit.log")" -eq $((11 + 2 * openai_ran))
 check grep -q '"subject":"alice"' "$work/audit.log"
 check grep -q '"decision":"approval_required"' "$work/audit.log"
 check grep -q '"identity_error":"bad_signature"' "$work/audit.log"
@@ -138,7 +171,7 @@ check bash -c "! grep -q -e 123-45-6789 -e jane.doe -e sk-backend -e '${alice:0:
 # Session recordings: one encrypted file per connection, its digest in the audit log; replay
 # shows the exchange as forwarded (credential redacted, PHI masked) with masked spans by entity.
 recs=$(ls "$work/recordings"/*.rec 2>/dev/null | wc -l)
-check test "$recs" -ge 4  # allowed, echo, SSE, the openai client (keep-alive); blocked ones forward nothing
+check test "$recs" -ge 12  # allowed, echo, SSE, the openai client (keep-alive), 8 more; blocked ones forward nothing
 check test "$(grep -c '"type":"recording"' "$work/audit.log")" -eq "$recs"
 rec=$(grep -l '' "$work/recordings"/*.rec | head -1)
 for f in "$work/recordings"/*.rec; do
@@ -153,6 +186,23 @@ check grep -q 'Patient SSN \*\*\*-\*\*-\*\*\*\*' "$work/replay.txt"
 check bash -c "! grep -q -e 123-45-6789 -e sk-backend -e '${alice:0:40}' '$work/replay.txt'"
 "$phigate" replay "$rec" > /dev/null 2>&1
 check test $? -eq 2  # no key: refused
+
+# Every audit record reached the syslog collector as an RFC 5424 frame (octet counting).
+sleep 1
+kill "$syslog_pid" 2>/dev/null
+check python3 - "$work/syslog.bin" "$work/audit.log" <<'PY'
+import json, sys
+data = open(sys.argv[1], "rb").read()
+frames, i = [], 0
+while i < len(data):
+    sp = data.index(b" ", i)
+    n = int(data[i:sp]); frames.append(data[sp + 1:sp + 1 + n]); i = sp + 1 + n
+recs = [json.loads(l)["rec"] for l in open(sys.argv[2]) if '"rec"' in l]
+assert all(f.startswith(b"<110>1 ") and b" phigate phigate-dp - audit - {" in f for f in frames), frames[:1]
+got = [json.loads(f.split(b" - audit - ", 1)[1]) for f in frames]
+key = lambda r: (r.get("type"), r.get("lcore"), r.get("lcore_seq"), r.get("session"))
+assert sorted(map(key, got)) == sorted(map(key, recs)), (len(got), len(recs))
+PY
 
 echo "gate test: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

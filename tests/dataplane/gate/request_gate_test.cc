@@ -273,3 +273,20 @@ TEST(gate_path_copy, drops_queries_and_long_digit_runs) {
 
 }  // namespace
 }  // namespace phigate::test
+
+namespace phigate::test {
+namespace {
+
+// Regression: an anonymous caller used to get an approval id the control plane could never store
+// (an approval binds a subject); now the answer says an identity is needed.
+TEST(request_gate, anonymous_requests_needing_approval_get_no_dead_approval_id) {
+  fixture f;
+  const session::request_answer a = f.decide("Bearer forged", "/v1/chat/completions", R"({"n":8})");
+  ASSERT_EQ(a.verdict, request_verdict::respond);
+  const nlohmann::json j = f.answer_body(a);
+  EXPECT_EQ(j["error"]["code"], "approval_needs_identity");
+  EXPECT_FALSE(j["error"].contains("approval_id"));
+}
+
+}  // namespace
+}  // namespace phigate::test
