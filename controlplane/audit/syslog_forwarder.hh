@@ -10,7 +10,7 @@
 // then stayed healthy for syslog_confirm_ms (a collector that closes with unread data answers
 // with a reset within a round trip). When the connection fails, the window and the record being
 // written are sent again, in order, on the next connection, before anything newer. Collectors
-// dedupe by the record's "seq". The window holds at most queue_capacity records: when it is full,
+// dedupe on the record's ("lcore", "lcore_seq") or, for recordings, "session". The window holds at most queue_capacity records: when it is full,
 // the oldest acknowledged record leaves early, and when none is acknowledged sending pauses (the
 // collector is not reading) so the queue fills and enqueue() starts dropping. Memory is therefore
 // bounded by twice queue_capacity records.

@@ -600,7 +600,7 @@ dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, uns
     sc.ca_file = cfg.syslog_ca;
     auto f = audit::syslog_forwarder::start(sc);
     if (auto* e = std::get_if<std::string>(&f)) {
-      error = "syslog: " + *e;
+      error = *e;  // already says "syslog: ..."
       return nullptr;
     }
     g->syslog = std::move(std::get<std::unique_ptr<audit::syslog_forwarder>>(f));
