@@ -49,7 +49,7 @@ std::string_view bearer_token(std::string_view authorization) {
 template <size_t N>
 void copy_field(char (&dst)[N], std::string_view src) {
   const size_t n = std::min(src.size(), N - 1);
-  std::memcpy(dst, src.data(), n);
+  if (n != 0) std::memcpy(dst, src.data(), n);  // an empty view may have no data pointer
   dst[n] = '\0';
 }
 
@@ -64,7 +64,7 @@ void join_field(char (&dst)[N], const std::string_view* items, uint32_t count) {
       break;
     }
     if (i) dst[at++] = ',';
-    std::memcpy(dst + at, items[i].data(), items[i].size());
+    if (!items[i].empty()) std::memcpy(dst + at, items[i].data(), items[i].size());
     at += items[i].size();
   }
   dst[at] = '\0';
@@ -94,7 +94,7 @@ size_t json_escape(char* buf, size_t at, size_t cap, std::string_view s) {
 
 size_t append(char* buf, size_t at, size_t cap, std::string_view s) {
   const size_t n = std::min(s.size(), cap > at ? cap - at : 0);
-  std::memcpy(buf + at, s.data(), n);
+  if (n != 0) std::memcpy(buf + at, s.data(), n);
   return at + n;
 }
 
@@ -105,7 +105,7 @@ void gate_path_copy(std::string_view target, char* out, size_t cap) noexcept {
   const size_t q = target.find_first_of("?#");
   if (q != std::string_view::npos) target = target.substr(0, q);
   size_t n = std::min(target.size(), cap - 1);
-  std::memcpy(out, target.data(), n);
+  if (n != 0) std::memcpy(out, target.data(), n);
   out[n] = '\0';
   for (size_t i = 0; i < n;) {
     if (out[i] < '0' || out[i] > '9') {
@@ -254,8 +254,11 @@ session::request_answer request_gate::decide(const session::request_info& r, uin
   if (route != nullptr) copy_field(e->route_id, route->id);
   e->request_bytes = r.head.size() + (r.body_kind == http::body_kind::content_length ? r.content_length : r.body.size());
   e->body_complete = r.body_complete;
-  if (cfg_.sha256 != nullptr)
-    cfg_.sha256(reinterpret_cast<const uint8_t*>(r.body.data()), r.body.size(), e->body_sha256);
+  if (cfg_.sha256 != nullptr) {
+    static const uint8_t empty = 0;  // hashing an empty body must not pass a null pointer
+    cfg_.sha256(r.body.empty() ? &empty : reinterpret_cast<const uint8_t*>(r.body.data()), r.body.size(),
+                e->body_sha256);
+  }
 
   auto finish = [&](outcome o) {
     e->result = o;
