@@ -314,8 +314,9 @@ void gate_decide(call& c, uint64_t end) {
     return;
   }
   // The message is complete: what follows it in the buffer is the next (pipelined) message.
-  if (waits) g.pending_clear = end; else g.cleared = std::max(g.cleared, end);
+  // While any earlier record is not durable, nothing after it may go either (release is in order).
   if (g.wait_seq != 0) g.pending_clear = std::max(g.pending_clear, end);
+  else g.cleared = std::max(g.cleared, end);
   const uint64_t keep = held_end > end ? held_end - end : 0;
   if (keep != 0) std::memmove(hold_buf(s, g.buf), hold_buf(s, g.buf) + (end - g.msg_start), keep);
   g.buf_len = static_cast<uint32_t>(keep);
@@ -331,7 +332,6 @@ void gate_on_head(call& c, const http::message_head& h) {
   if (c.s->cfg.decider.decide == nullptr || g.streaming) return;
   g.have_head = true;
   g.head_end = h.head_end;
-  g.auth_off = h.head_start + 0;  // replaced below when present
   g.auth_len = h.authorization_value_len;
   g.auth_off = h.authorization_value_off;
   g.host_off = h.host_value_off;

@@ -374,3 +374,28 @@ TEST(request_hold, the_recorder_sees_exactly_what_leaves) {
 
 }  // namespace
 }  // namespace phigate::test
+
+namespace phigate::test {
+namespace {
+
+// Regression: a pipelined request forwarded without a wait must not release the bytes of an
+// earlier request whose audit record is not durable yet (release is in stream order).
+TEST(request_hold, a_later_forward_without_wait_does_not_release_an_earlier_waiting_request) {
+  fake_decider d;
+  d.answers = {forward({}, 7), forward()};
+  d.durable = 0;
+  harness h(with(d));
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  const std::string a = request(R"({"n":1})"), b = request(R"({"n":2})");
+  h.send(h.client(kCisn + 1, kSisn + 1, a + b));
+  ASSERT_EQ(d.seen.size(), 2u);
+  session::session_tick(*h.s, 2'000'000, 16);
+  EXPECT_EQ(h.client_bytes(), "") << "record 7 is not durable: neither request may leave";
+  d.durable = 7;
+  session::session_tick(*h.s, 3'000'000, 16);
+  EXPECT_EQ(h.client_bytes(), a + b);
+}
+
+}  // namespace
+}  // namespace phigate::test
