@@ -63,7 +63,10 @@ function newPrivateJwk(alg) {
 let state = { keys: [], signing: {} };
 let current = null;  // { provider, handler }
 
-function resourceServer(resource) {
+// `signing` is the instance's own alg -> kid map: a request still in flight on the instance a
+// rotation just replaced must sign with that instance's keys, not the new ones (it would answer
+// 500 "no corresponding key in the provider's keystore").
+function resourceServer(resource, signing) {
   const match = /^https:\/\/api\.phigate\.test\/(rs256|ps256|es256|eddsa)$/.exec(resource);
   let alg;
   let audience;
@@ -81,11 +84,11 @@ function resourceServer(resource) {
     audience,
     accessTokenTTL: 3600,
     accessTokenFormat: 'jwt',
-    jwt: { sign: { alg, kid: state.signing[alg] } },
+    jwt: { sign: { alg, kid: signing[alg] } },
   };
 }
 
-function buildProvider(jwks) {
+function buildProvider(jwks, signing) {
   const provider = new Provider(issuer, {
     clients: [{ id: clientId, secret: clientSecret }, ...extraClients].map((c) => ({
       client_id: c.id,
@@ -109,7 +112,7 @@ function buildProvider(jwks) {
         defaultResource: () => `${apiAudience}/rs256`,
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, resourceIndicator) => {
-          const info = resourceServer(resourceIndicator);
+          const info = resourceServer(resourceIndicator, signing);
           if (!info) throw new errors.InvalidTarget();
           return info;
         },
@@ -130,7 +133,7 @@ function rotate(keepOld) {
   const fresh = algs.map(newPrivateJwk);
   const keys = keepOld ? [...fresh, ...state.keys] : fresh;
   const signing = Object.fromEntries(fresh.map((k) => [k.alg, k.kid]));
-  const next = buildProvider({ keys });
+  const next = buildProvider({ keys }, signing);
   state = { keys, signing };
   current = next;
   return describe();
