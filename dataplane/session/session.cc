@@ -862,6 +862,10 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns) 
   if (rr == reset_reason::none) rr = f.gate.refused;
   if (rr == reset_reason::none) {
     release_both(k);
+    // A clean close (both FINs released and acknowledged, nothing held) ends the connection now,
+    // not at eviction a closing timeout later: its recording and audit trail close promptly.
+    if (f.conn_id != 0 && f.tcp.state == tcp::tcp_state::closed && f.r[0].segments == 0 && f.r[1].segments == 0)
+      end_connection(s, f, now_ns);
     list_timer(s, f, e->index);
     // The current frame may have been released by the calls above.
     if (r.action == packet_action::held && k.outcome != packet_action::held) {

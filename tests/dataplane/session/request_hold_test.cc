@@ -372,6 +372,34 @@ TEST(request_hold, the_recorder_sees_exactly_what_leaves) {
   EXPECT_EQ(t.ends, 1);
 }
 
+// A clean close ends the recording when the last FIN is acknowledged, not when the flow entry is
+// evicted a closing timeout later (recordings and audit trails close promptly).
+TEST(request_hold, a_clean_close_ends_the_recording_at_the_last_ack) {
+  namespace F = tcp::tcp_flag;
+  fake_decider d;
+  d.answers = {forward()};
+  tap t;
+  session::session_config sc = with(d);
+  sc.recorder = t.hook();
+  auto h = std::make_unique<harness>(sc);
+  ASSERT_NE(h->s, nullptr) << h->why;
+  h->handshake("");
+  const std::string req = request();
+  send_client(*h, req, {40});
+  const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+  const uint32_t c_end = kCisn + 1 + uint32_t(req.size()), s_end = kSisn + 1 + uint32_t(resp.size());
+  h->send(h->server(kSisn + 1, c_end, resp));
+  h->send(h->make(false, F::ack | F::fin, s_end, c_end, ""));
+  EXPECT_EQ(t.ends, 0) << "the client has not closed yet";
+  h->send(h->make(true, F::ack | F::fin, c_end, s_end + 1, ""));
+  EXPECT_EQ(t.ends, 0) << "the client's FIN is not acknowledged yet";
+  h->send(h->make(false, F::ack, s_end + 1, c_end + 1, ""));
+  EXPECT_EQ(t.ends, 1) << "both FINs acknowledged: the connection ended";
+  h->send(h->make(false, F::ack | F::fin, s_end, c_end + 1, ""));  // a retransmitted FIN
+  h.reset();
+  EXPECT_EQ(t.ends, 1) << "ended once";
+}
+
 }  // namespace
 }  // namespace phigate::test
 
