@@ -41,7 +41,7 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
   }
   if (!j.is_object()) return "config: must be a JSON object";
   if (auto e = check_keys(j, {"eal", "ports", "protected_services", "patterns", "flows", "mbufs", "timers",
-                              "stats_socket", "gate", "identity", "workers", "syslog"}, ""); !e.empty())
+                              "stats_socket", "gate", "identity", "workers", "sharding", "syslog"}, ""); !e.empty())
     return e;
   if (!j.contains("eal") || !j["eal"].is_array()) return "eal: required, an array of EAL arguments";
   for (const auto& a : j["eal"]) {
@@ -85,6 +85,14 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
   }
   if (auto e = get_uint<uint32_t>(j, "mbufs", 1023, 1u << 22, c.mbufs, ""); !e.empty()) return e;
   if (auto e = get_uint<uint32_t>(j, "workers", 1, 16, c.workers, ""); !e.empty()) return e;
+  if (j.contains("sharding")) {
+    const json& m = j["sharding"];
+    const std::string v = m.is_string() ? m.get<std::string>() : std::string();
+    if (v == "auto") c.sharding = dp_config::sharding_mode::automatic;
+    else if (v == "rss") c.sharding = dp_config::sharding_mode::rss;
+    else if (v == "software") c.sharding = dp_config::sharding_mode::software;
+    else return "sharding: one of \"auto\", \"rss\", \"software\"";
+  }
   if (j.contains("timers")) {
     const json& t = j["timers"];
     if (!t.is_object()) return "timers: must be an object";

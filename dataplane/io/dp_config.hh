@@ -22,11 +22,18 @@ struct dp_config {
   std::string patterns;               // pattern set JSON
   uint32_t flow_capacity = 65536;     // power of two
   uint32_t mbufs = 8191;
-  // Worker lcores. 1: one lcore polls both ports and owns every flow. N > 1: one more lcore
-  // polls the ports and hands each protected frame to the worker its flow hashes to (a symmetric
-  // software hash of the canonical 5-tuple: both directions land on the same worker); workers
-  // hand their frames back for transmission. Needs N + 1 lcores besides the main one.
+  // Worker lcores. 1: one lcore polls both ports and owns every flow. N > 1 with software
+  // sharding: one more lcore polls the ports and hands each protected frame to the worker its flow
+  // hashes to (a symmetric software hash of the canonical 5-tuple: both directions land on the
+  // same worker); workers hand their frames back for transmission. Needs N + 1 lcores besides the
+  // main one (N with rss sharding).
   uint32_t workers = 1;
+  // How frames reach workers when workers > 1. rss: each worker polls its own RX queue on both
+  // ports, the NIC sharding flows with a symmetric Toeplitz key (dataplane/io/rss.hh); needs
+  // ports with RSS over TCP and `workers` queues; N lcores. software: the io lcore above.
+  // auto: rss where both ports can, else software.
+  enum class sharding_mode : uint8_t { automatic, rss, software };
+  sharding_mode sharding = sharding_mode::automatic;
   uint32_t hold_timeout_ms = 200;     // held response bytes are decided after this (fail closed)
   uint32_t idle_timeout_s = 300;
   std::string stats_socket = "/run/phigate-dp.sock";

@@ -36,6 +36,7 @@
 #include "dataplane/engine/flow_engine.hh"
 #include "dataplane/io/dp_config.hh"
 #include "dataplane/io/dp_gate.hh"
+#include "dataplane/io/rss.hh"
 #include "dataplane/net/checksum.hh"
 #include "dataplane/net/packet_parse.hh"
 #include "dataplane/scan/pattern_db.hh"
@@ -68,6 +69,7 @@ struct alignas(64) worker_ctx {
   uint64_t unparsed_dropped = 0;  // unparsable or multi-segment frames that may be protected traffic
   uint64_t tsc_hz = 1;
   std::atomic<uint64_t>* quiescent = nullptr;  // the gate's snapshot reclamation (null: no gate)
+  uint16_t queue = 0;  // RX and TX queue on both ports (rss sharding: the worker's index)
   // Dispatched mode (workers > 1): frames arrive from the io lcore on `in` (m->port = the port
   // they came in on) and leave through `out` (m->port = the port to send them on).
   rte_ring* in = nullptr;
@@ -80,7 +82,7 @@ inline uint16_t other_port(const worker_ctx& w, uint16_t in) {
 
 inline void tx_flush(worker_ctx& w, tx_queue& q) {
   if (!q.n) return;
-  const uint16_t sent = rte_eth_tx_burst(q.port, 0, q.pkts, q.n);
+  const uint16_t sent = rte_eth_tx_burst(q.port, w.queue, q.pkts, q.n);
   w.tx_packets += sent;
   for (uint16_t i = sent; i < q.n; ++i) rte_pktmbuf_free(q.pkts[i]);
   w.tx_dropped += q.n - sent;
@@ -361,7 +363,7 @@ int worker_main(void* arg) {
   while (!g_stop.load(std::memory_order_relaxed)) {
     const uint64_t now_ns = tsc_ns(rte_get_tsc_cycles(), w.tsc_hz);  // injected clock for the session
     for (uint16_t port : ports) {
-      const uint16_t n = rte_eth_rx_burst(port, 0, pkts, kBurst);
+      const uint16_t n = rte_eth_rx_burst(port, w.queue, pkts, kBurst);
       w.rx_packets += n;
       for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = pkts[i];
@@ -478,7 +480,8 @@ std::string stats_json(const std::vector<worker_ctx*>& ws, const io_ctx* io, con
   if (gate != nullptr) j += "," + io::dp_gate_stats_json(*gate);
   j += ",\"workers\":[";
   for (size_t i = 0; i < ws.size(); ++i)
-    j += std::string(i ? "," : "") + "{\"protected\":" + std::to_string(ws[i]->protected_packets) +
+    j += std::string(i ? "," : "") + "{\"rx_packets\":" + std::to_string(ws[i]->rx_packets) +
+         ",\"queue\":" + std::to_string(ws[i]->queue) + ",\"protected\":" + std::to_string(ws[i]->protected_packets) +
          ",\"flows_created\":" + std::to_string(session::session_stats(*ws[i]->session).flows_created) + "}";
   j += "]";
   j += ",\"drops\":{";
@@ -524,11 +527,55 @@ void stats_serve(int fd, const std::vector<worker_ctx*>& ws, const io_ctx* io, c
   }
 }
 
-int port_start(uint16_t port, rte_mempool* pool) {
+// Hashed by the NIC in rss sharding: TCP by 4-tuple (what must stay together), other IP by
+// addresses. Fragments hash by addresses only, so they may reach another worker than their flow:
+// the session drops fragments of protected traffic anyway (fail closed).
+constexpr uint64_t kRssTypes = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_IPV4 |
+                               RTE_ETH_RSS_IPV6 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_FRAG_IPV6;
+constexpr size_t kMaxRssKey = 64;
+
+// Why these two ports cannot shard `queues` workers by symmetric RSS ("" when they can). Both
+// ports must hash TCP by 4-tuple with a settable key, and map a hash to the same queue: equal
+// redirection table sizes (the default table spreads entries round-robin, so a frame's queue is
+// (hash mod table size) mod queues, the same on both ports only when the sizes agree or queues
+// is a power of two).
+std::string rss_unfit(uint16_t client, uint16_t server, uint16_t queues) {
+  rte_eth_dev_info info[2];
+  const uint16_t ports[2] = {client, server};
+  for (int i = 0; i < 2; ++i) {
+    if (rte_eth_dev_info_get(ports[i], &info[i]) != 0) return "port " + std::to_string(ports[i]) + ": no device info";
+    const std::string p = "port " + std::to_string(ports[i]) + " (" + (info[i].driver_name ? info[i].driver_name : "?") + ")";
+    if ((info[i].flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP) == 0) return p + " has no RSS over TCP";
+    if (info[i].max_rx_queues < queues || info[i].max_tx_queues < queues)
+      return p + " has fewer than " + std::to_string(queues) + " RX/TX queues";
+    if (info[i].hash_key_size > kMaxRssKey) return p + " wants an RSS key longer than " + std::to_string(kMaxRssKey) + " bytes";
+  }
+  if (info[0].reta_size != info[1].reta_size && (queues & (queues - 1)) != 0)
+    return "the ports' redirection tables differ in size (" + std::to_string(info[0].reta_size) + ", " +
+           std::to_string(info[1].reta_size) + ") and " + std::to_string(queues) + " is not a power of two";
+  return {};
+}
+
+// `queues` RX/TX queue pairs; with `rss`, the NIC spreads flows over them with the symmetric key
+// (dataplane/io/rss.hh), so both directions of a connection meet on one queue of each port.
+int port_start(uint16_t port, rte_mempool* pool, uint16_t queues, bool rss) {
   rte_eth_conf conf{};
-  int rc = rte_eth_dev_configure(port, 1, 1, &conf);
-  if (rc == 0) rc = rte_eth_rx_queue_setup(port, 0, kRingSize, rte_eth_dev_socket_id(port), nullptr, pool);
-  if (rc == 0) rc = rte_eth_tx_queue_setup(port, 0, kRingSize, rte_eth_dev_socket_id(port), nullptr);
+  uint8_t key[kMaxRssKey];
+  if (rss) {
+    rte_eth_dev_info info;
+    if (int rc = rte_eth_dev_info_get(port, &info); rc != 0) return rc;
+    const uint8_t key_len = info.hash_key_size != 0 ? info.hash_key_size : 40;
+    io::symmetric_rss_key(key, key_len);
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_key = key;
+    conf.rx_adv_conf.rss_conf.rss_key_len = key_len;
+    conf.rx_adv_conf.rss_conf.rss_hf = kRssTypes & info.flow_type_rss_offloads;
+  }
+  int rc = rte_eth_dev_configure(port, queues, queues, &conf);
+  for (uint16_t q = 0; rc == 0 && q < queues; ++q) {
+    rc = rte_eth_rx_queue_setup(port, q, kRingSize, rte_eth_dev_socket_id(port), nullptr, pool);
+    if (rc == 0) rc = rte_eth_tx_queue_setup(port, q, kRingSize, rte_eth_dev_socket_id(port), nullptr);
+  }
   if (rc == 0) rc = rte_eth_dev_start(port);
   if (rc == 0) rc = rte_eth_promiscuous_enable(port);  // a bridge forwards frames for others
   return rc;
@@ -622,19 +669,34 @@ int main(int argc, char** argv) {
     rte_eal_cleanup();
     return 1;
   }
+  // Sharding: with several workers, the NIC's symmetric RSS where both ports can (each worker
+  // polls its own queues: no io lcore, no second parse), else the io lcore's software hash.
+  const unsigned nw = cfg.workers;
+  bool use_rss = false;
+  if (nw > 1 && cfg.sharding != io::dp_config::sharding_mode::software) {
+    const std::string why = rss_unfit(cfg.client_port, cfg.server_port, static_cast<uint16_t>(nw));
+    if (why.empty()) {
+      use_rss = true;
+    } else if (cfg.sharding == io::dp_config::sharding_mode::rss) {
+      std::fprintf(stderr, "phigate-dp: sharding \"rss\" is not possible: %s (use \"auto\" or \"software\")\n", why.c_str());
+      rte_eal_cleanup();
+      return 1;
+    } else {
+      std::fprintf(stderr, "phigate-dp: software sharding: %s\n", why.c_str());
+    }
+  }
   for (uint16_t p : {cfg.client_port, cfg.server_port})
-    if (int rc = port_start(p, pool); rc != 0) {
+    if (int rc = port_start(p, pool, use_rss ? static_cast<uint16_t>(nw) : 1, use_rss); rc != 0) {
       std::fprintf(stderr, "phigate-dp: port %u failed to start (%s)\n", p, std::strerror(-rc));
       rte_eal_cleanup();
       return 1;
     }
 
-  // Lcores: with one worker it polls the ports itself; with N > 1 an io lcore polls and
-  // dispatches. Either way the main lcore serves the stats and control sockets.
-  const unsigned nw = cfg.workers;
+  // Lcores: with one worker (or rss sharding) workers poll the ports themselves; with software
+  // sharding an io lcore polls and dispatches. Either way the main lcore serves the sockets.
   std::vector<unsigned> lcores;
   for (unsigned l = rte_get_next_lcore(-1, 1, 0); l < RTE_MAX_LCORE; l = rte_get_next_lcore(l, 1, 0)) lcores.push_back(l);
-  const size_t need = nw == 1 ? 1 : nw + 1;
+  const size_t need = nw == 1 || use_rss ? nw : nw + 1;
   if (lcores.size() < need) {
     std::fprintf(stderr, "phigate-dp: %u worker(s) need %zu lcores besides the main one; the EAL arguments give %zu "
                  "(e.g. -l 0-%zu, or --lcores to share CPUs)\n", nw, need, lcores.size(), need);
@@ -657,6 +719,7 @@ int main(int argc, char** argv) {
     w->tx[0].port = cfg.client_port;
     w->tx[1].port = cfg.server_port;
     w->tsc_hz = hz;
+    w->queue = use_rss ? static_cast<uint16_t>(i) : 0;
     session::session_config scfg;
     scfg.engine = &ecfg;
     scfg.table.capacity = cfg.flow_capacity;
@@ -670,7 +733,7 @@ int main(int argc, char** argv) {
       scfg.hold = io::dp_gate_hold_config(*gate);
       scfg.recorder = io::dp_gate_recorder(*gate, i);
     }
-    if (nw > 1) {
+    if (nw > 1 && !use_rss) {
       char name[32];
       std::snprintf(name, sizeof name, "pg_w%u_in", i);
       w->in = rte_ring_create(name, 4096, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -694,7 +757,7 @@ int main(int argc, char** argv) {
     owned.push_back(std::move(w));
   }
   std::unique_ptr<io_ctx> io_lcore;
-  if (nw > 1) {
+  if (nw > 1 && !use_rss) {
     io_lcore = std::make_unique<io_ctx>();
     io_lcore->cfg = &cfg;
     io_lcore->workers = workers;
@@ -708,12 +771,12 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::fprintf(stderr, "phigate-dp: bridging port %u (client) <-> port %u (server), %zu protected service(s), "
                "%u worker(s)%s\n", cfg.client_port, cfg.server_port, cfg.services.size(), nw,
-               nw > 1 ? " behind a dispatching io lcore" : "");
+               nw == 1 ? "" : use_rss ? " on NIC queues (symmetric RSS)" : " behind a dispatching io lcore");
   const int stats_fd = stats_listen(cfg.stats_socket);
   if (gate) io::dp_gate_start(*gate);
   if (stats_fd < 0) std::fprintf(stderr, "phigate-dp: stats socket %s unavailable; continuing without it\n", cfg.stats_socket.c_str());
-  if (nw == 1) {
-    rte_eal_remote_launch(worker_main, workers[0], lcores[0]);
+  if (nw == 1 || use_rss) {
+    for (unsigned i = 0; i < nw; ++i) rte_eal_remote_launch(worker_main, workers[i], lcores[i]);
   } else {
     for (unsigned i = 0; i < nw; ++i) rte_eal_remote_launch(dispatched_worker_main, workers[i], lcores[i + 1]);
     rte_eal_remote_launch(io_main, io_lcore.get(), lcores[0]);

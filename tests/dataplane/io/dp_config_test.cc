@@ -45,6 +45,17 @@ TEST(dp_config, errors_name_the_field) {
   EXPECT_EQ(parse(R"({"eal": [], "protected_services": [], "patterns": "p"})"),
             "protected_services: required, a non-empty array of {\"address\", \"port\"}");
   EXPECT_NE(parse("{ not json").find("not valid JSON"), std::string::npos);
+  EXPECT_EQ(parse("{" + kBase + R"(, "sharding": "toeplitz"})"), R"(sharding: one of "auto", "rss", "software")");
+}
+
+TEST(dp_config, sharding_defaults_to_auto) {
+  dp_config c;
+  ASSERT_EQ(dp_config_parse("{" + kBase + "}", c), "");
+  EXPECT_EQ(c.sharding, dp_config::sharding_mode::automatic);
+  ASSERT_EQ(dp_config_parse("{" + kBase + R"(, "workers": 2, "sharding": "rss"})", c), "");
+  EXPECT_EQ(c.sharding, dp_config::sharding_mode::rss);
+  ASSERT_EQ(dp_config_parse("{" + kBase + R"(, "sharding": "software"})", c), "");
+  EXPECT_EQ(c.sharding, dp_config::sharding_mode::software);
 }
 
 TEST(dp_config, the_shipped_configs_parse) {
