@@ -3,7 +3,9 @@
 # gate, phigate-cp pushing policy, keys and credentials to it, a real OpenID Provider
 # (npm oidc-provider) on loopback and the sample inference server in the server namespace.
 #
-#   appliance_prepare WORK API_PORT   keys, policy, credentials and both configs under WORK
+#   appliance_prepare WORK API_PORT   keys, policy, credentials, the API's TLS certificate
+#                                     (WORK/api.crt, self-signed for 127.0.0.1: the CLI's --ca)
+#                                     and both configs under WORK; sets appliance_api (its URL)
 #   appliance_up WORK DP_EXE CP_EXE   topology + inference server + control plane; waits for the
 #                                     first snapshot in the dataplane. Returns non-zero on failure.
 #   appliance_start_cp / appliance_stop_cp, appliance_generation, appliance_down
@@ -14,6 +16,7 @@
 . tests/oidc/provider_env.sh
 
 appliance_url=http://198.18.0.2:8000/v1/chat/completions
+appliance_api=
 appliance_cp_pid=
 
 appliance_free_port() {
@@ -28,13 +31,19 @@ appliance_prepare() {
   printf '{"backend": "Bearer sk-backend-0123456789"}' > "$work/credentials.json"
   chmod 600 "$work/credentials.json"
   cp configs/policy.sample.json "$work/policy.json"
+  # The approvals API is HTTPS (bearer tokens travel in it): a throwaway certificate for
+  # 127.0.0.1 that the CLI and curl trust explicitly (--ca / --cacert), never --insecure.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=phigate-cp \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$work/api.key" -out "$work/api.crt" >/dev/null 2>&1 || return 1
+  chmod 600 "$work/api.key"
+  appliance_api=https://127.0.0.1:$api_port
   cat > "$work/cp.json" <<EOF2
 {
   "oidc": {"issuer": "http://127.0.0.1:$oidc_port", "audience": "https://api.phigate.test", "key_refresh_s": 60},
   "policy": "$work/policy.json",
   "credentials": "$work/credentials.json",
   "approvals": {"db": "$work/approvals.db"},
-  "api": {"host": "127.0.0.1", "port": $api_port},
+  "api": {"host": "127.0.0.1", "port": $api_port, "tls_cert": "$work/api.crt", "tls_key": "$work/api.key"},
   "dataplane": {"control_socket": "$work/control.sock", "stats_socket": "$work/dp.sock"}
 }
 EOF2
@@ -47,7 +56,7 @@ cfg["stats_socket"] = w + "/dp.sock"
 cfg["gate"] = {"control_socket": w + "/control.sock", "audit_log": w + "/audit.log",
                "audit_signing_key": w + "/audit.key", "event_log": w + "/events.jsonl",
                "recordings_dir": w + "/recordings", "recordings_key": w + "/recordings.key",
-               "approval_status_base": "http://127.0.0.1:" + port + "/v1/approvals/"}
+               "approval_status_base": "https://127.0.0.1:" + port + "/v1/approvals/"}
 json.dump(cfg, open(w + "/dp.json", "w"), indent=1)
 PY
 }

@@ -51,9 +51,9 @@ body='{"model":"clinical-7b","n":8}'
 check test "$(post "$alice" "$body" "$work/approval.out")" = 403
 id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"]["approval_id"])' "$work/approval.out")
 check test ${#id} -eq 32
-cli=("$phigate" approvals --url "http://127.0.0.1:$api_port")
+cli=("$phigate" approvals --url "$appliance_api" --ca "$work/api.crt")
 for _ in $(seq 50); do "${cli[@]}" --token-file "$work/bob.tok" show "$id" >/dev/null 2>&1 && break; sleep 0.2; done
-check bash -c "'${cli[0]}' approvals --url http://127.0.0.1:$api_port --token-file '$work/bob.tok' list | grep -q $id"
+check bash -c "'${cli[0]}' approvals --url $appliance_api --ca '$work/api.crt' --token-file '$work/bob.tok' list | grep -q $id"
 "${cli[@]}" --token-file "$work/alice.tok" approve "$id" >"$work/self.out" 2>&1
 check test $? -eq 2
 "${cli[@]}" --token-file "$work/bob.tok" approve "$id" >"$work/approve.out" 2>&1
@@ -74,7 +74,7 @@ check grep -q '"code":"approval_refused"' "$work/replay.out"
 check test "$(post "$alice" '{"model":"clinical-7b","n":9}' "$work/other.out" "X-Phigate-Approval: $id")" = 403
 
 # Metrics from the control plane.
-curl -s "http://127.0.0.1:$api_port/metrics" > "$work/metrics.txt"
+curl -s --cacert "$work/api.crt" "$appliance_api/metrics" > "$work/metrics.txt"
 check grep -q '^phigate_dp_up 1' "$work/metrics.txt"
 check grep -q '^phigate_dp_findings_by_entity{entity="ssn"}' "$work/metrics.txt"
 check grep -q '^phigate_cp_dataplane_connected 1' "$work/metrics.txt"
