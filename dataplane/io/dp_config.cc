@@ -41,7 +41,7 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
   }
   if (!j.is_object()) return "config: must be a JSON object";
   if (auto e = check_keys(j, {"eal", "ports", "protected_services", "patterns", "flows", "mbufs", "timers",
-                              "stats_socket", "gate", "identity", "workers", "sharding", "syslog"}, ""); !e.empty())
+                              "stats_socket", "gate", "identity", "workers", "sharding", "syslog", "reassembly"}, ""); !e.empty())
     return e;
   if (!j.contains("eal") || !j["eal"].is_array()) return "eal: required, an array of EAL arguments";
   for (const auto& a : j["eal"]) {
@@ -78,12 +78,39 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
   if (j.contains("flows")) {
     const json& f = j["flows"];
     if (!f.is_object()) return "flows: must be an object";
-    if (auto e = check_keys(f, {"capacity", "idle_timeout_s"}, "flows."); !e.empty()) return e;
+    if (auto e = check_keys(f, {"capacity", "idle_timeout_s", "syn_timeout_s", "closing_timeout_s", "history_bytes",
+                                "midstream"}, "flows.");
+        !e.empty())
+      return e;
     if (auto e = get_uint<uint32_t>(f, "capacity", 64, 1u << 24, c.flow_capacity, "flows."); !e.empty()) return e;
     if (c.flow_capacity & (c.flow_capacity - 1)) return "flows.capacity: must be a power of two";
     if (auto e = get_uint<uint32_t>(f, "idle_timeout_s", 1, 86400, c.idle_timeout_s, "flows."); !e.empty()) return e;
+    if (auto e = get_uint<uint32_t>(f, "syn_timeout_s", 1, 600, c.syn_timeout_s, "flows."); !e.empty()) return e;
+    if (auto e = get_uint<uint32_t>(f, "closing_timeout_s", 1, 600, c.closing_timeout_s, "flows."); !e.empty()) return e;
+    if (auto e = get_uint<uint32_t>(f, "history_bytes", 0, 1u << 20, c.history_bytes, "flows."); !e.empty()) return e;
+    if (c.history_bytes != 0 && ((c.history_bytes & (c.history_bytes - 1)) != 0 || c.history_bytes < 4096))
+      return "flows.history_bytes: 0 or a power of two from 4096";
+    if (f.contains("midstream")) {
+      const json& m = f["midstream"];
+      const std::string v = m.is_string() ? m.get<std::string>() : std::string();
+      if (v != "reset" && v != "accept") return "flows.midstream: \"reset\" or \"accept\"";
+      c.midstream_accept = v == "accept";
+    }
   }
   if (auto e = get_uint<uint32_t>(j, "mbufs", 1023, 1u << 22, c.mbufs, ""); !e.empty()) return e;
+  if (j.contains("reassembly")) {
+    const json& r = j["reassembly"];
+    const std::string w = "reassembly.";
+    if (!r.is_object()) return "reassembly: must be an object";
+    if (auto e = check_keys(r, {"segments_per_flow", "bytes_per_flow", "segments", "mbytes", "gap_timeout_ms"}, w); !e.empty())
+      return e;
+    if (auto e = get_uint<uint32_t>(r, "segments_per_flow", 4, 4096, c.reasm_segments_per_flow, w); !e.empty()) return e;
+    if (auto e = get_uint<uint32_t>(r, "bytes_per_flow", 16384, 64u << 20, c.reasm_bytes_per_flow, w); !e.empty()) return e;
+    if (auto e = get_uint<uint32_t>(r, "segments", 1024, 1u << 22, c.reasm_segments, w); !e.empty()) return e;
+    if (auto e = get_uint<uint32_t>(r, "mbytes", 1, 65536, c.reasm_mbytes, w); !e.empty()) return e;
+    if (auto e = get_uint<uint32_t>(r, "gap_timeout_ms", 10, 120000, c.gap_timeout_ms, w); !e.empty()) return e;
+    if (c.reasm_segments < c.reasm_segments_per_flow) return "reassembly.segments: at least segments_per_flow";
+  }
   if (auto e = get_uint<uint32_t>(j, "workers", 1, 16, c.workers, ""); !e.empty()) return e;
   if (j.contains("sharding")) {
     const json& m = j["sharding"];

@@ -36,6 +36,20 @@ struct dp_config {
   sharding_mode sharding = sharding_mode::automatic;
   uint32_t hold_timeout_ms = 200;     // held response bytes are decided after this (fail closed)
   uint32_t idle_timeout_s = 300;
+  uint32_t syn_timeout_s = 30;        // a connection still in its handshake
+  uint32_t closing_timeout_s = 30;    // after FIN or RST (a clean close ends earlier)
+  // Released bytes kept per direction per flow slot to rewrite retransmissions exactly as first
+  // forwarded (masked). A power of two from 4 KiB, or 0; retransmissions older than it are
+  // filled (reasm_config::fill_byte). Sets the slot's address-space reservation (2x this).
+  uint32_t history_bytes = 64 * 1024;
+  bool midstream_accept = false;      // false: data on a connection seen without its handshake is reset
+  // Reassembly caps (per direction per flow, per worker) and the gap timeout: past them the
+  // flow is reset (counted by reason), never passed uninspected.
+  uint32_t reasm_segments_per_flow = 128;
+  uint32_t reasm_bytes_per_flow = 1u << 20;
+  uint32_t reasm_segments = 1u << 16;
+  uint32_t reasm_mbytes = 64;
+  uint32_t gap_timeout_ms = 5000;
   std::string stats_socket = "/run/phigate-dp.sock";
 
   // Request gate (all optional as a block: without "policy" requests are not held). With a

@@ -726,6 +726,15 @@ int main(int argc, char** argv) {
     // The configured idle timeout applies to established connections (handshakes and closing
     // connections keep their short defaults).
     scfg.table.timeout_ns[static_cast<size_t>(flow::timeout_class::established)] = uint64_t{cfg.idle_timeout_s} * 1'000'000'000ULL;
+    scfg.table.timeout_ns[static_cast<size_t>(flow::timeout_class::syn)] = uint64_t{cfg.syn_timeout_s} * 1'000'000'000ULL;
+    scfg.table.timeout_ns[static_cast<size_t>(flow::timeout_class::closing)] = uint64_t{cfg.closing_timeout_s} * 1'000'000'000ULL;
+    scfg.history_bytes = cfg.history_bytes;
+    scfg.tcp.midstream = cfg.midstream_accept ? tcp::midstream_policy::accept : tcp::midstream_policy::reset;
+    scfg.reasm.max_segments_per_flow = cfg.reasm_segments_per_flow;
+    scfg.reasm.max_bytes_per_flow = cfg.reasm_bytes_per_flow;
+    scfg.reasm.max_segments = cfg.reasm_segments;
+    scfg.reasm.max_bytes = uint64_t{cfg.reasm_mbytes} << 20;
+    scfg.reasm.gap_timeout_ns = uint64_t{cfg.gap_timeout_ms} * 1'000'000ULL;
     scfg.hold_timeout_ns = static_cast<uint64_t>(cfg.hold_timeout_ms) * 1'000'000ULL;
     if (gate) {
       scfg.decider = io::dp_gate_decider(*gate, i);

@@ -48,6 +48,34 @@ TEST(dp_config, errors_name_the_field) {
   EXPECT_EQ(parse("{" + kBase + R"(, "sharding": "toeplitz"})"), R"(sharding: one of "auto", "rss", "software")");
 }
 
+TEST(dp_config, flow_and_reassembly_limits) {
+  dp_config c;
+  ASSERT_EQ(dp_config_parse("{" + kBase + R"(, "flows": {"history_bytes": 16384, "syn_timeout_s": 5, "closing_timeout_s": 7,
+      "midstream": "accept"}, "reassembly": {"segments_per_flow": 64, "bytes_per_flow": 262144, "segments": 8192,
+      "mbytes": 16, "gap_timeout_ms": 800}})", c), "");
+  EXPECT_EQ(c.history_bytes, 16384u);
+  EXPECT_EQ(c.syn_timeout_s, 5u);
+  EXPECT_EQ(c.closing_timeout_s, 7u);
+  EXPECT_TRUE(c.midstream_accept);
+  EXPECT_EQ(c.reasm_segments_per_flow, 64u);
+  EXPECT_EQ(c.reasm_bytes_per_flow, 262144u);
+  EXPECT_EQ(c.reasm_segments, 8192u);
+  EXPECT_EQ(c.reasm_mbytes, 16u);
+  EXPECT_EQ(c.gap_timeout_ms, 800u);
+  dp_config d;
+  ASSERT_EQ(dp_config_parse("{" + kBase + "}", d), "");
+  EXPECT_EQ(d.history_bytes, 65536u);
+  EXPECT_FALSE(d.midstream_accept);
+  EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"history_bytes": 5000}})"), "flows.history_bytes: 0 or a power of two from 4096");
+  EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"history_bytes": 0}})"), "");
+  EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"midstream": "pass"}})"), R"(flows.midstream: "reset" or "accept")");
+  EXPECT_EQ(parse("{" + kBase + R"(, "reassembly": {"segments": 1024, "segments_per_flow": 2048}})"),
+            "reassembly.segments: at least segments_per_flow");
+  EXPECT_EQ(parse("{" + kBase + R"(, "reassembly": {"gap_timeout_ms": 1}})"),
+            "reassembly.gap_timeout_ms: must be an integer from 10 to 120000");
+  EXPECT_EQ(parse("{" + kBase + R"(, "reassembly": {"window": 1}})"), "reassembly.window: unknown field");
+}
+
 TEST(dp_config, sharding_defaults_to_auto) {
   dp_config c;
   ASSERT_EQ(dp_config_parse("{" + kBase + "}", c), "");
