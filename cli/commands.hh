@@ -13,6 +13,7 @@ int stats_command(const std::vector<std::string>& args);
 int audit_command(const std::vector<std::string>& args);  // verify | keygen
 int approvals_command(const std::vector<std::string>& args);  // list | show | status | approve | reject | revoke
 int replay_command(const std::vector<std::string>& args);  // decrypt and print a session recording
+int capacity_command(const std::vector<std::string>& args);  // in-memory capacity measurement and sizing
 
 // The pattern set used when --patterns is not given: $PHIGATE_PATTERNS, else the shipped core set.
 std::string default_patterns_path();

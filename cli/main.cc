@@ -31,6 +31,8 @@ void usage(FILE* out) {
       "        [--url URL] [--token-file FILE] [--ca FILE] [--json]: just-in-time approvals\n"
       "  replay [--key FILE] [--json] [--raw] SESSION_FILE\n"
       "        decrypt a session recording and print the exchange with its masked spans\n"
+      "  capacity --profile FILE --target-gbps N [--out DIR] [--lcores LIST] [--seconds S]\n"
+      "        measure the dataplane in memory on this machine and size a deployment\n"
       "\n"
       "Run 'phigate <command> --help' for details.\n",
       out);
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
   if (cmd == "audit") return phigate::cli::audit_command(args);
   if (cmd == "approvals") return phigate::cli::approvals_command(args);
   if (cmd == "replay") return phigate::cli::replay_command(args);
+  if (cmd == "capacity") return phigate::cli::capacity_command(args);
   std::fprintf(stderr, "phigate: unknown command '%s'\n", cmd.c_str());
   usage(stderr);
   return 1;
