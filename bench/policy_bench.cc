@@ -29,6 +29,7 @@ namespace {
 const char* const kPolicy = R"({
   "version": 1,
   "default": {"action": "block", "reason": "no rule allows this request"},
+  "masking_profiles": {"us-phi-core": {}},
   "routes": [
     {"id": "openai", "hosts": ["api.openai.example", "*.openai.example"], "paths": [{"prefix": "/v1/"}],
      "credential": "openai-prod", "masking_profile": "us-phi-core", "unmasked_groups": ["phi-readers"]},

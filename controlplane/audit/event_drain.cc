@@ -78,6 +78,8 @@ nlohmann::json event_record(const gate::audit_event& e, const scan::pattern_db* 
     j["body_complete"] = e.body_complete;
     j["request_bytes"] = e.request_bytes;
     j["credential_swapped"] = e.credential_swapped;
+    if (e.masking_profile[0]) j["masking_profile"] = FIELD(e, masking_profile);
+    if (e.unmasked) j["unmasked"] = true;
   } else {
     j["status"] = e.status;
     j["aborted"] = e.aborted;
@@ -97,6 +99,8 @@ nlohmann::json event_record(const gate::audit_event& e, const scan::pattern_db* 
       by.push_back(std::move(f));
     }
     j["findings_by_entity"] = std::move(by);
+    if (e.masking_profile[0]) j["masking_profile"] = FIELD(e, masking_profile);
+    if (e.unmasked) j["unmasked"] = true;
   }
   return j;
 }

@@ -17,12 +17,18 @@ namespace {
 constexpr decode::json_slots kSlots{0, 1};
 constexpr int kText = 0, kFields = 1;
 
+// The scan sink of the body in progress: its profile, and no masks when it goes unmasked.
+scan::scan_sink body_sink(const flow_engine& f, const engine_sink& sink) {
+  return {sink.ctx, f.body_unmasked ? nullptr : sink.on_mask, sink.on_finding, f.body_entities, f.body_style};
+}
+
 struct call {
   flow_engine& f;
   engine_scratch& x;
   const engine_sink& sink;
   bool begun[2] = {false, false};
-  scan::scan_sink scan_sink() const { return {sink.ctx, sink.on_mask, sink.on_finding}; }
+  // The response mode decides at channel open whether masks reach the caller at all.
+  scan::scan_sink scan_sink() const { return body_sink(f, sink); }
 };
 
 void begin_open_channels(call& c) {
@@ -71,6 +77,9 @@ void on_response_head(void* ctx, const http::message_head& h) {
   if (!has_body) return;
   decode::sse_init(f.body);
   f.in_body = true;
+  f.body_unmasked = f.mode.unmasked;
+  f.body_entities = f.mode.entities;
+  f.body_style = f.mode.style;
   if (codec != body_codec::json) open_channel(c, kText);
   if (codec != body_codec::text) open_channel(c, kFields);
 }
@@ -277,6 +286,10 @@ void flow_engine_reset(flow_engine& f) {
   f.codec = body_codec::none;
   f.in_body = false;
   f.error = engine_error::none;
+  f.mode = scan::response_mode{};
+  f.body_unmasked = false;
+  f.body_entities = scan::all_entities;
+  f.body_style = scan::style_override::pattern;
 }
 
 feed_result feed_request(flow_engine& f, engine_scratch& x, const uint8_t* data, size_t len, uint64_t now_ns,
@@ -320,7 +333,7 @@ feed_result finish_response(flow_engine& f, engine_scratch& x, uint64_t now_ns, 
 
 feed_result flush_response(flow_engine& f, engine_scratch& x, uint64_t now_ns, const engine_sink& sink) {
   if (f.error != engine_error::none) return conclude(f, now_ns);
-  const scan::scan_sink ss{sink.ctx, sink.on_mask, sink.on_finding};
+  const scan::scan_sink ss = body_sink(f, sink);
   for (int slot = 0; slot < 2; ++slot)
     if (f.channel[slot].open) scan::channel_flush(*x.scan, slot, f.channel[slot], f.cfg->flush, ss);
   return conclude(f, now_ns);

@@ -86,13 +86,26 @@ struct alignas(64) flow_engine {
   body_codec codec = body_codec::none;
   bool in_body = false;
   engine_error error = engine_error::none;
+  // The mode of the body in progress (copied from `mode` when it starts), then the mode for the
+  // next one. Ordered to fit the slack of the struct's last cache line.
+  scan::style_override body_style = scan::style_override::pattern;
+  bool body_unmasked = false;
+  uint64_t body_entities = scan::all_entities;
+  scan::response_mode mode{};    // how the next response body is masked (set_response_mode)
 };
 
 // Setup time: opens the Hyperscan streams. Returns false on allocation failure.
 bool flow_engine_setup(flow_engine& f, const engine_config& cfg);
 void flow_engine_teardown(flow_engine& f);
-// A new connection on a set-up engine (no allocation).
+// A new connection on a set-up engine (no allocation). The response mode returns to the default
+// (every entity masked, each pattern's own style).
 void flow_engine_reset(flow_engine& f);
+// How the response whose head comes next is masked. It takes effect when that response's body
+// starts: call it before feeding the head, or from engine_sink::on_response_head (which runs
+// before the body's channels open). A body already in progress keeps the mode it started with.
+// `unmasked`: the body is still decoded and scanned (findings reported, errors still fail the
+// response) but no mask action is emitted.
+inline void set_response_mode(flow_engine& f, const scan::response_mode& m) { f.mode = m; }
 
 feed_result feed_request(flow_engine& f, engine_scratch& x, const uint8_t* data, size_t len, uint64_t now_ns,
                          const engine_sink& sink);

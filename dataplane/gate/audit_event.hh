@@ -65,6 +65,9 @@ struct audit_event {
   uint8_t approvals_required = 0;
   uint32_t grant_ttl_s = 0;
   char approver_groups[96] = {};
+  // both: the route's masking profile ("" = the default) and whether the response goes unmasked
+  char masking_profile[48] = {};
+  bool unmasked = false;
   // response
   uint16_t status = 0;
   bool aborted = false;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 
 namespace phigate::gate {
 
@@ -118,6 +119,35 @@ void gate_path_copy(std::string_view target, char* out, size_t cap) noexcept {
       for (size_t k = i; k < std::min(j, n); ++k) out[k] = '#';
     i = j;
   }
+}
+
+profile_resolution resolve_profiles(const policy::snapshot& policy, const scan::pattern_db* db) {
+  profile_resolution out;
+  try {
+    const uint32_t n = policy::profile_count(policy);
+    out.profiles.resize(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      const policy::masking_profile& p = *policy::profile_at(policy, static_cast<int32_t>(i));
+      resolved_profile& r = out.profiles[i];
+      r.style = p.style;
+      if (p.entities.empty() || db == nullptr) continue;  // every entity
+      r.entities = 0;
+      for (const std::string& e : p.entities) {
+        const int k = db->entity_index(e);
+        if (k < 0) {
+          out.error = "masking_profile " + p.name + ": entity " + e + " is not in pattern set " + std::string(db->name());
+          out.profiles.clear();
+          return out;
+        }
+        // Entities past 64 have no bit: their patterns are always masked (pattern_db::entity_bit).
+        if (static_cast<uint32_t>(k) < scan::max_entity_bits) r.entities |= uint64_t{1} << k;
+      }
+    }
+  } catch (const std::exception&) {
+    out.profiles.clear();
+    out.error = "masking_profiles: out of memory";
+  }
+  return out;
 }
 
 request_gate::request_gate(const gate_config& cfg) : cfg_(cfg), ring_(cfg.ring_capacity) {}
@@ -251,7 +281,10 @@ session::request_answer request_gate::decide(const session::request_info& r, uin
   }
   copy_field(e->identity_error, id.error);
   copy_field(e->rule_id, d.rule_id);
-  if (route != nullptr) copy_field(e->route_id, route->id);
+  if (route != nullptr) {
+    copy_field(e->route_id, route->id);
+    copy_field(e->masking_profile, route->masking_profile);
+  }
   e->request_bytes = r.head.size() + (r.body_kind == http::body_kind::content_length ? r.content_length : r.body.size());
   e->body_complete = r.body_complete;
   if (cfg_.sha256 != nullptr) {
@@ -331,6 +364,19 @@ session::request_answer request_gate::decide(const session::request_info& r, uin
     a.authorization = *value;
     e->credential_swapped = true;
   }
+  // The response's mode, by value. Unmasked only for a verified caller in the route's groups.
+  const int32_t profile = route != nullptr ? route->profile : -1;
+  if (profile >= 0 && gs->profiles != nullptr && static_cast<uint32_t>(profile) < gs->profile_count) {
+    a.mask_entities = gs->profiles[profile].entities;
+    a.mask_style = gs->profiles[profile].style;
+  }
+  a.unmasked = route != nullptr && id.verified && policy::route_unmasked_for(*route, id.groups, id.group_count);
+  a.profile_tag = profile_tag_make(gs->generation, profile);
+  e->unmasked = a.unmasked;
+  if (a.unmasked) ++n_.forwards_unmasked;
+  ++n_.profile_forwards[profile >= 0 && profile < static_cast<int32_t>(policy::policy_max_profiles)
+                            ? profile
+                            : policy::policy_max_profiles];
   a.wait_seq = e->seq;
   finish(d.act == policy::action::require_approval ? outcome::approval_granted : outcome::allowed);
   return a;
@@ -352,6 +398,15 @@ void request_gate::response_done(const session::response_info& r, uint64_t now_n
   e->aborted = r.aborted;
   e->response_bytes = r.response_bytes;
   e->findings = r.findings;
+  e->unmasked = r.unmasked;
+  if (r.unmasked) ++n_.responses_unmasked;
+  // The profile's name, when the snapshot that chose it is still the current one.
+  if (const uint32_t idx = r.profile_tag & 0xff; idx != 0) {
+    const gate_snapshot* gs = cfg_.snapshot ? cfg_.snapshot->load(std::memory_order_acquire) : nullptr;
+    if (gs != nullptr && gs->policy != nullptr && (r.profile_tag >> 8) == (gs->generation & 0xffffff))
+      if (const policy::masking_profile* p = policy::profile_at(*gs->policy, static_cast<int32_t>(idx - 1)))
+        copy_field(e->masking_profile, p->name);
+  }
   for (uint32_t i = 0; i < r.patterns && e->finding_used < audit_event::finding_slots; ++i) {
     if (r.findings_by_pattern[i] == 0) continue;
     e->finding_pattern[e->finding_used] = static_cast<uint16_t>(i);

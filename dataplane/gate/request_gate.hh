@@ -7,7 +7,9 @@
 // Per request: the bearer token is verified (through the injected verifier, which caches), the
 // policy is evaluated on the held head and body, and then:
 //   allow             -> decision record into the ring; forward once it is durable, with the
-//                        route's credential swapped in place when the route names one;
+//                        route's credential swapped in place when the route names one, and the
+//                        response mode: the route's resolved masking profile, unmasked when the
+//                        verified caller is in one of the route's unmasked_groups;
 //   require_approval  -> forward if the request carries a grant (header x-phigate-approval) that
 //                        binds this subject, route and body digest; else answer 403 with a new
 //                        approval id and its status URL;
@@ -27,6 +29,8 @@
 
 #include "dataplane/gate/audit_event.hh"
 #include "dataplane/policy/policy.hh"
+#include "dataplane/scan/pattern_db.hh"
+#include "dataplane/scan/response_mode.hh"
 #include "dataplane/session/request_hold.hh"
 
 namespace phigate::gate {
@@ -69,6 +73,24 @@ class credential_store {
   std::vector<std::pair<std::string, std::string>> items_;
 };
 
+// A policy masking profile resolved against the loaded pattern db (index-parallel with
+// policy::profile_at): the entity bits its responses are masked with, and the style override.
+struct resolved_profile {
+  uint64_t entities = scan::all_entities;
+  scan::style_override style = scan::style_override::pattern;
+};
+
+// Setup (snapshot install): resolves every profile of `policy` against `db`. An entity name the
+// db does not know is an error ("masking_profile <name>: entity <entity> is not in pattern set
+// <set>"), so a profile never silently masks less or more than its author meant; the caller
+// refuses the snapshot. Without a db (tests, a gate that does not mask) every profile resolves to
+// all entities with its style.
+struct profile_resolution {
+  std::vector<resolved_profile> profiles;
+  std::string error;  // empty on success
+};
+profile_resolution resolve_profiles(const policy::snapshot& policy, const scan::pattern_db* db);
+
 // What the control plane swaps as one unit: the policy and the credentials its routes name.
 // Published through an atomic pointer between bursts; the old one stays alive until every lcore
 // has passed a quiescent point (the dataplane's snapshot swap). Read once per request.
@@ -76,6 +98,10 @@ struct gate_snapshot {
   const policy::snapshot* policy = nullptr;        // nullptr: no policy loaded (answers 503)
   const credential_store* credentials = nullptr;
   uint64_t generation = 0;
+  // resolve_profiles(*policy, db).profiles; a route whose profile index has no entry here (none
+  // resolved) gets the default mode: every entity masked (fail closed).
+  const resolved_profile* profiles = nullptr;
+  uint32_t profile_count = 0;
 };
 
 struct gate_config {
@@ -98,6 +124,10 @@ struct gate_counters {
   uint64_t identity_verified = 0, identity_refused = 0, anonymous = 0;
   uint64_t policy_on_unknown = 0;         // rules matched through unknown conditions
   uint64_t response_records_lost = 0;     // response-end records dropped on a full ring
+  uint64_t forwards_unmasked = 0;         // forwarded requests whose response goes unmasked
+  uint64_t responses_unmasked = 0;        // response records of unmasked responses
+  // Forwarded requests per masking profile (index = policy profile, last slot = default mode).
+  uint64_t profile_forwards[policy::policy_max_profiles + 1] = {};
 };
 
 class request_gate {
@@ -131,5 +161,12 @@ class request_gate {
 // becomes '#' characters, and it is cut to fit `cap` (NUL-terminated). Patient identifiers in
 // paths (/patients/123456) do not reach the record; route-like paths stay readable.
 void gate_path_copy(std::string_view target, char* out, size_t cap) noexcept;
+
+// request_answer::profile_tag as the gate makes it: the snapshot generation's low 24 bits and the
+// profile index + 1 (0: the default mode), so a response record names the profile only when the
+// snapshot it came from is still the current one.
+inline uint32_t profile_tag_make(uint64_t generation, int32_t profile) noexcept {
+  return (static_cast<uint32_t>(generation & 0xffffff) << 8) | static_cast<uint32_t>((profile + 1) & 0xff);
+}
 
 }  // namespace phigate::gate

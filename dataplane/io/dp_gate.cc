@@ -77,6 +77,7 @@ struct dp_state {
   uint64_t generation = 0;
   std::unique_ptr<const policy::snapshot> policy;
   gate::credential_store credentials;
+  std::vector<gate::resolved_profile> profiles;  // the policy's masking profiles, against the db
   gate::gate_snapshot view;  // points into this object
   bool identity = false;
   auth::jwk_set keys;
@@ -263,13 +264,20 @@ void dp_gate_deleter::operator()(dp_gate* g) const {
 
 namespace {
 
-// Builds a state from a snapshot message. Errors name the part and never a value.
-std::variant<std::unique_ptr<dp_state>, std::string> build_state(const ipc::snapshot& m) {
+// Builds a state from a snapshot message. Errors name the part and never a value. The policy's
+// masking profiles are resolved against the loaded pattern db: an entity the db does not know
+// refuses the snapshot (the running one stays), rather than masking other than the author meant.
+std::variant<std::unique_ptr<dp_state>, std::string> build_state(const ipc::snapshot& m, const scan::pattern_db* db) {
   auto st = std::make_unique<dp_state>();
   st->generation = m.generation;
   policy::compile_result c = policy::compile(m.policy_text, m.policy_name.empty() ? "policy" : m.policy_name);
   if (!c.error.empty()) return c.error;
   st->policy = std::move(c.snap);
+  {
+    gate::profile_resolution pr = gate::resolve_profiles(*st->policy, db);
+    if (!pr.error.empty()) return (m.policy_name.empty() ? std::string("policy") : m.policy_name) + ": " + pr.error;
+    st->profiles = std::move(pr.profiles);
+  }
   for (const auto& [name, value] : m.credentials) st->credentials.add(name, value);
   if (!m.jwks_text.empty()) {
     auto k = auth::jwks_parse(m.jwks_text);
@@ -296,6 +304,8 @@ std::variant<std::unique_ptr<dp_state>, std::string> build_state(const ipc::snap
   st->view.policy = st->policy.get();
   st->view.credentials = &st->credentials;
   st->view.generation = st->generation;
+  st->view.profiles = st->profiles.data();
+  st->view.profile_count = static_cast<uint32_t>(st->profiles.size());
   return st;
 }
 
@@ -496,7 +506,7 @@ void handle_line(dp_gate& g, const std::string& line) {
     res.error = "snapshot: " + *e;
   } else {
     res.generation = std::get<ipc::snapshot>(m).generation;
-    auto st = build_state(std::get<ipc::snapshot>(m));
+    auto st = build_state(std::get<ipc::snapshot>(m), g.db);
     if (auto* e2 = std::get_if<std::string>(&st)) {
       res.error = *e2;
     } else {
@@ -525,7 +535,7 @@ dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, uns
       error = *e;
       return nullptr;
     }
-    auto st = build_state(std::get<ipc::snapshot>(m));
+    auto st = build_state(std::get<ipc::snapshot>(m), g->db);
     if (auto* e = std::get_if<std::string>(&st)) {
       error = *e;
       return nullptr;
@@ -743,6 +753,7 @@ std::string dp_gate_stats_json(const dp_gate& g) {
   nlohmann::json j;
   nlohmann::json outcomes = nlohmann::json::object();
   uint64_t verified = 0, refused = 0, anonymous = 0, on_unknown = 0, lost = 0, ring = 0;
+  const dp_state* st = g.state.load();
   for (size_t o = 0; o < gate::outcome_count; ++o) {
     uint64_t n = 0;
     for (const auto& gt : g.gates) n += gt->stats().outcomes[o];
@@ -756,10 +767,32 @@ std::string dp_gate_stats_json(const dp_gate& g) {
     lost += gt->stats().response_records_lost;
     ring += gt->ring().size();
   }
-  const dp_state* st = g.state.load();
   j["decisions"] = outcomes;
   j["identity"] = {{"verified", verified}, {"refused", refused}, {"anonymous", anonymous}};
   j["policy_on_unknown"] = on_unknown;
+  // Masking profiles: forwards per profile of the current policy ("default": routes without one)
+  // and responses served unmasked to callers in a route's unmasked_groups.
+  {
+    uint64_t fw_unmasked = 0, resp_unmasked = 0;
+    nlohmann::json per = nlohmann::json::object();
+    for (const auto& gt : g.gates) {
+      fw_unmasked += gt->stats().forwards_unmasked;
+      resp_unmasked += gt->stats().responses_unmasked;
+    }
+    for (uint32_t p = 0; p <= policy::policy_max_profiles; ++p) {
+      uint64_t n = 0;
+      for (const auto& gt : g.gates) n += gt->stats().profile_forwards[p];
+      if (n == 0) continue;
+      const policy::masking_profile* mp =
+          st != nullptr && p < policy::policy_max_profiles ? policy::profile_at(*st->policy, static_cast<int32_t>(p)) : nullptr;
+      per[p == policy::policy_max_profiles ? std::string("default") : mp ? mp->name : "#" + std::to_string(p)] = n;
+    }
+    // Flat members: the control plane's metrics export turns numbers and objects of numbers into
+    // series (masking_forwards_by_profile{name="<profile>"}).
+    j["masking_forwards_by_profile"] = per;
+    j["masking_forwards_unmasked"] = fw_unmasked;
+    j["masking_responses_unmasked"] = resp_unmasked;
+  }
   j["audit"] = {{"records", g.drain->records()}, {"backlog", ring}, {"response_records_lost", lost},
                 {"failed", g.drain->failed()}};
   j["snapshot"] = {{"generation", st ? st->generation : 0},

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dataplane/policy/policy.hh"
+#include "dataplane/scan/pattern_set.hh"
 
 namespace phigate::policy {
 namespace {
@@ -434,6 +435,38 @@ compiled_route get_route(const json& j, size_t index, const std::set<std::string
   return r;
 }
 
+masking_profile get_profile(const std::string& name, const json& j) {
+  std::string where = "masking_profile " + quote_name(name);
+  if (!id_valid(name)) fail("masking_profiles", "profile names must be 1..64 of [A-Za-z0-9_.:-]");
+  where = "masking_profile " + name;
+  if (!j.is_object()) fail(where, "must be an object");
+  check_fields(j, where, {"description", "entities", "mask_style"});
+  if (const json* d = field(j, "description"); d && !d->is_string()) {
+    fail(where, "description must be a string");
+  }
+  masking_profile p;
+  p.name = name;
+  if (const json* e = field(j, "entities")) {
+    get_list(*e, where, "entities");
+    for (size_t i = 0; i < e->size(); ++i) {
+      const std::string item = "entities[" + std::to_string(i) + "]";
+      std::string ent = get_string((*e)[i], where, item);
+      if (!scan::pattern_entity_valid(ent)) fail(where, item + " must be an entity name ([a-z0-9_]{1,23})");
+      if (std::find(p.entities.begin(), p.entities.end(), ent) != p.entities.end()) {
+        fail(where, item + " repeats entity " + quote_name(ent));
+      }
+      p.entities.push_back(std::move(ent));
+    }
+  }
+  if (const json* m = field(j, "mask_style")) {
+    const std::string v = get_string(*m, where, "mask_style");
+    if (v == "alnum") p.style = scan::style_override::alnum;
+    else if (v == "all") p.style = scan::style_override::all;
+    else fail(where, "mask_style must be \"alnum\" or \"all\"");
+  }
+  return p;
+}
+
 struct rule_draft {
   compiled_rule rule;
   std::vector<std::string> groups;
@@ -545,7 +578,8 @@ void set_mask_bit(group_mask& m, size_t i) { m[i / 64] |= uint64_t{1} << (i % 64
 std::unique_ptr<snapshot> build(const json& doc) {
   if (!doc.is_object()) fail("policy", "the document must be a JSON object");
   check_fields(doc, "policy",
-               {"version", "name", "description", "body_limit", "default", "routes", "rules"});
+               {"version", "name", "description", "body_limit", "default", "masking_profiles", "routes",
+                "rules"});
   auto s = std::make_unique<snapshot>();
   const json* version = field(doc, "version");
   if (!version) fail("version", "missing");
@@ -560,6 +594,17 @@ std::unique_ptr<snapshot> build(const json& doc) {
   std::string perr;
   if (s->paths.add("model", perr) != 0) fail("policy", "internal error: model path");
 
+  std::map<std::string, uint32_t> profile_ids;
+  if (const json* profiles = field(doc, "masking_profiles")) {
+    if (!profiles->is_object()) fail("masking_profiles", "must be an object of named profiles");
+    if (profiles->empty()) fail("masking_profiles", "must not be empty (leave it out instead)");
+    if (profiles->size() > policy_max_profiles) fail("masking_profiles", "more than 64 profiles");
+    for (auto it = profiles->begin(); it != profiles->end(); ++it) {
+      profile_ids.emplace(it.key(), static_cast<uint32_t>(s->profiles.size()));
+      s->profiles.push_back(get_profile(it.key(), it.value()));
+    }
+  }
+
   std::map<std::string, uint32_t> route_ids;
   if (const json* routes = field(doc, "routes")) {
     if (!routes->is_array()) fail("routes", "must be a list");
@@ -567,6 +612,14 @@ std::unique_ptr<snapshot> build(const json& doc) {
     std::set<std::string> seen;
     for (size_t i = 0; i < routes->size(); ++i) {
       compiled_route r = get_route((*routes)[i], i, seen);
+      if (!r.settings.masking_profile.empty()) {
+        auto it = profile_ids.find(r.settings.masking_profile);
+        if (it == profile_ids.end()) {
+          fail("route " + r.settings.id,
+               "masking_profile " + quote_name(r.settings.masking_profile) + " is not defined in masking_profiles");
+        }
+        r.settings.profile = static_cast<int32_t>(it->second);
+      }
       seen.insert(r.settings.id);
       route_ids.emplace(r.settings.id, static_cast<uint32_t>(i));
       s->routes.push_back(std::move(r));
@@ -693,6 +746,20 @@ const route* route_at(const snapshot& s, int32_t i) {
 }
 
 uint32_t route_count(const snapshot& s) { return static_cast<uint32_t>(s.routes.size()); }
+
+const masking_profile* profile_at(const snapshot& s, int32_t i) {
+  if (i < 0 || static_cast<size_t>(i) >= s.profiles.size()) return nullptr;
+  return &s.profiles[static_cast<size_t>(i)];
+}
+
+uint32_t profile_count(const snapshot& s) { return static_cast<uint32_t>(s.profiles.size()); }
+
+bool route_unmasked_for(const route& r, const std::string_view* groups, uint32_t group_count) noexcept {
+  for (const std::string& u : r.unmasked_groups)
+    for (uint32_t i = 0; i < group_count; ++i)
+      if (groups[i] == u) return true;
+  return false;
+}
 
 uint32_t body_limit(const snapshot& s) { return s.body_limit; }
 

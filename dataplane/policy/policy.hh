@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "dataplane/scan/response_mode.hh"
+
 namespace phigate::policy {
 
 enum class action : uint8_t { allow, require_approval, block };
@@ -60,9 +62,24 @@ struct route {
   std::string id;
   std::string credential;                     // NAME of the backend credential ("" none)
   std::string auth_header = "authorization";  // header whose value is swapped (lowercase)
-  std::string masking_profile;                // pattern set profile name ("" = dataplane default)
+  std::string masking_profile;                // profile name ("" = default: every entity, own style)
+  int32_t profile = -1;                       // index for profile_at(), -1 = default
   std::vector<std::string> unmasked_groups;   // groups that receive unmasked responses
 };
+
+// A top-level "masking_profiles" entry. Entity names are checked for syntax only here (the
+// policy compiles without a pattern set); the dataplane resolves them against its pattern db
+// when it installs the snapshot.
+struct masking_profile {
+  std::string name;
+  std::vector<std::string> entities;  // pattern set entity names; empty = every entity
+  scan::style_override style = scan::style_override::pattern;
+};
+
+// Whether a caller in `groups` receives the route's responses unmasked: it names one of the
+// route's unmasked_groups (exact, case-sensitive). The caller must be verified: pass no groups
+// for an anonymous or unverified one. Packet path: no allocation.
+bool route_unmasked_for(const route& r, const std::string_view* groups, uint32_t group_count) noexcept;
 
 // Immutable after compile; shared read-only by all lcores. Its layout (policy_snapshot.hh) is
 // private to this folder: read it only through the functions below.
@@ -78,6 +95,7 @@ struct compile_result {
 // Limits of the format (docs/policy.md).
 inline constexpr uint32_t policy_max_rules = 1024;
 inline constexpr uint32_t policy_max_routes = 64;
+inline constexpr uint32_t policy_max_profiles = 64;
 inline constexpr uint32_t policy_max_list = 256;              // entries in any list
 inline constexpr uint32_t policy_max_groups = 256;            // distinct groups in rule matches
 inline constexpr uint32_t policy_max_body_conditions = 16;    // per rule
@@ -93,6 +111,8 @@ compile_result compile(std::string_view json_text, std::string_view file_name);
 decision evaluate(const snapshot& s, const request_facts& f) noexcept;
 const route* route_at(const snapshot& s, int32_t i);  // nullptr when out of range
 uint32_t route_count(const snapshot& s);
+const masking_profile* profile_at(const snapshot& s, int32_t i);  // nullptr when out of range
+uint32_t profile_count(const snapshot& s);
 uint32_t body_limit(const snapshot& s);  // bytes of body the dataplane must hold
 // 16 hex digits: FNV-1a 64 over the canonical JSON of the policy (comments dropped, keys
 // sorted), for audit records. Not a cryptographic digest.

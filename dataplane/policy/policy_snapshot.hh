@@ -80,6 +80,7 @@ struct compiled_route {
 struct snapshot {
   uint32_t body_limit = policy_default_body_limit;
   std::vector<detail::compiled_route> routes;
+  std::vector<masking_profile> profiles;
   std::vector<detail::compiled_rule> rules;
   detail::compiled_rule fallback;   // the "default" action (id "default")
   std::vector<std::string> groups;  // sorted distinct groups named by rule matches

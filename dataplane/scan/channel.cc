@@ -121,10 +121,19 @@ void emit_pending(channel_state& ch, const scan_sink& sink) {
   if (sink.on_finding) sink.on_finding(sink.ctx, ch.pending);
 }
 
+mask_style effective_style(const scan_sink& sink, mask_style own) {
+  switch (sink.style) {
+    case style_override::alnum: return mask_style::alnum;
+    case style_override::all: return mask_style::all;
+    case style_override::pattern: break;
+  }
+  return own;
+}
+
 void record_finding(stage& st, uint32_t id, uint64_t s, uint64_t e) {
   scan_scratch& sc = *st.owner;
   channel_state& ch = *st.ch;
-  emit_masks(st, s, e, sc.db->patterns()[id].mask);
+  emit_masks(st, s, e, effective_style(st.sink, sc.db->patterns()[id].mask));
   const map_entry* first = map_find(st, s);
   const map_entry* last = map_find(st, e - 1);
   const uint64_t raw_s = first ? first->raw + ((first->kind == source_kind::text ||
@@ -191,6 +200,12 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
   if (ch.has_pending && ch.pending.pattern == id && ch.pending_logical_end >= e &&
       ch.pending_logical_start < e)
     return 0;  // another end inside a value already found
+  // The response's masking profile leaves this entity alone: skipped before start recovery, the
+  // most expensive step, so a narrow profile also scans faster.
+  if (!sc.db->entity_enabled(id, st.sink.entities)) {
+    sc.counters.entity_skipped++;
+    return 0;
+  }
   const pattern_meta& m = sc.db->patterns()[id];
   // Context-gated entries (bare numbers) fire on every timestamp and token count; when no
   // keyword is anywhere near, reject before paying for start recovery.
@@ -412,6 +427,15 @@ bool save(stage& st, uint64_t hold) {
 
 }  // namespace
 
+const char* style_override_name(style_override s) {
+  switch (s) {
+    case style_override::pattern: return "pattern";
+    case style_override::alnum: return "alnum";
+    case style_override::all: return "all";
+  }
+  return "pattern";
+}
+
 scan_scratch* scan_scratch_create(const pattern_db& db) {
   auto* s = new (std::nothrow) scan_scratch();
   if (!s) return nullptr;
@@ -539,7 +563,8 @@ void channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode
   ch.prev_delta = saved_prev;
   ch.call_hs_start = saved_start;
   const uint64_t end = st.base + st.len;
-  if (mode == flush_mode::mask) emit_masks(st, ch.final_logical, end, mask_style::alnum);
+  if (mode == flush_mode::mask)
+    emit_masks(st, ch.final_logical, end, sink.style == style_override::all ? mask_style::all : mask_style::alnum);
   save(st, end);
 }
 

@@ -27,6 +27,7 @@
 
 #include "dataplane/mask/mask_action.hh"
 #include "dataplane/scan/pattern_db.hh"
+#include "dataplane/scan/response_mode.hh"
 
 namespace phigate::scan {
 
@@ -78,6 +79,7 @@ struct scan_counters {
   uint64_t holds = 0;              // feeds that ended with held bytes
   uint64_t flushes = 0;
   uint64_t map_overflow = 0;
+  uint64_t entity_skipped = 0;     // reports of entities the response's profile leaves unmasked
 };
 
 // Per-flow, per-channel state. Value type; the Hyperscan stream is opened once at setup and
@@ -106,10 +108,19 @@ struct alignas(64) channel_state {
   uint8_t window[kWindowBytes];
 };
 
+// Where masks and findings go, and the message's masking profile. The profile travels with the
+// sink rather than in channel_state (which is sized to whole cache lines per flow): the caller
+// must pass the same entities and style for every call of one message. Matches of patterns whose
+// entity bit is clear in `entities` are skipped before start recovery (no mask, no finding;
+// counted in scan_counters::entity_skipped); `style` overrides each pattern's mask style, also
+// for the fail-closed masks of a timer flush (which otherwise use alnum). A null on_mask scans
+// without masking (findings still reported).
 struct scan_sink {
   void* ctx = nullptr;
   void (*on_mask)(void* ctx, const mask::mask_action& a) = nullptr;
   void (*on_finding)(void* ctx, const finding& f) = nullptr;
+  uint64_t entities = all_entities;
+  style_override style = style_override::pattern;
 };
 
 // Per-thread scratch: Hyperscan scratches, the spare stream used to probe "end of data" on a

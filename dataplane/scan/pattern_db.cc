@@ -158,6 +158,23 @@ void pattern_db::finish_summary() {
     max_length_ = std::max(max_length_, m.max_length);
     max_context_window_ = std::max(max_context_window_, m.context_window);
   }
+  entities_.clear();
+  entity_bits_.clear();
+  for (const pattern_meta& m : meta_) {
+    const std::string_view e(m.entity, strnlen(m.entity, sizeof m.entity));
+    int i = entity_index(e);
+    if (i < 0) {
+      i = static_cast<int>(entities_.size());
+      entities_.emplace_back(e);
+    }
+    entity_bits_.push_back(static_cast<uint32_t>(i) < max_entity_bits ? static_cast<uint8_t>(i) : no_entity_bit);
+  }
+}
+
+int pattern_db::entity_index(std::string_view entity) const {
+  for (size_t i = 0; i < entities_.size(); ++i)
+    if (entities_[i] == entity) return static_cast<int>(i);
+  return -1;
 }
 
 std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const pattern_set& set) {

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "dataplane/scan/pattern_set.hh"
+#include "dataplane/scan/response_mode.hh"
 #include "dataplane/scan/trigger.hh"
 #include "dataplane/validate/validators.hh"
 
@@ -95,6 +96,23 @@ class pattern_db {
   std::string_view name() const { return name_; }
   int version() const { return version_; }
 
+  // Entities, numbered in order of first appearance in the set (masking profiles name them;
+  // response_mode::entities holds one bit per index). Derived at load, not serialized.
+  uint32_t entity_count() const { return static_cast<uint32_t>(entities_.size()); }
+  std::string_view entity_name(uint32_t i) const {
+    return i < entities_.size() ? std::string_view(entities_[i]) : std::string_view();
+  }
+  // Index of `entity`, or -1 when no pattern of this db has it.
+  int entity_index(std::string_view entity) const;
+  // The response_mode::entities bit of pattern `id`: its entity index, or no_entity_bit when
+  // that index is 64 or more (or id is out of range): such patterns are always masked.
+  uint8_t entity_bit(uint32_t id) const { return id < entity_bits_.size() ? entity_bits_[id] : no_entity_bit; }
+  // Whether a match of pattern `id` is masked under `entities` (hot path: one load, one test).
+  bool entity_enabled(uint32_t id, uint64_t entities) const {
+    const uint8_t b = entity_bit(id);
+    return b == no_entity_bit || ((entities >> b) & 1u) != 0;
+  }
+
   // Allocates (existing == nullptr) or grows `existing` so that it serves every database
   // above. Returns the scratch to use from now on (possibly a new pointer), or nullptr on
   // failure, in which case `existing` has been freed (Hyperscan frees it when growing fails)
@@ -110,6 +128,8 @@ class pattern_db {
   int version_ = 0;
   std::vector<pattern_meta> meta_;
   std::vector<std::string> keywords_;
+  std::vector<std::string> entities_;
+  std::vector<uint8_t> entity_bits_;  // per pattern
   uint16_t max_length_ = 0;
   uint8_t max_context_window_ = 0;
   hs_database_t* stream_db_ = nullptr;

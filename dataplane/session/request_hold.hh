@@ -14,6 +14,7 @@
 
 #include "dataplane/flow/flow_key.hh"
 #include "dataplane/http/http_parser.hh"
+#include "dataplane/scan/response_mode.hh"
 
 namespace phigate::session {
 
@@ -59,7 +60,18 @@ struct request_answer {
   // respond: a complete HTTP/1.1 response (with Connection: close); the bytes must stay valid
   // until the next decide() on this lcore.
   std::string_view response;
+  // forward: how this request's response is masked (the route's masking profile, and whether the
+  // caller may read it unmasked). Values only: a flow can outlive the snapshots they came from.
+  uint64_t mask_entities = scan::all_entities;
+  scan::style_override mask_style = scan::style_override::pattern;
+  bool unmasked = false;
+  // Opaque to the session: handed back in response_info (the decider names the profile with it).
+  uint32_t profile_tag = 0;
 };
+
+// Responses whose request mode the session keeps per connection: pipelined requests deeper than
+// this get the fail-closed mode (scan::default_response_mode: everything masked).
+inline constexpr uint32_t response_mode_depth = 4;
 
 // What the session reports when a response (or the connection) ends, for the second audit record.
 struct response_info {
@@ -71,6 +83,8 @@ struct response_info {
   const uint16_t* findings_by_pattern = nullptr;  // counts per pattern index, `patterns` long
   uint32_t patterns = 0;
   bool aborted = false;            // the connection ended before the response did
+  bool unmasked = false;           // served without masks (request_answer::unmasked)
+  uint32_t profile_tag = 0;        // request_answer::profile_tag of its request (0: default mode)
 };
 
 struct request_decider {

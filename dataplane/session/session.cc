@@ -63,6 +63,25 @@ struct resp_findings {
   uint16_t status = 0;
   uint32_t total = 0;
   uint64_t start = 0;          // response stream offset of the current head
+  uint32_t profile_tag = 0;    // the mode of this response, once its final head is seen
+  bool unmasked = false;
+  bool mode_taken = false;
+};
+
+// Response modes of forwarded requests whose final response has not started, in request order
+// (responses come in request order). Past the depth, forwarded requests only count in `overflow`
+// and their responses get the fail-closed default mode; once anything overflowed, later requests
+// overflow too until the stored ones are used up, so no response ever takes a later one's mode.
+struct mode_queue {
+  struct entry {
+    uint64_t entities;
+    uint32_t profile_tag;
+    scan::style_override style;
+    bool unmasked;
+  };
+  entry q[response_mode_depth];
+  uint8_t head = 0, count = 0;
+  uint32_t overflow = 0;
 };
 
 // Per-flow state, constructed once per table slot at setup (the engine's Hyperscan streams are
@@ -77,6 +96,7 @@ struct session_flow {
   engine::engine_error request_error = engine::engine_error::none;
   req_gate gate;
   resp_findings rf;
+  mode_queue modes;
   bool timer_listed = false;                      // in session_ctx::timers
   reset_reason pending_reset = reset_reason::none;  // a timer failed the flow: reset on its next packet
 };
@@ -232,6 +252,33 @@ void list_waiter(session_ctx& s, session_flow& f, uint32_t slot) {
   f.gate.waiting_listed = true;
 }
 
+void mode_push(session_ctx& s, session_flow& f, const request_answer& a) {
+  mode_queue& m = f.modes;
+  if (m.overflow != 0 || m.count == response_mode_depth) {
+    ++m.overflow;
+    ++s.n.response_mode_overflow;
+    return;
+  }
+  m.q[(m.head + m.count) % response_mode_depth] = {a.mask_entities, a.profile_tag, a.mask_style, a.unmasked};
+  ++m.count;
+}
+
+// The mode of the oldest forwarded request without a response (the default when none is queued:
+// no decider, or a response nobody asked for). `take` consumes it.
+mode_queue::entry mode_front(mode_queue& m, bool take) {
+  mode_queue::entry e{scan::default_response_mode.entities, 0, scan::default_response_mode.style, false};
+  if (m.count != 0) {
+    e = m.q[m.head];
+    if (take) {
+      m.head = static_cast<uint8_t>((m.head + 1) % response_mode_depth);
+      --m.count;
+    }
+  } else if (m.overflow != 0 && take) {
+    --m.overflow;
+  }
+  return e;
+}
+
 // Asks the decider about the held message ending at `end` (UINT64_MAX: not ended yet).
 void gate_decide(call& c, uint64_t end) {
   session_ctx& s = *c.s;
@@ -302,6 +349,7 @@ void gate_decide(call& c, uint64_t end) {
     ++s.n.credential_swaps;
   }
   ++g.forwarded;
+  mode_push(s, f, a);
   const bool waits = a.wait_seq != 0 && durable_seq(s) < a.wait_seq;
   if (waits) {
     g.wait_seq = std::max(g.wait_seq, a.wait_seq);
@@ -400,6 +448,15 @@ void report_response(session_ctx& s, session_flow& f, uint64_t end, bool aborted
     ri.findings_by_pattern = s.findings_scratch.data();
     ri.patterns = static_cast<uint32_t>(s.findings_scratch.size());
     ri.aborted = aborted;
+    if (rf.mode_taken) {
+      ri.unmasked = rf.unmasked;
+      ri.profile_tag = rf.profile_tag;
+    } else {
+      // Ended before its head: name the mode it would have had.
+      const mode_queue::entry m = mode_front(f.modes, false);
+      ri.unmasked = m.unmasked;
+      ri.profile_tag = m.profile_tag;
+    }
     s.cfg.decider.response_done(s.cfg.decider.ctx, ri, now);
   }
   const uint64_t start = end;
@@ -432,13 +489,22 @@ engine::engine_sink engine_sink_for(call* k) {
   es.on_request_end = [](void* ctx, uint64_t off) { gate_on_end(*static_cast<call*>(ctx), off); };
   es.on_response_head = [](void* ctx, const http::message_head& h, engine::body_codec) {
     call& c = *static_cast<call*>(ctx);
-    if (!h.interim) c.f->rf.status = h.status;
+    if (h.interim) return;
+    session_flow& f = *c.f;
+    f.rf.status = h.status;
+    // Runs before the engine opens this body's channels: the mode applies to this response.
+    const mode_queue::entry m = mode_front(f.modes, true);
+    engine::set_response_mode(f.eng, scan::response_mode{m.entities, m.style, m.unmasked});
+    f.rf.profile_tag = m.profile_tag;
+    f.rf.unmasked = m.unmasked;
+    f.rf.mode_taken = true;
   };
   es.on_response_end = [](void* ctx, uint64_t off) {
     call& c = *static_cast<call*>(ctx);
     session_flow& f = *c.f;
     if (f.rf.status == 0 || f.rf.status >= 200 || f.rf.status == 101) {
       ++c.s->n.responses;
+      if (f.rf.unmasked) ++c.s->n.responses_unmasked;
       report_response(*c.s, f, off, false, c.now);
       ++f.gate.responses;
     } else {
@@ -540,6 +606,7 @@ void new_connection(session_ctx& s, session_flow& f, uint32_t slot) {
   hold_buf_put(s, f.gate);
   f.gate = req_gate{};
   f.rf = resp_findings{};
+  f.modes = mode_queue{};
   f.conn_id = ++s.next_conn_id;
   f.timer_listed = false;
   f.pending_reset = reset_reason::none;
@@ -820,6 +887,7 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns) 
       f.request_error = engine::engine_error::none;
       f.gate = req_gate{};
       f.rf = resp_findings{};
+      f.modes = mode_queue{};
       f.conn_id = ++s.next_conn_id;
       r.action = packet_action::forward;
       break;

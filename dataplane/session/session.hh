@@ -18,6 +18,10 @@
 // them. With one (request_hold.hh), every request is held until its decision: forward (optionally
 // with the Authorization value swapped in place, and after its audit record is durable), respond
 // (an injected response to the client, FIN, RST to the server) or reset.
+// Response modes: each forwarded request's answer carries how its response is masked (entities,
+// style, unmasked); the session queues them per connection (response_mode_depth, in request
+// order) and sets the next one on the engine when a final response head arrives. Deeper
+// pipelining gets the fail-closed default (everything masked).
 // Response direction: bytes leave only below the engine's final offset; hold timer and gap timer
 // are checked on every packet of the flow and, for flows holding bytes or waiting on a gap, by
 // session_tick() whether or not another packet comes.
@@ -168,6 +172,8 @@ struct session_counters {
   uint64_t audit_waits = 0;            // forwards that had to wait for a durable audit record
   uint64_t audit_wait_overflow = 0;    // waiting flows beyond the wait list (released on their next packet)
   uint64_t responses = 0;              // final (non-1xx) responses ended
+  uint64_t responses_unmasked = 0;     // of which served without masks (request_answer::unmasked)
+  uint64_t response_mode_overflow = 0; // forwards past response_mode_depth: their responses fully masked
   uint64_t timer_resets = 0;           // flows failed by a timer from session_tick (RSTs on their next packet)
   uint64_t findings = 0;
   uint64_t findings_by_pattern[64] = {};  // index = pattern; the last slot collects the rest

@@ -101,6 +101,51 @@ TEST(event_drain, records_are_chained_signed_and_acknowledged_after_sync) {
   EXPECT_EQ(jr["findings_by_entity"][0]["count"], 3);
 }
 
+// Issue 4 section 2: both records of an unmasked exchange say so and name the masking profile;
+// the fields are absent in the default case, and the signed log still verifies.
+TEST(event_drain, unmasked_and_masking_profile_reach_both_records) {
+  tmp_dir d;
+  auto key = audit_key_generate();
+  ASSERT_TRUE(std::holds_alternative<auth::pkey_ptr>(key));
+  EVP_PKEY* k = std::get<auth::pkey_ptr>(key).get();
+  auto w = audit_writer::open(d.path + "/audit.log", auth::pkey_share(k));
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<audit_writer>>(w));
+  auto& writer = *std::get<std::unique_ptr<audit_writer>>(w);
+  gate::event_ring r0(8);
+  event_drain drain(&writer, {&r0}, nullptr, d.path + "/events.jsonl");
+  gate::audit_event* e = decision(r0, 1);
+  std::strcpy(e->masking_profile, "contact");
+  e->unmasked = true;
+  r0.publish();
+  gate::audit_event* resp = r0.claim();
+  resp->seq = 2;
+  resp->kind = gate::event_kind::response;
+  resp->status = 200;
+  std::strcpy(resp->masking_profile, "contact");
+  resp->unmasked = true;
+  r0.publish();
+  decision(r0, 3);  // the default: neither field
+  r0.publish();
+  const event_drain::result res = drain.pump(1000);
+  ASSERT_FALSE(res.error) << *res.error;
+  ASSERT_FALSE(writer.close(2000));
+  audit_verify_options o;
+  const audit_report rep = audit_verify(d.path + "/audit.log", k, o);
+  EXPECT_TRUE(rep.intact()) << audit_fault_name(rep.fault) << " " << rep.detail;
+  std::ifstream ev(d.path + "/events.jsonl");
+  std::string line;
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(std::getline(ev, line));
+    const nlohmann::json j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["unmasked"], true) << line;
+    EXPECT_EQ(j["masking_profile"], "contact") << line;
+  }
+  ASSERT_TRUE(std::getline(ev, line));
+  const nlohmann::json j = nlohmann::json::parse(line);
+  EXPECT_FALSE(j.contains("unmasked"));
+  EXPECT_FALSE(j.contains("masking_profile"));
+}
+
 TEST(event_drain, a_failed_log_acknowledges_nothing) {
   tmp_dir d;
   auto key = audit_key_generate();

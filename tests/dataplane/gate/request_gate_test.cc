@@ -9,12 +9,16 @@
 #include <openssl/sha.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "dataplane/gate/request_gate.hh"
+#include "dataplane/scan/pattern_db.hh"
+#include "dataplane/scan/pattern_set.hh"
 
 namespace phigate::test {
 namespace {
@@ -51,7 +55,11 @@ struct fixture {
   std::string seen_grant_subject;
   std::unique_ptr<gate::request_gate> g;
 
-  explicit fixture(uint32_t ring = 16) {
+  explicit fixture(uint32_t ring = 16, const char* policy_text = nullptr) {
+    if (policy_text != nullptr) {
+      compiled = policy::compile(policy_text, "test-policy.json");
+      gs.policy = compiled.snap.get();
+    }
     creds.add("openai", "Bearer sk-backend-1234");
     gate::gate_config c;
     c.snapshot = &snap;
@@ -286,6 +294,175 @@ TEST(request_gate, anonymous_requests_needing_approval_get_no_dead_approval_id) 
   const nlohmann::json j = f.answer_body(a);
   EXPECT_EQ(j["error"]["code"], "approval_needs_identity");
   EXPECT_FALSE(j["error"].contains("approval_id"));
+}
+
+}  // namespace
+}  // namespace phigate::test
+
+// Issue 4 section 2: masking profiles and unmasked groups, as the gate turns them into the
+// answer's response mode and the audit records.
+namespace phigate::test {
+namespace {
+
+constexpr const char* kProfilePolicy = R"({
+  "version": 1,
+  "default": {"action": "block", "reason": "no rule allows this"},
+  "masking_profiles": {"contact": {"entities": ["email", "phone"], "mask_style": "all"}},
+  "routes": [
+    {"id": "notes", "paths": [{"prefix": "/v1/"}], "masking_profile": "contact", "unmasked_groups": ["phi-readers"]},
+    {"id": "plain", "paths": [{"prefix": "/v2/"}], "unmasked_groups": ["phi-readers"]}
+  ],
+  "rules": [{"id": "everyone", "action": "allow"}]
+})";
+
+const scan::pattern_db& catalog_db() {
+  static std::unique_ptr<scan::pattern_db> db = [] {
+    auto set = scan::pattern_set_load(std::string(PHIGATE_PATTERN_DIR) + "/us-phi-core.json");
+    EXPECT_TRUE(std::holds_alternative<scan::pattern_set>(set));
+    auto r = scan::pattern_db::compile(std::get<scan::pattern_set>(set));
+    EXPECT_TRUE(r.index() == 0);
+    return std::move(std::get<0>(r));
+  }();
+  return *db;
+}
+
+struct profile_fixture : fixture {
+  gate::profile_resolution resolved;
+  profile_fixture() : fixture(16, kProfilePolicy) {
+    EXPECT_TRUE(compiled.error.empty()) << compiled.error;
+    resolved = gate::resolve_profiles(*compiled.snap, &catalog_db());
+    EXPECT_EQ(resolved.error, "");
+    gs.profiles = resolved.profiles.data();
+    gs.profile_count = static_cast<uint32_t>(resolved.profiles.size());
+  }
+};
+
+uint64_t bits_of(std::initializer_list<const char*> names) {
+  uint64_t m = 0;
+  for (const char* n : names) m |= uint64_t{1} << catalog_db().entity_index(n);
+  return m;
+}
+
+TEST(request_gate, caller_in_unmasked_groups_gets_the_response_unmasked) {
+  profile_fixture f;
+  f.groups = {"clinicians", "phi-readers"};
+  const session::request_answer a = f.decide(kToken, "/v1/chat/completions", R"({"n":1})");
+  ASSERT_EQ(a.verdict, request_verdict::forward);
+  EXPECT_TRUE(a.unmasked);
+  EXPECT_EQ(a.mask_entities, bits_of({"email", "phone"}));
+  EXPECT_EQ(a.mask_style, scan::style_override::all);
+  const gate::audit_event e = f.pop_last();
+  EXPECT_TRUE(e.unmasked);
+  EXPECT_STREQ(e.masking_profile, "contact");
+  EXPECT_EQ(f.g->stats().forwards_unmasked, 1u);
+}
+
+TEST(request_gate, caller_not_in_unmasked_groups_gets_the_profile_masked) {
+  profile_fixture f;
+  f.groups = {"clinicians", "PHI-readers"};  // group names are case-sensitive
+  const session::request_answer a = f.decide(kToken, "/v1/chat/completions", R"({"n":1})");
+  ASSERT_EQ(a.verdict, request_verdict::forward);
+  EXPECT_FALSE(a.unmasked);
+  EXPECT_EQ(a.mask_entities, bits_of({"email", "phone"}));
+  EXPECT_EQ(a.mask_style, scan::style_override::all);
+  const gate::audit_event e = f.pop_last();
+  EXPECT_FALSE(e.unmasked);
+  EXPECT_STREQ(e.masking_profile, "contact");
+  EXPECT_EQ(f.g->stats().forwards_unmasked, 0u);
+}
+
+TEST(request_gate, unverified_or_anonymous_caller_is_never_unmasked) {
+  profile_fixture f;
+  f.groups = {"phi-readers"};
+  // A refused token: the verifier would have named phi-readers for a good one.
+  session::request_answer a = f.decide("Bearer bad-token-phi-readers", "/v1/chat/completions", R"({"n":1})");
+  ASSERT_EQ(a.verdict, request_verdict::forward);
+  EXPECT_FALSE(a.unmasked);
+  a = f.decide("", "/v2/infer", R"({"n":1})");
+  ASSERT_EQ(a.verdict, request_verdict::forward);
+  EXPECT_FALSE(a.unmasked);
+  // Control: the same route with a verified member is unmasked.
+  a = f.decide(kToken, "/v2/infer", R"({"n":1})");
+  EXPECT_TRUE(a.unmasked);
+}
+
+TEST(request_gate, route_without_profile_masks_every_entity_in_its_own_style) {
+  profile_fixture f;
+  f.groups = {"clinicians"};
+  const session::request_answer a = f.decide(kToken, "/v2/infer", R"({"n":1})");
+  ASSERT_EQ(a.verdict, request_verdict::forward);
+  EXPECT_FALSE(a.unmasked);
+  EXPECT_EQ(a.mask_entities, scan::all_entities);
+  EXPECT_EQ(a.mask_style, scan::style_override::pattern);
+  EXPECT_STREQ(f.pop_last().masking_profile, "");
+  EXPECT_EQ(f.g->stats().profile_forwards[policy::policy_max_profiles], 1u);
+}
+
+TEST(request_gate, unresolved_profiles_fail_closed_to_every_entity) {
+  profile_fixture f;
+  f.gs.profiles = nullptr;  // a snapshot installed without resolution
+  f.gs.profile_count = 0;
+  const session::request_answer a = f.decide(kToken, "/v1/chat/completions", R"({"n":1})");
+  EXPECT_EQ(a.mask_entities, scan::all_entities);
+}
+
+TEST(request_gate, response_record_names_the_profile_and_unmasked) {
+  profile_fixture f;
+  f.groups = {"phi-readers"};
+  const session::request_answer a = f.decide(kToken, "/v1/chat/completions", R"({"n":1})");
+  f.pop_last();
+  session::response_info r;
+  r.conn_id = 7;
+  r.request_index = 2;
+  r.status = 200;
+  r.findings = 1;
+  r.unmasked = a.unmasked;
+  r.profile_tag = a.profile_tag;
+  f.g->response_done(r, 2'000);
+  gate::audit_event e = f.pop_last();
+  EXPECT_EQ(e.kind, gate::event_kind::response);
+  EXPECT_TRUE(e.unmasked);
+  EXPECT_STREQ(e.masking_profile, "contact");
+  EXPECT_EQ(f.g->stats().responses_unmasked, 1u);
+  // A tag from another snapshot generation does not name a profile of the current one.
+  r.profile_tag = gate::profile_tag_make(f.gs.generation + 1, 0);
+  r.unmasked = false;
+  f.g->response_done(r, 3'000);
+  e = f.pop_last();
+  EXPECT_FALSE(e.unmasked);
+  EXPECT_STREQ(e.masking_profile, "");
+}
+
+TEST(resolve_profiles, entities_resolve_against_the_pattern_db) {
+  auto c = policy::compile(
+      R"({"version":1,"rules":[],"masking_profiles":{"a":{"entities":["ssn","email"]},"b":{"mask_style":"alnum"}}})",
+      "p.json");
+  ASSERT_EQ(c.error, "");
+  const gate::profile_resolution r = gate::resolve_profiles(*c.snap, &catalog_db());
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.profiles.size(), 2u);
+  EXPECT_EQ(r.profiles[0].entities, bits_of({"ssn", "email"}));
+  EXPECT_EQ(r.profiles[0].style, scan::style_override::pattern);
+  EXPECT_EQ(r.profiles[1].entities, scan::all_entities);
+  EXPECT_EQ(r.profiles[1].style, scan::style_override::alnum);
+}
+
+TEST(resolve_profiles, an_entity_the_pattern_set_lacks_is_an_error) {
+  auto c = policy::compile(
+      R"({"version":1,"rules":[],"masking_profiles":{"typo":{"entities":["ssn","emial"]}}})", "p.json");
+  ASSERT_EQ(c.error, "");
+  const gate::profile_resolution r = gate::resolve_profiles(*c.snap, &catalog_db());
+  EXPECT_EQ(r.error, "masking_profile typo: entity emial is not in pattern set us-phi-core");
+  EXPECT_TRUE(r.profiles.empty());
+}
+
+TEST(resolve_profiles, the_example_policy_resolves_against_the_shipped_catalog) {
+  std::ifstream in(PHIGATE_POLICY_EXAMPLE);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto c = policy::compile(text, "policy.example.json");
+  ASSERT_EQ(c.error, "");
+  ASSERT_GT(policy::profile_count(*c.snap), 0u);
+  EXPECT_EQ(gate::resolve_profiles(*c.snap, &catalog_db()).error, "");
 }
 
 }  // namespace

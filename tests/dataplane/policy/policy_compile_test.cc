@@ -221,12 +221,87 @@ TEST(PolicyCompile, RouteErrors) {
       {rt(R"([{"id":"a","credential":"has space"}])"), "p.json: route a: credential must be 1..64 of [A-Za-z0-9_.:-]"},
       {rt(R"([{"id":"a","auth_header":"Authorization"}])"), "~p.json: route a: auth_header must be a lowercase header name"},
       {rt(R"([{"id":"a","masking_profile":""}])"), "p.json: route a: masking_profile must be 1..64 of [A-Za-z0-9_.:-]"},
+      {rt(R"([{"id":"a","masking_profile":"nope"}])"),
+       "p.json: route a: masking_profile \"nope\" is not defined in masking_profiles"},
       {rt(R"([{"id":"a","unmasked_groups":"phi"}])"), "p.json: route a: unmasked_groups must be a list"},
   };
   for (const auto& r : rows) expect_rejected(r);
   std::string many = "[";
   for (int i = 0; i < 65; ++i) many += std::string(i ? "," : "") + R"({"id":"r)" + std::to_string(i) + "\"}";
   expect_rejected({rt(many + "]"), "p.json: routes: more than 64 routes"});
+}
+
+// Issue 4 section 2: per-route masking profiles.
+TEST(PolicyCompile, MaskingProfilesParsed) {
+  auto s = test::must_compile(make_policy(
+      "[]", R"([{"id":"a","masking_profile":"contact"},{"id":"b"},{"id":"c","masking_profile":"every"}])",
+      R"("masking_profiles":{"contact":{"description":"x","entities":["email","phone"],"mask_style":"all"},
+                             "every":{},"ids":{"entities":["ssn"],"mask_style":"alnum"}},)"));
+  ASSERT_NE(s, nullptr);
+  ASSERT_EQ(profile_count(*s), 3u);
+  const route* a = route_at(*s, 0);
+  ASSERT_NE(a, nullptr);
+  const masking_profile* p = profile_at(*s, a->profile);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->name, "contact");
+  EXPECT_EQ(p->entities, (std::vector<std::string>{"email", "phone"}));
+  EXPECT_EQ(p->style, scan::style_override::all);
+  EXPECT_EQ(route_at(*s, 1)->profile, -1);  // no profile: the default
+  const masking_profile* every = profile_at(*s, route_at(*s, 2)->profile);
+  ASSERT_NE(every, nullptr);
+  EXPECT_EQ(every->name, "every");
+  EXPECT_TRUE(every->entities.empty());
+  EXPECT_EQ(every->style, scan::style_override::pattern);
+  bool saw_ids = false;
+  for (uint32_t i = 0; i < profile_count(*s); ++i)
+    if (profile_at(*s, static_cast<int32_t>(i))->name == "ids") {
+      saw_ids = true;
+      EXPECT_EQ(profile_at(*s, static_cast<int32_t>(i))->style, scan::style_override::alnum);
+    }
+  EXPECT_TRUE(saw_ids);
+  EXPECT_EQ(profile_at(*s, 3), nullptr);
+  EXPECT_EQ(profile_at(*s, -1), nullptr);
+}
+
+TEST(PolicyCompile, MaskingProfileErrors) {
+  auto pr = [](std::string_view profiles) {
+    return make_policy("[]", "[]", "\"masking_profiles\":" + std::string(profiles) + ",");
+  };
+  const bad_row rows[] = {
+      {pr("[]"), "p.json: masking_profiles: must be an object of named profiles"},
+      {pr("{}"), "p.json: masking_profiles: must not be empty (leave it out instead)"},
+      {pr(R"({"has space":{}})"), "p.json: masking_profiles: profile names must be 1..64 of [A-Za-z0-9_.:-]"},
+      {pr(R"({"p":[]})"), "p.json: masking_profile p: must be an object"},
+      {pr(R"({"p":{"entity":["ssn"]}})"), "p.json: masking_profile p: unknown field \"entity\""},
+      {pr(R"({"p":{"entities":[]}})"), "~p.json: masking_profile p: entities is empty"},
+      {pr(R"({"p":{"entities":"ssn"}})"), "p.json: masking_profile p: entities must be a list"},
+      {pr(R"({"p":{"entities":["SSN"]}})"),
+       "p.json: masking_profile p: entities[0] must be an entity name ([a-z0-9_]{1,23})"},
+      {pr(R"({"p":{"entities":["ssn","e-mail"]}})"),
+       "p.json: masking_profile p: entities[1] must be an entity name ([a-z0-9_]{1,23})"},
+      {pr(R"({"p":{"entities":["ssn",3]}})"), "p.json: masking_profile p: entities[1] must be a string"},
+      {pr(R"({"p":{"entities":["ssn","ssn"]}})"), "p.json: masking_profile p: entities[1] repeats entity \"ssn\""},
+      {pr(R"({"p":{"mask_style":"stars"}})"), "p.json: masking_profile p: mask_style must be \"alnum\" or \"all\""},
+      {pr(R"({"p":{"mask_style":1}})"), "p.json: masking_profile p: mask_style must be a string"},
+      {pr(R"({"p":{"mask_style":"pattern"}})"),
+       "p.json: masking_profile p: mask_style must be \"alnum\" or \"all\""},
+  };
+  for (const auto& r : rows) expect_rejected(r);
+  std::string many = "{";
+  for (int i = 0; i < 65; ++i) many += std::string(i ? "," : "") + "\"p" + std::to_string(i) + "\":{}";
+  expect_rejected({pr(many + "}"), "p.json: masking_profiles: more than 64 profiles"});
+}
+
+TEST(PolicyCompile, UnmaskedGroupsMatchExactly) {
+  auto s = test::must_compile(make_policy("[]", R"([{"id":"a","unmasked_groups":["phi-readers","audit"]},{"id":"b"}])"));
+  const route* a = route_at(*s, 0);
+  const std::string_view readers[] = {"staff", "phi-readers"};
+  const std::string_view others[] = {"PHI-readers", "phi-reader", "phi-readers-x"};
+  EXPECT_TRUE(route_unmasked_for(*a, readers, 2));
+  EXPECT_FALSE(route_unmasked_for(*a, readers, 1));
+  EXPECT_FALSE(route_unmasked_for(*a, others, 3));
+  EXPECT_FALSE(route_unmasked_for(*a, nullptr, 0));
+  EXPECT_FALSE(route_unmasked_for(*route_at(*s, 1), readers, 2));
 }
 
 TEST(PolicyCompile, LimitErrors) {

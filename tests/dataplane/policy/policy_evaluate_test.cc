@@ -515,7 +515,8 @@ TEST(PolicyEvaluate, Routes) {
       R"([{"id":"a","hosts":["api.example"],"paths":[{"prefix":"/v1/"}],"credential":"cred-a",
            "masking_profile":"us-phi-core","unmasked_groups":["phi-readers"]},
           {"id":"b","hosts":["*.example","\\[::1\\]"],"credential":"cred-b","auth_header":"x-api-key"},
-          {"id":"c","paths":[{"glob":"/admin/*"}]}])"));
+          {"id":"c","paths":[{"glob":"/admin/*"}]}])",
+      R"("masking_profiles":{"us-phi-core":{}},)"));
   ASSERT_EQ(route_count(*s), 3u);
   const route* a = route_at(*s, 0);
   ASSERT_NE(a, nullptr);

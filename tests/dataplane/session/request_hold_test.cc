@@ -427,3 +427,169 @@ TEST(request_hold, a_later_forward_without_wait_does_not_release_an_earlier_wait
 
 }  // namespace
 }  // namespace phigate::test
+
+// Issue 4 section 2: the answer's response mode (masking profile, unmasked) governs the response
+// to that request, in request order.
+namespace phigate::test {
+namespace {
+
+const std::string kPhiBody = R"({"note":"SSN 123-45-6789, mail jane.doe@example.org"})";
+std::string phi_response(const std::string& body = kPhiBody) {
+  return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+request_answer forward_mode(bool unmasked, uint64_t entities = scan::all_entities, uint32_t tag = 0,
+                            scan::style_override style = scan::style_override::pattern) {
+  request_answer a = forward();
+  a.unmasked = unmasked;
+  a.mask_entities = entities;
+  a.mask_style = style;
+  a.profile_tag = tag;
+  return a;
+}
+
+uint64_t entity_bit(const char* name) {
+  const int i = catalog::shared().db->entity_index(name);
+  EXPECT_GE(i, 0);
+  return i < 0 ? 0 : uint64_t{1} << i;
+}
+
+TEST(request_hold, unmasked_answer_forwards_the_origin_bytes_and_still_reports_findings) {
+  fake_decider d;
+  d.answers = {forward_mode(true, scan::all_entities, 0x1234)};
+  harness h(with(d));
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  const std::string req = request();
+  h.send(h.client(kCisn + 1, kSisn + 1, req));
+  const std::string resp = phi_response();
+  h.send(h.server(kSisn + 1, kCisn + 1 + uint32_t(req.size()), resp));
+  EXPECT_EQ(h.server_bytes(), resp);
+  ASSERT_EQ(d.responses.size(), 1u);
+  EXPECT_TRUE(d.responses[0].unmasked);
+  EXPECT_EQ(d.responses[0].profile_tag, 0x1234u);
+  EXPECT_EQ(d.responses[0].findings, 2u);  // SSN and email, scanned though not masked
+  EXPECT_EQ(session::session_stats(*h.s).responses_unmasked, 1u);
+  EXPECT_EQ(session::session_stats(*h.s).mask_bytes, 0u);
+}
+
+TEST(request_hold, masked_answer_masks_the_same_response) {
+  // Control for the test above: the same exchange with a default answer is masked.
+  fake_decider d;
+  d.answers = {forward()};
+  harness h(with(d));
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  const std::string req = request();
+  h.send(h.client(kCisn + 1, kSisn + 1, req));
+  const std::string resp = phi_response();
+  h.send(h.server(kSisn + 1, kCisn + 1 + uint32_t(req.size()), resp));
+  const std::string out = h.server_bytes();
+  EXPECT_EQ(out.size(), resp.size());
+  EXPECT_EQ(out.find("6789"), std::string::npos);
+  EXPECT_EQ(out.find("example.org"), std::string::npos);
+  ASSERT_EQ(d.responses.size(), 1u);
+  EXPECT_FALSE(d.responses[0].unmasked);
+  EXPECT_EQ(session::session_stats(*h.s).responses_unmasked, 0u);
+}
+
+TEST(request_hold, pipelined_requests_each_get_their_own_response_mode) {
+  const std::string a = request(R"({"n":1})"), b = request(R"({"n":2})"), c = request(R"({"n":3})");
+  const std::string reqs = a + b + c;
+  const std::string r1 = phi_response(), r2 = phi_response(), r3 = phi_response();
+  for (bool one_segment : {true, false}) {
+    SCOPED_TRACE(one_segment ? "responses in one segment" : "one segment per response");
+    fake_decider d;
+    d.answers = {forward_mode(true, scan::all_entities, 1), forward_mode(false, scan::all_entities, 2),
+                 forward_mode(false, scan::all_entities & ~entity_bit("email"), 3, scan::style_override::all)};
+    harness h(with(d));
+    ASSERT_NE(h.s, nullptr) << h.why;
+    h.handshake("");
+    h.send(h.client(kCisn + 1, kSisn + 1, reqs));
+    ASSERT_EQ(d.seen.size(), 3u);
+    const uint32_t ack = kCisn + 1 + uint32_t(reqs.size());
+    if (one_segment) {
+      h.send(h.server(kSisn + 1, ack, r1 + r2 + r3));
+    } else {
+      h.send(h.server(kSisn + 1, ack, r1));
+      h.send(h.server(kSisn + 1 + uint32_t(r1.size()), ack, r2));
+      h.send(h.server(kSisn + 1 + uint32_t(r1.size() + r2.size()), ack, r3));
+    }
+    const std::string out = h.server_bytes();
+    ASSERT_EQ(out.size(), r1.size() + r2.size() + r3.size());
+    const std::string o1 = out.substr(0, r1.size()), o2 = out.substr(r1.size(), r2.size()),
+                      o3 = out.substr(r1.size() + r2.size());
+    EXPECT_EQ(o1, r1);  // unmasked
+    EXPECT_EQ(o2.find("6789"), std::string::npos);
+    EXPECT_EQ(o2.find("example.org"), std::string::npos);
+    EXPECT_NE(o2.find("***-**-****"), std::string::npos) << o2;  // the pattern's own style
+    EXPECT_NE(o3.find("jane.doe@example.org"), std::string::npos) << o3;  // email not in the profile
+    EXPECT_NE(o3.find("SSN ***********,"), std::string::npos) << o3;      // style "all"
+    ASSERT_EQ(d.responses.size(), 3u);
+    EXPECT_TRUE(d.responses[0].unmasked);
+    EXPECT_FALSE(d.responses[1].unmasked);
+    EXPECT_FALSE(d.responses[2].unmasked);
+    for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(d.responses[i].profile_tag, i + 1);
+    EXPECT_EQ(d.responses[2].findings, 1u);  // the email is not a finding under this profile
+  }
+}
+
+TEST(request_hold, pipelining_past_the_mode_depth_falls_back_to_fully_masked) {
+  const uint32_t n = session::response_mode_depth + 2;
+  std::string reqs, resps;
+  for (uint32_t i = 0; i < n; ++i) {
+    reqs += request("{\"n\":" + std::to_string(i) + "}");
+    resps += phi_response();
+  }
+  fake_decider d;
+  d.answers = {forward_mode(true, scan::all_entities, 7)};  // every request entitled to unmasked
+  harness h(with(d));
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  h.send(h.client(kCisn + 1, kSisn + 1, reqs));
+  ASSERT_EQ(d.seen.size(), n);
+  EXPECT_EQ(session::session_stats(*h.s).response_mode_overflow, 2u);
+  h.send(h.server(kSisn + 1, kCisn + 1 + uint32_t(reqs.size()), resps));
+  const std::string out = h.server_bytes();
+  ASSERT_EQ(out.size(), resps.size());
+  const size_t one = phi_response().size();
+  for (uint32_t i = 0; i < n; ++i) {
+    const std::string part = out.substr(i * one, one);
+    if (i < session::response_mode_depth) {
+      EXPECT_EQ(part, phi_response()) << i;
+    } else {
+      EXPECT_EQ(part.find("6789"), std::string::npos) << i;
+      EXPECT_EQ(part.find("example.org"), std::string::npos) << i;
+    }
+  }
+  ASSERT_EQ(d.responses.size(), n);
+  for (uint32_t i = 0; i < n; ++i) EXPECT_EQ(d.responses[i].unmasked, i < session::response_mode_depth) << i;
+  // Once drained, the queue takes modes again: a later request on the connection is unmasked.
+  const std::string more = request(R"({"n":99})");
+  const uint32_t rq_end = kCisn + 1 + uint32_t(reqs.size());
+  h.send(h.client(rq_end, kSisn + 1 + uint32_t(resps.size()), more));
+  h.send(h.server(kSisn + 1 + uint32_t(resps.size()), rq_end + uint32_t(more.size()), phi_response()));
+  ASSERT_EQ(d.responses.size(), n + 1);
+  EXPECT_TRUE(d.responses[n].unmasked);
+  EXPECT_EQ(h.server_bytes().substr(resps.size()), phi_response());
+}
+
+TEST(request_hold, compressed_response_resets_even_when_unmasked) {
+  fake_decider d;
+  d.answers = {forward_mode(true)};
+  harness h(with(d));
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  const std::string req = request();
+  h.send(h.client(kCisn + 1, kSisn + 1, req));
+  const std::string resp =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nabcd";
+  const session::session_result r = h.send(h.server(kSisn + 1, kCisn + 1 + uint32_t(req.size()), resp));
+  EXPECT_EQ(r.action, packet_action::reset);
+  EXPECT_EQ(r.reset, reset_reason::response_unmaskable);
+  EXPECT_EQ(h.server_bytes().find("abcd"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace phigate::test

@@ -1,0 +1,35 @@
+#pragma once
+// How one response is masked: which entities, in which style, or not at all. A plain value (no
+// pointers into a policy or pattern snapshot), so it can travel from the request decision to the
+// response it governs even when the snapshots are swapped in between.
+//
+// Entities are numbered by the loaded pattern_db (pattern_db::entity_index): bit i of `entities`
+// enables entity i. Patterns whose entity has no bit (a db with more than 64 distinct entities)
+// are always masked: a profile can only narrow what it can name (fail closed).
+#include <cstdint>
+
+namespace phigate::scan {
+
+inline constexpr uint32_t max_entity_bits = 64;
+inline constexpr uint64_t all_entities = ~uint64_t{0};
+inline constexpr uint8_t no_entity_bit = 0xff;  // pattern_db::entity_bit for patterns past 64
+
+enum class style_override : uint8_t {
+  pattern,  // each pattern's own mask style
+  alnum,    // letters and digits become '*', punctuation stays
+  all,      // every byte of the value becomes '*'
+};
+const char* style_override_name(style_override s);  // "pattern" | "alnum" | "all"
+
+struct response_mode {
+  uint64_t entities = all_entities;  // entities whose matches are masked
+  style_override style = style_override::pattern;
+  // The response is parsed and scanned (findings counted, fail-closed errors still reset) but no
+  // mask is applied: the caller was entitled to the unmasked text.
+  bool unmasked = false;
+};
+
+// Everything masked, each pattern in its own style: the default and the fail-closed fallback.
+inline constexpr response_mode default_response_mode{};
+
+}  // namespace phigate::scan
