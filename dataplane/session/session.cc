@@ -147,7 +147,8 @@ const char* request_verdict_name(request_verdict v) {
 const char* reset_reason_name(reset_reason r) {
   static const char* const names[] = {"none", "midstream", "response_unmaskable", "request_error", "reasm_memcap",
                                       "unfillable_gap", "request_refused", "request_blocked", "credential_too_long",
-                                      "request_buffers", "request_unparsable"};
+                                      "request_buffers", "request_unparsable", "retransmit_unrecoverable"};
+  static_assert(std::size(names) == reset_reason_count);
   return r < reset_reason::count ? names[static_cast<size_t>(r)] : "unknown";
 }
 
@@ -918,6 +919,8 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns) 
         rr = reset_reason::reasm_memcap;
       else if (res.event == tcp::reasm_event::unfillable_gap)
         rr = reset_reason::unfillable_gap;
+      else if (res.drop == tcp::reasm_drop::retransmit_beyond_history)
+        rr = reset_reason::retransmit_unrecoverable;
       r.action = k.outcome;
       if (r.action == packet_action::drop) r.drop = drop_reason::reassembly;
       break;

@@ -119,6 +119,10 @@ enum class reset_reason : uint8_t {
   credential_too_long, // the swapped-in Authorization value is longer than the caller's
   request_buffers,     // no free request hold buffer on this lcore
   request_unparsable,  // a pipelined request's bytes could not be held for its decision
+  // A retransmission of bytes we released, not yet acknowledged, older than the history: we can
+  // no longer send what we forwarded the first time, and the receiver needs it (history_bytes
+  // smaller than the bytes in flight). Reset, rather than dropping every retransmission.
+  retransmit_unrecoverable,
   count
 };
 inline constexpr size_t reset_reason_count = static_cast<size_t>(reset_reason::count);

@@ -231,3 +231,43 @@ TEST(session, a_gap_timer_failing_from_the_tick_drops_and_resets_on_the_next_pac
 
 }  // namespace
 }  // namespace phigate::test
+
+namespace phigate::test {
+namespace {
+
+// Regression (found by scripts/bench-wire): a response segment lost after phigate-dp, then
+// retransmitted once we had released more than the history holds beyond it, was dropped on every
+// retransmission: we can no longer say what we forwarded in its place, and the connection hung
+// until the client gave up. It must fail closed at once: reset, named.
+TEST(session, a_retransmission_we_can_no_longer_reproduce_resets_instead_of_hanging) {
+  harness h;  // 4 KiB history per direction
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake(kRequest);
+  const uint32_t ack = kCisn + 1 + uint32_t(kRequest.size());
+  const std::string resp = json_response("{\"text\":\"" + std::string(9000, 'a') + "\"}");
+  for (size_t off = 0; off < resp.size(); off += 1000)
+    h.send(h.server(kSisn + 1 + uint32_t(off), ack, resp.substr(off, std::min<size_t>(1000, resp.size() - off))));
+  ASSERT_GE(h.server_bytes().size(), 8000u) << "released well past the 4 KiB history";
+  // The client acknowledged only the first 1000 bytes; the sender retransmits the next segment.
+  h.send(h.client(ack, kSisn + 1 + 1000, "", F::ack));
+  const session::session_result r = h.send(h.server(kSisn + 1 + 1000, ack, resp.substr(1000, 1000)));
+  EXPECT_EQ(r.action, packet_action::reset);
+  EXPECT_EQ(r.reset, session::reset_reason::retransmit_unrecoverable);
+  EXPECT_EQ(r.rst_count, 2);
+}
+
+TEST(session, a_retransmission_of_acknowledged_old_bytes_is_filled_and_forwarded) {
+  harness h;
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake(kRequest);
+  const uint32_t ack = kCisn + 1 + uint32_t(kRequest.size());
+  const std::string resp = json_response("{\"text\":\"" + std::string(9000, 'a') + "\"}");
+  for (size_t off = 0; off < resp.size(); off += 1000)
+    h.send(h.server(kSisn + 1 + uint32_t(off), ack, resp.substr(off, std::min<size_t>(1000, resp.size() - off))));
+  h.send(h.client(ack, kSisn + 1 + 2000, "", F::ack));
+  // A spurious retransmission of acknowledged bytes: the receiver discards them; not a failure.
+  EXPECT_EQ(h.send(h.server(kSisn + 1 + 1000, ack, resp.substr(1000, 1000))).action, packet_action::forward);
+}
+
+}  // namespace
+}  // namespace phigate::test
