@@ -4,37 +4,12 @@
 #include <cstdio>
 #include <random>
 
+#include "bench/rng_kit.hh"
+
 namespace phigate::bench {
 namespace {
 
-// Uniform in [lo, hi]. Modulo bias is irrelevant here; what matters is that the bytes are the
-// same on every standard library, which std::uniform_int_distribution does not promise.
-uint64_t pick(std::mt19937_64& rng, uint64_t lo, uint64_t hi) { return lo + rng() % (hi - lo + 1); }
-
-template <size_t N>
-const char* pick_of(std::mt19937_64& rng, const char* const (&list)[N]) {
-  return list[pick(rng, 0, N - 1)];
-}
-
-std::string fmt(const char* f, auto... args) {
-  char buf[512];
-  const int n = std::snprintf(buf, sizeof buf, f, args...);
-  return std::string(buf, n < 0 ? 0 : static_cast<size_t>(n));
-}
-
 // ---------------------------------------------------------------- PHI values (all valid)
-
-std::string make_ssn(std::mt19937_64& rng, char sep) {
-  for (;;) {
-    const uint64_t area = pick(rng, 1, 899), group = pick(rng, 1, 99), serial = pick(rng, 1, 9999);
-    if (area == 666) continue;
-    if (area == 78 && group == 5 && serial == 1120) continue;  // the Woolworth wallet SSN
-    std::string digits = fmt("%03llu%02llu%04llu", static_cast<unsigned long long>(area),
-                             static_cast<unsigned long long>(group), static_cast<unsigned long long>(serial));
-    if (digits.find_first_not_of(digits[0]) == std::string::npos) continue;  // all the same digit
-    return digits.substr(0, 3) + sep + digits.substr(3, 2) + sep + digits.substr(5);
-  }
-}
 
 std::string make_phone(std::mt19937_64& rng) {
   static constexpr const char* kAreas[] = {"212", "312", "415", "617", "713", "206", "303", "404", "503", "919"};
@@ -165,24 +140,6 @@ std::string model_text(std::mt19937_64& rng, size_t target, double per_kb, bool 
   return t;
 }
 
-void json_escape_into(std::string& out, std::string_view s) {
-  for (const char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
-    }
-  }
-}
-
-std::string hex_id(std::mt19937_64& rng, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s += kHex[rng() & 15];
-  return s;
-}
-
 // ---------------------------------------------------------------- responses
 
 http_response json_response(std::mt19937_64& rng, bool dense) {
@@ -209,32 +166,6 @@ http_response json_response(std::mt19937_64& rng, bool dense) {
   r.body_off = r.bytes.size();
   r.bytes += body;
   return r;
-}
-
-// Tokens of 1-8 bytes the way BPE tokenizers cut English: a word with its leading space is one
-// token (longer words split), digit and punctuation runs are cut into 1-4 byte pieces, so
-// "123-45-6789" arrives as pieces such as "123", "-45-", "6789".
-std::vector<std::string> tokenize(std::mt19937_64& rng, std::string_view text) {
-  auto is_alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = i;
-    if (text[j] == ' ' && j + 1 < text.size() && is_alpha(text[j + 1])) ++j;
-    if (is_alpha(text[j])) {
-      while (j < text.size() && is_alpha(text[j]) && j - i < 8) ++j;
-    } else {
-      const size_t n = pick(rng, 1, 4);
-      while (j < text.size() && !is_alpha(text[j]) && j - i < n) {
-        if (text[j] == ' ' && j > i) break;  // a space starts the next token
-        ++j;
-      }
-      if (j == i) ++j;
-    }
-    out.emplace_back(text.substr(i, j - i));
-    i = j;
-  }
-  return out;
 }
 
 http_response sse_response(std::mt19937_64& rng, bool chunked) {

@@ -49,11 +49,8 @@
 // same response in the same segments. The timed loops fail the benchmark on any drop or reset.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
-#include <time.h>
-#include <x86intrin.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -68,10 +65,10 @@
 
 #include "bench/bench_corpus.hh"
 #include "bench/frame_corpus.hh"
+#include "bench/replay_kit.hh"
 #include "dataplane/engine/flow_engine.hh"
 #include "dataplane/engine/mask_message.hh"
 #include "dataplane/mask/mask_action.hh"
-#include "dataplane/net/checksum.hh"
 #include "dataplane/net/packet_parse.hh"
 #include "dataplane/scan/pattern_db.hh"
 #include "dataplane/scan/pattern_set.hh"
@@ -88,20 +85,14 @@ using session::packet_action;
 
 constexpr uint64_t kSeed = 20240601;                 // the engine_bench corpora, byte for byte
 constexpr size_t kResponses[] = {256, 128, 128};     // sparse_json, dense_json, sse
-constexpr size_t kBurst = 32;                        // frames per clock read and session_tick
 constexpr uint32_t kManyFlows = 1024;
 constexpr uint32_t kMaxThreads = 2;
 constexpr uint32_t kSmallSegmentBytes = 6;           // 54 header bytes + 6 = 60: a 64-byte frame with FCS
 constexpr uint32_t kTableCapacity = 4096;            // >= 2 x kManyFlows: two-choice buckets stay sparse
-// Held frames per lcore: the session's default, as phigate-dp configures it. In steady state
+// Held frames per lcore (kReasmSegments, kPoolBuffers: bench/replay_kit.hh): in steady state
 // 1024 staggered lanes hold ~1 frame each (pool depth ~500-1100), but lanes in lockstep (all in
 // a response head of 6-byte segments at once) hold ~25 each, past phigate-dp's 8191 mbufs.
-constexpr uint32_t kReasmSegments = 1u << 16;
-constexpr size_t kPoolBuffers = kReasmSegments + 2 * kBurst;
 constexpr size_t kPoolPrefault = 2048;  // buffers touched at setup: deeper than any steady state
-constexpr size_t kBufferBytes = 2048;
-static_assert(kBufferBytes >= kMaxFrameBytes, "a pool buffer holds any template frame");
-constexpr uint64_t kHoldTimeoutNs = 200'000'000;     // phigate-dp's default hold_timeout_ms
 
 // ---------------------------------------------------------------- data sets
 
@@ -180,103 +171,17 @@ void build_connection_set(environment& e, dataset& d, const std::vector<std::str
 
 // Which scripts each lane plays: with one flow, every script in turn on the same 5-tuple; with
 // many, lane i plays script i mod scripts (every script is covered when flows >= scripts).
-class replay {
- public:
-  replay(const dataset& d, uint32_t flows, uint32_t group) : fc_(&d.fc) {
-    const uint32_t scripts = static_cast<uint32_t>(d.fc.scripts.size());
-    for (uint32_t i = 0; i < flows; ++i) {
-      lane l;
-      l.addr = lane_address_of(group, i);
-      l.first = static_cast<uint32_t>(list_.size());
-      if (flows == 1) {
-        for (uint32_t s = 0; s < scripts; ++s) list_.push_back(s);
-      } else {
-        list_.push_back(i % scripts);
-      }
-      l.count = static_cast<uint32_t>(list_.size()) - l.first;
-      l.prologue = fc_->scripts[list_[l.first]].prologue_count > 0;
-      lanes_.push_back(l);
-    }
+lane_replay make_replay(const dataset& d, uint32_t flows, uint32_t group) {
+  lane_replay rp(d.fc);
+  const uint32_t scripts = static_cast<uint32_t>(d.fc.scripts.size());
+  std::vector<uint32_t> all(scripts);
+  for (uint32_t s = 0; s < scripts; ++s) all[s] = s;
+  for (uint32_t i = 0; i < flows; ++i) {
+    const uint32_t one = i % scripts;
+    rp.add_lane(lane_address_of(group, i), flows == 1 ? std::span<const uint32_t>(all) : std::span(&one, 1));
   }
-  uint32_t lanes() const { return static_cast<uint32_t>(lanes_.size()); }
-  const lane_address& addr(uint32_t i) const { return lanes_[i].addr; }
-  // Frames of one pass over the lane's scripts (prologue excluded).
-  uint64_t cycle_frames(uint32_t i) const {
-    uint64_t n = 0;
-    for (uint32_t k = 0; k < lanes_[i].count; ++k) n += fc_->scripts[list_[lanes_[i].first + k]].loop_count;
-    return n;
-  }
-  uint32_t prologue_frames(uint32_t i) const {
-    return lanes_[i].prologue ? fc_->scripts[list_[lanes_[i].first + lanes_[i].si]].prologue_count : 0;
-  }
-  // The lane's next frame in wire order (prologue once, then the loop of each script in turn).
-  const frame_desc& next(uint32_t i) {
-    lane& l = lanes_[i];
-    const script& sc = fc_->scripts[list_[l.first + l.si]];
-    uint32_t idx;
-    if (l.prologue) {
-      idx = sc.prologue_first + l.fi;
-      if (++l.fi == sc.prologue_count) l.prologue = false, l.fi = 0;
-    } else {
-      idx = sc.loop_first + l.fi;
-      if (++l.fi == sc.loop_count) {
-        l.fi = 0;
-        if (++l.si == l.count) l.si = 0;
-      }
-    }
-    return fc_->frames[idx];
-  }
-
- private:
-  struct lane {
-    lane_address addr;
-    uint32_t first = 0, count = 0, si = 0, fi = 0;
-    bool prologue = false;
-  };
-  const frame_corpus* fc_;
-  std::vector<uint32_t> list_;
-  std::vector<lane> lanes_;
-};
-
-// Frame buffers, as an mbuf pool's per-lcore cache: LIFO, so a buffer freed at once is reused hot.
-class buffer_pool {
- public:
-  explicit buffer_pool(size_t n) : mem_(new uint8_t[n * kBufferBytes + 64]), free_(n) {
-    uint8_t* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(mem_.get()) + 63) & ~uintptr_t{63});
-    for (size_t i = 0; i < n; ++i) free_[i] = base + i * kBufferBytes;
-    top_ = n;
-    // The LIFO hands out the top of the stack first: fault those pages in now, not in a timed run.
-    for (size_t i = n > kPoolPrefault ? n - kPoolPrefault : 0; i < n; ++i) std::memset(free_[i], 0, kBufferBytes);
-  }
-  uint8_t* get() {
-    if (top_ == 0) return nullptr;
-    uint8_t* b = free_[--top_];
-    if (top_ < low_) low_ = top_;
-    return b;
-  }
-  size_t deepest() const { return free_.size() - low_; }
-  void put(uint8_t* b) { free_[top_++] = b; }
-  size_t available() const { return top_; }
-  size_t size() const { return free_.size(); }
-  session::session_sink sink() {
-    session::session_sink s;
-    s.ctx = this;
-    s.forward = [](void* ctx, void* pkt) { static_cast<buffer_pool*>(ctx)->put(static_cast<uint8_t*>(pkt)); };
-    s.drop = s.forward;
-    return s;
-  }
-
- private:
-  std::unique_ptr<uint8_t[]> mem_;
-  std::vector<uint8_t*> free_;
-  size_t top_ = 0;
-  size_t low_ = SIZE_MAX;
-};
-
-struct session_deleter {
-  void operator()(session::session_ctx* s) const { session::session_destroy(s); }
-};
-using session_ptr = std::unique_ptr<session::session_ctx, session_deleter>;
+  return rp;
+}
 
 // The gate's place in the session: a decider that forwards every request at once (no policy,
 // no credential swap, no audit wait), so session_gate/* measures the request hold itself.
@@ -289,79 +194,22 @@ session::request_answer forward_all(void*, const session::request_info&, uint64_
 // gate_buffers: -1 no decider; 0 a decider with the default request hold buffers; N > 0 with N.
 session::session_config bench_session_config(const environment& e, uint32_t capacity, uint32_t history,
                                              int gate_buffers = -1) {
-  session::session_config c;
+  session::session_config c = replay_session_config(e.cfg, capacity);
   if (gate_buffers >= 0) c.decider.decide = forward_all;
   if (gate_buffers > 0) c.hold.buffers = static_cast<uint32_t>(gate_buffers);
-  c.engine = &e.cfg;
-  c.table.capacity = capacity;
-  c.table.hash_seed = 0x5eed;
-  c.reasm.max_segments = kReasmSegments;
   c.history_bytes = history;
-  c.hold_timeout_ns = kHoldTimeoutNs;
   return c;
-}
-
-uint64_t clock_ns() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
-}
-
-uint64_t thread_cpu_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-// "drop reassembly" / "reset midstream": the first reason a session refused frames, or "".
-std::string refusals(const session::session_counters& n) {
-  std::string out;
-  for (size_t i = 1; i < session::drop_reason_count; ++i)
-    if (n.drops[i]) out += std::string(out.empty() ? "" : ", ") + "drop " + session::drop_reason_name(session::drop_reason(i)) + " x" + std::to_string(n.drops[i]);
-  for (size_t i = 1; i < session::reset_reason_count; ++i)
-    if (n.resets[i]) out += std::string(out.empty() ? "" : ", ") + "reset " + session::reset_reason_name(session::reset_reason(i)) + " x" + std::to_string(n.resets[i]);
-  return out;
 }
 
 // ---------------------------------------------------------------- verification (setup)
 
-struct verify_ctx {
-  buffer_pool* pool = nullptr;
-  std::string server_bytes;  // forwarded response payload, in forwarding order
-  uint64_t bad_checksums = 0, forwarded = 0, dropped = 0;
-};
-
-void verify_forwarded(verify_ctx& v, uint8_t* frame) {
-  ++v.forwarded;
-  net::packet_view pv;
-  const uint32_t len = static_cast<uint32_t>(kBufferBytes);  // parse bounds itself by the IP length
-  if (net::packet_parse(frame, len, pv) != net::parse_error::none) {
-    ++v.bad_checksums;
-    return;
-  }
-  const uint16_t ip_stored = static_cast<uint16_t>(frame[kFrameIpv4ChecksumOff] << 8 | frame[kFrameIpv4ChecksumOff + 1]);
-  if (net::tcp_checksum(frame, pv) != net::tcp_checksum_field(frame, pv) || net::ipv4_header_checksum(frame, pv) != ip_stored)
-    ++v.bad_checksums;
-  if (pv.sport == kServerPort) v.server_bytes.append(reinterpret_cast<const char*>(frame) + pv.payload_off, pv.payload_len);
-}
-
 // Runs each script once, sequentially, through a fresh session on fixed time. Returns "" or why
 // the set cannot be benchmarked.
 std::string verify_set(environment& e, dataset& d, int gate_buffers) {
-  buffer_pool pool(kPoolBuffers);
-  verify_ctx v;
+  buffer_pool pool(kPoolBuffers, kPoolPrefault);
+  checking_sink v;
   v.pool = &pool;
-  session::session_sink sink;
-  sink.ctx = &v;
-  sink.forward = [](void* ctx, void* pkt) {
-    auto& c = *static_cast<verify_ctx*>(ctx);
-    verify_forwarded(c, static_cast<uint8_t*>(pkt));
-    c.pool->put(static_cast<uint8_t*>(pkt));
-  };
-  sink.drop = [](void* ctx, void* pkt) {
-    auto& c = *static_cast<verify_ctx*>(ctx);
-    ++c.dropped;
-    c.pool->put(static_cast<uint8_t*>(pkt));
-  };
+  const session::session_sink sink = v.sink();
   const char* why = nullptr;
   session_ptr s(session::session_create(bench_session_config(e, 64, 64 * 1024, gate_buffers), sink, &why));
   if (!s) return std::string("session_create: ") + why;
@@ -371,13 +219,11 @@ std::string verify_set(environment& e, dataset& d, int gate_buffers) {
     v.server_bytes.clear();
     auto send = [&](uint32_t idx) -> std::string {
       const frame_desc& f = d.fc.frames[idx];
-      uint8_t* buf = pool.get();
+      uint8_t* buf = frame_load(pool, d.fc, f, addr);
       if (!buf) return "buffer pool exhausted";
-      std::memcpy(buf, d.fc.bytes(f), f.len);
-      frame_patch_client(buf, f.from_server, addr);
       const session::session_result r = session::session_on_packet(*s, {buf, buf, f.len}, 1'000'000);
       if (r.action == packet_action::forward) {
-        verify_forwarded(v, buf);
+        v.check(buf);
         pool.put(buf);
       } else if (r.action != packet_action::held) {
         pool.put(buf);
@@ -405,7 +251,7 @@ std::string verify_set(environment& e, dataset& d, int gate_buffers) {
       }
     }
   }
-  if (v.bad_checksums) return std::to_string(v.bad_checksums) + " forwarded frames with a bad checksum";
+  if (v.bad) return std::to_string(v.bad) + " forwarded frames with a bad checksum";
   if (v.dropped) return std::to_string(v.dropped) + " held frames dropped";
   if (const std::string r = refusals(session::session_stats(*s)); !r.empty()) return r;
   s.reset();
@@ -480,30 +326,11 @@ std::string datasets_build(environment& e) {
   return {};
 }
 
-void calibrate_tsc(environment& e) {
-  const uint64_t t0 = clock_ns(), c0 = __rdtsc();
-  while (clock_ns() - t0 < 50'000'000) {
-  }
-  const uint64_t t1 = clock_ns(), c1 = __rdtsc();
-  e.ns_per_tick = static_cast<double>(t1 - t0) / static_cast<double>(c1 - c0);
-  std::vector<uint64_t> empty(4096);
-  for (uint64_t& x : empty) {
-    _mm_lfence();
-    const uint64_t a = __rdtsc();
-    _mm_lfence();
-    unsigned aux;
-    const uint64_t b = __rdtscp(&aux);
-    _mm_lfence();
-    x = b - a;
-  }
-  std::nth_element(empty.begin(), empty.begin() + empty.size() / 2, empty.end());
-  e.timer_overhead_ns = static_cast<double>(empty[empty.size() / 2]) * e.ns_per_tick;
-  for (uint64_t& x : empty) {
-    const uint64_t a = thread_cpu_ns();
-    x = thread_cpu_ns() - a;
-  }
-  std::nth_element(empty.begin(), empty.begin() + empty.size() / 2, empty.end());
-  e.cpu_timer_overhead_ns = static_cast<double>(empty[empty.size() / 2]);
+void calibrate(environment& e) {
+  const tsc_calibration c = calibrate_tsc();
+  e.ns_per_tick = c.ns_per_tick;
+  e.timer_overhead_ns = c.timer_overhead_ns;
+  e.cpu_timer_overhead_ns = thread_cpu_clock_overhead_ns();
 }
 
 void environment_describe(const environment& e) {
@@ -512,7 +339,7 @@ void environment_describe(const environment& e) {
   put("phigate.session", "table capacity " + std::to_string(kTableCapacity) + ", history 65536 B/direction, reasm " +
                              std::to_string(kReasmSegments) + " segments/lcore, hold timeout 200 ms, burst " +
                              std::to_string(kBurst) + ", frame pool " + std::to_string(kPoolBuffers) + " x " +
-                             std::to_string(kBufferBytes) + " B");
+                             std::to_string(kFrameBufferBytes) + " B");
   char buf[128];
   std::snprintf(buf, sizeof buf, "%.3f ns/tick, timer overhead %.1f ns (rdtsc), %.1f ns (thread CPU clock)",
                 e.ns_per_tick, e.timer_overhead_ns, e.cpu_timer_overhead_ns);
@@ -544,47 +371,6 @@ void set_counters(benchmark::State& state, uint64_t response_bytes, uint64_t pac
   }
 }
 
-// ---------------------------------------------------------------- latency histogram
-
-// Log-linear buckets of rdtsc ticks: exact below 32, then 32 sub-buckets per power of two
-// (<= 3% error). Fixed size, no allocation while recording.
-class tick_histogram {
- public:
-  void add(uint64_t t) {
-    ++counts_[index(t)];
-    ++total_;
-    if (t > max_) max_ = t;
-  }
-  // Upper bound of the bucket holding quantile q (0..1).
-  uint64_t quantile(double q) const {
-    if (total_ == 0) return 0;
-    const uint64_t want = static_cast<uint64_t>(q * static_cast<double>(total_ - 1)) + 1;
-    uint64_t seen = 0;
-    for (size_t i = 0; i < kBuckets; ++i) {
-      seen += counts_[i];
-      if (seen >= want) return upper(i);
-    }
-    return max_;
-  }
-  uint64_t max() const { return max_; }
-  uint64_t total() const { return total_; }
-
- private:
-  static constexpr size_t kBuckets = 32 + 59 * 32;
-  static size_t index(uint64_t t) {
-    if (t < 32) return static_cast<size_t>(t);
-    const unsigned e = 63u - static_cast<unsigned>(__builtin_clzll(t));  // >= 5
-    return 32 + (e - 5) * 32 + static_cast<size_t>((t >> (e - 5)) - 32);
-  }
-  static uint64_t upper(size_t i) {
-    if (i < 32) return i;
-    const size_t e = (i - 32) / 32 + 5, sub = (i - 32) % 32;
-    return ((32 + sub + 1) << (e - 5)) - 1;
-  }
-  uint64_t counts_[kBuckets] = {};
-  uint64_t total_ = 0, max_ = 0;
-};
-
 // ---------------------------------------------------------------- steady state
 
 // Per-benchmark state kept across Google Benchmark's invocations of one benchmark (its
@@ -615,19 +401,12 @@ std::string family_of(benchmark::State& state, const char* what, set_id id, uint
   return std::string(what) + "/" + set_name(id) + "/" + std::to_string(flows) + "/t" + std::to_string(state.threads());
 }
 
-// Where lane i starts its cycle: spread evenly (golden ratio) so that, with many lanes, the mix of
-// handshakes, heads, bodies and FINs in any window is the steady-state mix from the first frame.
-uint64_t stagger(uint32_t i, uint64_t cycle) {
-  const double f = static_cast<double>(i) * 0.6180339887498949;
-  return static_cast<uint64_t>((f - static_cast<double>(static_cast<uint64_t>(f))) * static_cast<double>(cycle));
-}
-
 // ---------------------------------------------------------------- session
 
 // One thread's session over its lanes. Declaration order matters: the session returns held
 // frames to the pool when destroyed, so the pool is destroyed after it.
 struct session_runner {
-  replay rp;
+  lane_replay rp;
   buffer_pool pool;
   session_ptr s;
   uint32_t lane = 0;
@@ -642,7 +421,7 @@ struct session_runner {
   void pause() { left_at_ns = clock_ns(); }
 
   session_runner(const environment& e, const dataset& d, uint32_t flows, uint32_t group, int gate_buffers)
-      : rp(d, flows, group), pool(kPoolBuffers) {
+      : rp(make_replay(d, flows, group)), pool(kPoolBuffers, kPoolPrefault) {
     const char* why = nullptr;
     s.reset(session::session_create(bench_session_config(e, kTableCapacity, 64 * 1024, gate_buffers), pool.sink(), &why));
     if (!s) {
@@ -660,13 +439,11 @@ struct session_runner {
   }
   session::session_result send(const dataset& d, uint32_t i, uint64_t now) {
     const frame_desc& f = rp.next(i);
-    uint8_t* buf = pool.get();
+    uint8_t* buf = frame_load(pool, d.fc, f, rp.addr(i));
     if (buf == nullptr) {
       error = "frame pool exhausted";
       return {};
     }
-    std::memcpy(buf, d.fc.bytes(f), f.len);
-    frame_patch_client(buf, f.from_server, rp.addr(i));
     const session::session_result r = session::session_on_packet(*s, {buf, buf, f.len}, now);
     if (r.action != packet_action::held) pool.put(buf);
     return r;
@@ -688,19 +465,17 @@ void run_session(benchmark::State& state, set_id id, uint32_t flows, int gate_bu
     return;
   }
   session::session_ctx& s = *run.s;
-  replay& rp = run.rp;
+  lane_replay& rp = run.rp;
   buffer_pool& pool = run.pool;
   // Latency of frames not held, in rdtsc ticks: all frames, and payload-carrying ones. A burst
-  // during which the thread lost its CPU (wall time minus the thread's CPU time over the burst
-  // above kPreemptedNs) is left out and counted: on this shared machine preemption would own the
-  // tail, while a dataplane lcore is dedicated. The two clock reads sit outside the timed calls.
+  // during which the thread lost its CPU (burst_clock, kPreemptedNs) is left out and counted. The
+  // two clock reads sit outside the timed calls.
   struct latency {
     tick_histogram all, data;
     uint64_t pending[kBurst];
     bool pending_data[kBurst];
     uint64_t bursts = 0, preempted = 0;
   };
-  constexpr double kPreemptedNs = 10'000;
   auto lat = kTimed ? std::make_unique<latency>() : nullptr;
   const uint64_t mask0 = session::session_stats(s).mask_bytes;
   uint64_t response_bytes = 0, packets = 0, held = 0;
@@ -710,32 +485,23 @@ void run_session(benchmark::State& state, set_id id, uint32_t flows, int gate_bu
   const uint64_t cpu0 = thread_cpu_ns();
   for (auto _ : state) {
     const uint64_t now = run.now();
-    [[maybe_unused]] uint64_t burst_cpu0 = 0, burst_tsc0 = 0;
+    [[maybe_unused]] burst_clock burst;
     [[maybe_unused]] size_t npending = 0;
-    if constexpr (kTimed) {
-      burst_cpu0 = thread_cpu_ns();
-      burst_tsc0 = __rdtsc();
-    }
+    if constexpr (kTimed) burst.start();
     for (size_t k = 0; k < kBurst; ++k) {
       const frame_desc& f = rp.next(lane);
       const lane_address& a = rp.addr(lane);
       if (++lane == rp.lanes()) lane = 0;
-      uint8_t* buf = pool.get();
+      uint8_t* buf = frame_load(pool, d.fc, f, a);
       if (buf == nullptr) {
         starved = true;
         break;
       }
-      std::memcpy(buf, d.fc.bytes(f), f.len);
-      frame_patch_client(buf, f.from_server, a);
       session::session_result r;
       if constexpr (kTimed) {
-        _mm_lfence();
-        const uint64_t t0 = __rdtsc();
-        _mm_lfence();
+        const uint64_t t0 = tsc_begin();
         r = session::session_on_packet(s, {buf, buf, f.len}, now);
-        unsigned aux;
-        const uint64_t t1 = __rdtscp(&aux);
-        _mm_lfence();
+        const uint64_t t1 = tsc_end();
         if (r.action != packet_action::held) {
           lat->pending[npending] = t1 - t0;
           lat->pending_data[npending++] = f.payload > 0;
@@ -749,10 +515,8 @@ void run_session(benchmark::State& state, set_id id, uint32_t flows, int gate_bu
       ++packets;
     }
     if constexpr (kTimed) {
-      const double wall = static_cast<double>(__rdtsc() - burst_tsc0) * e.ns_per_tick;
-      const double cpu = static_cast<double>(thread_cpu_ns() - burst_cpu0);
       ++lat->bursts;
-      if (wall - cpu > kPreemptedNs) {
+      if (burst.preempted(e.ns_per_tick)) {
         ++lat->preempted;
       } else {
         for (size_t i = 0; i < npending; ++i) {
@@ -785,7 +549,7 @@ void run_session(benchmark::State& state, set_id id, uint32_t flows, int gate_bu
       C::kAvgThreads);
   if constexpr (kTimed) {
     auto put = [&](const char* name, const tick_histogram& h, double q) {
-      state.counters[name] = C(static_cast<double>(q < 1 ? h.quantile(q) : h.max()) * e.ns_per_tick, C::kAvgThreads);
+      state.counters[name] = C(static_cast<double>(q < 1 ? h.quantile_bound(q) : h.max()) * e.ns_per_tick, C::kAvgThreads);
     };
     put("p50_ns", lat->all, 0.50);
     put("p99_ns", lat->all, 0.99);
@@ -814,10 +578,11 @@ void bm_latency(benchmark::State& state, set_id id, uint32_t flows) { run_sessio
 // ---------------------------------------------------------------- baselines
 
 struct copy_runner {
-  replay rp;
+  lane_replay rp;
   buffer_pool pool;
   uint32_t lane = 0;
-  copy_runner(const dataset& d, uint32_t flows, uint32_t group) : rp(d, flows, group), pool(kBurst) {
+  copy_runner(const dataset& d, uint32_t flows, uint32_t group)
+      : rp(make_replay(d, flows, group)), pool(kBurst, kPoolPrefault) {
     for (uint32_t i = 0; i < rp.lanes(); ++i) {
       uint64_t n = rp.prologue_frames(i);
       if (rp.lanes() > 1) n += stagger(i, rp.cycle_frames(i));
@@ -837,7 +602,7 @@ void run_copy(benchmark::State& state, set_id id, uint32_t flows) {
   copy_runner& run = g_states.get<copy_runner>(family_of(state, kParse ? "parse" : "memcpy", id, flows),
                                                 state.thread_index(),
                                                 [&] { return std::make_shared<copy_runner>(d, flows, group); });
-  replay& rp = run.rp;
+  lane_replay& rp = run.rp;
   uint64_t response_bytes = 0, packets = 0, errors = 0;
   uint32_t lane = run.lane;
   const uint64_t cpu0 = thread_cpu_ns();
@@ -1095,7 +860,7 @@ int run_memory_report(environment& e, const std::vector<uint32_t>& capacities, c
       }
       malloc_trim(0);
       const mem_sample m0 = mem_now();
-      buffer_pool pool(256);
+      buffer_pool pool(256, kPoolPrefault);
       const char* why = nullptr;
       const uint64_t t0 = clock_ns();
       session_ptr s(session::session_create(bench_session_config(e, cap, hb), pool.sink(), &why));
@@ -1110,17 +875,9 @@ int run_memory_report(environment& e, const std::vector<uint32_t>& capacities, c
         const lane_address a = lane_address_of(i >> 16, i & 0xFFFF);
         for (uint32_t k = 0; k + 2 < sc.loop_count; ++k) {  // all but the FIN exchange
           const frame_desc& f = fc.frames[sc.loop_first + k];
-          uint8_t* buf = pool.get();
+          uint8_t* buf = frame_load(pool, fc, f, a);
           if (!buf) return std::printf("frame pool exhausted\n"), 1;
-          std::memcpy(buf, fc.bytes(f), f.len);
-          frame_patch_client(buf, f.from_server, a);
-          if (f.from_server && f.payload > 0 && (buf[14 + 20 + 13] & 0x01)) {
-            // Clear FIN: the flow must stay live. TCP checksum adjusted for the flags word.
-            const uint16_t old_word = static_cast<uint16_t>(buf[14 + 20 + 12] << 8 | buf[14 + 20 + 13]);
-            buf[14 + 20 + 13] &= static_cast<uint8_t>(~0x01);
-            const uint16_t new_word = static_cast<uint16_t>(buf[14 + 20 + 12] << 8 | buf[14 + 20 + 13]);
-            frame_patch_checksum(buf + kFrameTcpChecksumOff, old_word, new_word);
-          }
+          frame_keep_open(buf, f);  // FIN cleared: the flow must stay live
           const session::session_result r = session::session_on_packet(*s, {buf, buf, f.len}, 1'000'000 + i);
           if (r.action != packet_action::held) pool.put(buf);
           if (r.action == packet_action::drop || r.action == packet_action::reset) ++refused;
@@ -1176,7 +933,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dp_bench: setup failed: %s\n", why.c_str());
     return 1;
   }
-  calibrate_tsc(*env);
+  calibrate(*env);
   g_env = env.get();
   environment_describe(*env);
   register_all();

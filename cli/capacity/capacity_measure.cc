@@ -1,53 +1,36 @@
 #include "cli/capacity/capacity_measure.hh"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
-#include <time.h>
 #include <unistd.h>
-#include <x86intrin.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstring>
 #include <span>
 #include <thread>
 
 #include "dataplane/engine/mask_message.hh"
-#include "dataplane/net/checksum.hh"
-#include "dataplane/net/packet_parse.hh"
 #include "dataplane/scan/pattern_set.hh"
 #include "dataplane/session/session.hh"
 
 namespace phigate::capacity {
 namespace {
 
+using bench::buffer_pool;
+using bench::clock_ns;
 using bench::frame_desc;
+using bench::kBurst;
+using bench::kPoolBuffers;
 using bench::lane_address;
+using bench::session_ptr;
+using bench::thread_cpu_ns;
 using session::packet_action;
 
-constexpr size_t kBurst = 32;                  // frames per clock read and session_tick, as dp_bench
-constexpr size_t kBufferBytes = 2048;          // one frame buffer (an mbuf's data room)
-constexpr uint32_t kReasmSegments = 1u << 16;  // the session's default held packets per lcore
-constexpr size_t kPoolBuffers = kReasmSegments + 2 * kBurst;
-constexpr size_t kPoolPrefault = 4096;            // buffers touched at setup, not in a timed run
-constexpr uint64_t kHoldTimeoutNs = 200'000'000;  // phigate-dp's default hold_timeout_ms
-constexpr double kPreemptedNs = 10'000;
+constexpr size_t kPoolPrefault = 4096;  // buffers touched at setup, not in a timed run
 constexpr double kMaxWarmupS = 0.5;
-static_assert(kBufferBytes >= bench::kMaxFrameBytes, "a pool buffer holds any template frame");
-
-uint64_t clock_ns() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-          .count());
-}
-
-uint64_t thread_cpu_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 uint64_t rss_bytes() {
   uint64_t rss = 0;
@@ -68,143 +51,32 @@ uint32_t pow2_at_least(uint64_t n) {
   return c;
 }
 
-// Frame buffers, as an mbuf pool's per-lcore cache: LIFO, so a buffer freed at once is reused hot.
-class buffer_pool {
- public:
-  explicit buffer_pool(size_t n) : mem_(new uint8_t[n * kBufferBytes + 64]), free_(n) {
-    uint8_t* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(mem_.get()) + 63) & ~uintptr_t{63});
-    for (size_t i = 0; i < n; ++i) free_[i] = base + i * kBufferBytes;
-    top_ = n;
-    for (size_t i = n > kPoolPrefault ? n - kPoolPrefault : 0; i < n; ++i) std::memset(free_[i], 0, kBufferBytes);
-  }
-  uint8_t* get() { return top_ == 0 ? nullptr : free_[--top_]; }
-  void put(uint8_t* b) { free_[top_++] = b; }
-  size_t available() const { return top_; }
-  size_t size() const { return free_.size(); }
-
- private:
-  std::unique_ptr<uint8_t[]> mem_;
-  std::vector<uint8_t*> free_;
-  size_t top_ = 0;
-};
-
-struct session_deleter {
-  void operator()(session::session_ctx* s) const { session::session_destroy(s); }
-};
-using session_ptr = std::unique_ptr<session::session_ctx, session_deleter>;
-
-session::session_config make_session_config(const engine::engine_config& cfg, uint32_t capacity) {
-  session::session_config c;
-  c.engine = &cfg;
-  c.table.capacity = capacity;
-  c.table.hash_seed = 0x5eed;
-  c.reasm.max_segments = kReasmSegments;
-  c.hold_timeout_ns = kHoldTimeoutNs;
-  return c;
-}
-
-std::string refusals(const session::session_counters& n) {
-  std::string out;
-  for (size_t i = 1; i < session::drop_reason_count; ++i)
-    if (n.drops[i])
-      out += std::string(out.empty() ? "" : ", ") + "drop " + session::drop_reason_name(session::drop_reason(i)) +
-             " x" + std::to_string(n.drops[i]);
-  for (size_t i = 1; i < session::reset_reason_count; ++i)
-    if (n.resets[i])
-      out += std::string(out.empty() ? "" : ", ") + "reset " + session::reset_reason_name(session::reset_reason(i)) +
-             " x" + std::to_string(n.resets[i]);
-  return out;
-}
-
-// Where lane i starts its cycle: spread evenly (golden ratio).
-uint64_t stagger(uint32_t i, uint64_t cycle) {
-  const double f = static_cast<double>(i) * 0.6180339887498949;
-  return static_cast<uint64_t>((f - std::floor(f)) * static_cast<double>(cycle));
-}
-
 // Lanes of one worker. Global lane g plays script g mod S when there are at least S lanes in all;
 // with fewer, every lane cycles through the scripts g, g + lanes, ... so the whole mix is played
 // whatever the lcore count.
-class replay {
- public:
-  replay(const replay_set& rs, uint32_t group, uint32_t total_lanes, uint32_t first_global, uint32_t stride,
-         uint32_t count)
-      : fc_(&rs.fc) {
-    const uint32_t scripts = static_cast<uint32_t>(rs.fc.scripts.size());
-    for (uint32_t k = 0; k < count; ++k) {
-      const uint32_t g = first_global + k * stride;
-      lane l;
-      l.addr = bench::lane_address_of(group, k);
-      l.first = static_cast<uint32_t>(list_.size());
-      if (total_lanes >= scripts) {
-        list_.push_back(g % scripts);
-      } else {
-        for (uint32_t s = g; s < scripts; s += total_lanes) list_.push_back(s);
-      }
-      l.count = static_cast<uint32_t>(list_.size()) - l.first;
-      lanes_.push_back(l);
+bench::lane_replay make_lanes(const replay_set& rs, uint32_t group, uint32_t total_lanes, uint32_t first_global,
+                              uint32_t stride, uint32_t count) {
+  bench::lane_replay rp(rs.fc);
+  const uint32_t scripts = static_cast<uint32_t>(rs.fc.scripts.size());
+  std::vector<uint32_t> list;
+  for (uint32_t k = 0; k < count; ++k) {
+    const uint32_t g = first_global + k * stride;
+    list.clear();
+    if (total_lanes >= scripts) {
+      list.push_back(g % scripts);
+    } else {
+      for (uint32_t s = g; s < scripts; s += total_lanes) list.push_back(s);
     }
+    rp.add_lane(bench::lane_address_of(group, k), list);
   }
-  uint32_t lanes() const { return static_cast<uint32_t>(lanes_.size()); }
-  const lane_address& addr(uint32_t i) const { return lanes_[i].addr; }
-  uint64_t cycle_frames(uint32_t i) const {
-    uint64_t n = 0;
-    for (uint32_t k = 0; k < lanes_[i].count; ++k) n += fc_->scripts[list_[lanes_[i].first + k]].loop_count;
-    return n;
-  }
-  const frame_desc& next(uint32_t i) {
-    lane& l = lanes_[i];
-    const bench::script& sc = fc_->scripts[list_[l.first + l.si]];
-    const uint32_t idx = sc.loop_first + l.fi;
-    if (++l.fi == sc.loop_count) {
-      l.fi = 0;
-      if (++l.si == l.count) l.si = 0;
-    }
-    return fc_->frames[idx];
-  }
-
- private:
-  struct lane {
-    lane_address addr;
-    uint32_t first = 0, count = 0, si = 0, fi = 0;
-  };
-  const bench::frame_corpus* fc_;
-  std::vector<uint32_t> list_;
-  std::vector<lane> lanes_;
-};
-
-struct calibration {
-  double ns_per_tick = 0;
-  double timer_overhead_ns = 0;
-};
-
-calibration calibrate_tsc() {
-  calibration c;
-  const uint64_t t0 = clock_ns(), c0 = __rdtsc();
-  while (clock_ns() - t0 < 50'000'000) {
-  }
-  const uint64_t t1 = clock_ns(), c1 = __rdtsc();
-  c.ns_per_tick = static_cast<double>(t1 - t0) / static_cast<double>(c1 - c0);
-  std::vector<uint64_t> empty(4096);
-  for (uint64_t& x : empty) {
-    _mm_lfence();
-    const uint64_t a = __rdtsc();
-    _mm_lfence();
-    unsigned aux;
-    const uint64_t b = __rdtscp(&aux);
-    _mm_lfence();
-    x = b - a;
-  }
-  std::nth_element(empty.begin(), empty.begin() + empty.size() / 2, empty.end());
-  c.timer_overhead_ns = static_cast<double>(empty[empty.size() / 2]) * c.ns_per_tick;
-  return c;
+  return rp;
 }
 
 // ---------------------------------------------------------------- one worker (one lcore)
 
 // Declaration order matters: the session returns held frames to the pool when destroyed.
 struct worker {
-  replay rp;
+  bench::lane_replay rp;
   buffer_pool pool;
   session_ptr s;
   tick_histogram hist;
@@ -219,7 +91,7 @@ struct worker {
 
   worker(const engine::engine_config& cfg, const replay_set& rs, uint32_t group, uint32_t total_lanes, uint32_t first,
          uint32_t stride, uint32_t count)
-      : rp(rs, group, total_lanes, first, stride, count), pool(kPoolBuffers) {
+      : rp(make_lanes(rs, group, total_lanes, first, stride, count)), pool(kPoolBuffers, kPoolPrefault) {
     session::session_sink sink;
     sink.ctx = this;
     sink.forward = [](void* ctx, void* pkt) { static_cast<worker*>(ctx)->pool.put(static_cast<uint8_t*>(pkt)); };
@@ -229,23 +101,21 @@ struct worker {
       w.pool.put(static_cast<uint8_t*>(pkt));
     };
     const char* why = nullptr;
-    s.reset(session::session_create(make_session_config(cfg, pow2_at_least(2ull * count)), sink, &why));
+    s.reset(session::session_create(bench::replay_session_config(cfg, pow2_at_least(2ull * count)), sink, &why));
     if (!s) error = std::string("session_create: ") + (why ? why : "failed");
   }
 
   // Untimed: each lane to its staggered start.
   void warm(const replay_set& rs) {
     for (uint32_t i = 0; i < rp.lanes() && error.empty(); ++i) {
-      const uint64_t n = rp.lanes() > 1 ? stagger(i, rp.cycle_frames(i)) : 0;
+      const uint64_t n = rp.lanes() > 1 ? bench::stagger(i, rp.cycle_frames(i)) : 0;
       for (uint64_t k = 0; k < n && error.empty(); ++k) {
         const frame_desc& f = rp.next(i);
-        uint8_t* buf = pool.get();
+        uint8_t* buf = bench::frame_load(pool, rs.fc, f, rp.addr(i));
         if (!buf) {
           error = "frame pool exhausted during warm-up";
           return;
         }
-        std::memcpy(buf, rs.fc.bytes(f), f.len);
-        bench::frame_patch_client(buf, f.from_server, rp.addr(i));
         const session::session_result r = session::session_on_packet(*s, {buf, buf, f.len}, clock_ns());
         if (r.action != packet_action::held) pool.put(buf);
       }
@@ -266,30 +136,23 @@ struct worker {
     for (;;) {
       const uint64_t now = clock_ns();
       if (now >= deadline_ns) break;
-      const uint64_t burst_cpu0 = kTimed ? thread_cpu_ns() : 0;
-      const uint64_t burst_tsc0 = kTimed ? __rdtsc() : 0;
+      bench::burst_clock burst;
+      if constexpr (kTimed) burst.start();
       size_t npending = 0;
       for (size_t k = 0; k < kBurst; ++k) {
         const frame_desc& f = rp.next(ln);
         const lane_address& a = rp.addr(ln);
         if (++ln == rp.lanes()) ln = 0;
-        uint8_t* buf = pool.get();
+        uint8_t* buf = bench::frame_load(pool, rs.fc, f, a);
         if (buf == nullptr) {
           error = "frame pool exhausted: the session holds more frames than the pool has";
           return;
         }
-        std::memcpy(buf, rs.fc.bytes(f), f.len);
-        bench::frame_patch_client(buf, f.from_server, a);
         session::session_result r;
         if constexpr (kTimed) {
-          _mm_lfence();
-          const uint64_t t0 = __rdtsc();
-          _mm_lfence();
+          const uint64_t t0 = bench::tsc_begin();
           r = session::session_on_packet(ss, {buf, buf, f.len}, now);
-          unsigned aux;
-          const uint64_t t1 = __rdtscp(&aux);
-          _mm_lfence();
-          pending[npending++] = t1 - t0;
+          pending[npending++] = bench::tsc_end() - t0;
         } else {
           r = session::session_on_packet(ss, {buf, buf, f.len}, now);
         }
@@ -298,10 +161,8 @@ struct worker {
         ++pk;
       }
       if constexpr (kTimed) {
-        const double wall = static_cast<double>(__rdtsc() - burst_tsc0) * ns_per_tick;
-        const double cpu = static_cast<double>(thread_cpu_ns() - burst_cpu0);
         ++nb;
-        if (wall - cpu > kPreemptedNs) {
+        if (burst.preempted(ns_per_tick)) {
           ++np;
         } else {
           for (size_t i = 0; i < npending; ++i) hist.add(pending[i]);
@@ -334,7 +195,7 @@ const double kCdfQuantiles[] = {0.001, 0.01,  0.02, 0.05, 0.1,  0.15, 0.2,   0.2
 
 std::variant<point_result, std::string> measure_point(const engine::engine_config& cfg, const traffic_profile& p,
                                                       const replay_set& rs, uint32_t L, uint32_t point_index,
-                                                      const measure_options& opt, const calibration& cal) {
+                                                      const measure_options& opt, const bench::tsc_calibration& cal) {
   const uint32_t flows = p.concurrent_flows;
   if (flows < L)
     return "concurrent_flows (" + std::to_string(flows) + ") is below the lcore count " + std::to_string(L);
@@ -409,7 +270,7 @@ std::variant<point_result, std::string> measure_point(const engine::engine_confi
     for (size_t i = 1; i < session::drop_reason_count; ++i) pr.drops += n.drops[i];
     for (size_t i = 1; i < session::reset_reason_count; ++i) pr.resets += n.resets[i];
     pr.drops += w.dropped;
-    if (const std::string r = refusals(n); !r.empty()) return "the session refused frames of a verified replay: " + r;
+    if (const std::string r = bench::refusals(n); !r.empty()) return "the session refused frames of a verified replay: " + r;
     if (w.dropped) return std::to_string(w.dropped) + " held frames dropped by the session during the replay";
     pr.packets += w.packets;
     pr.response_bytes += w.response_bytes;
@@ -460,31 +321,6 @@ std::variant<point_result, std::string> measure_point(const engine::engine_confi
 
 }  // namespace
 
-// ---------------------------------------------------------------- histogram
-
-void tick_histogram::merge(const tick_histogram& o) {
-  for (size_t i = 0; i < kBuckets; ++i) counts_[i] += o.counts_[i];
-  total_ += o.total_;
-  max_ = std::max(max_, o.max_);
-}
-
-uint64_t tick_histogram::quantile(double q) const {
-  if (total_ == 0) return 0;
-  const uint64_t want = static_cast<uint64_t>(q * static_cast<double>(total_ - 1)) + 1;
-  uint64_t seen = 0;
-  for (size_t i = 0; i < kBuckets; ++i) {
-    seen += counts_[i];
-    if (seen >= want) return std::min(upper(i), max_);
-  }
-  return max_;
-}
-
-uint64_t tick_histogram::upper(size_t i) {
-  if (i < 32) return i;
-  const size_t e = (i - 32) / 32 + 5, sub = (i - 32) % 32;
-  return ((32 + sub + 1) << (e - 5)) - 1;
-}
-
 // ---------------------------------------------------------------- setup
 
 uint32_t online_cpus() {
@@ -508,48 +344,12 @@ std::variant<std::unique_ptr<engine_setup>, std::string> engine_setup_load(const
 
 // ---------------------------------------------------------------- verification
 
-namespace {
-
-struct verify_ctx {
-  buffer_pool* pool = nullptr;
-  std::string server_bytes;
-  uint64_t bad = 0, dropped = 0;
-};
-
-void verify_forwarded(verify_ctx& v, uint8_t* frame) {
-  net::packet_view pv;
-  if (net::packet_parse(frame, kBufferBytes, pv) != net::parse_error::none) {
-    ++v.bad;
-    return;
-  }
-  const uint16_t ip_stored =
-      static_cast<uint16_t>(frame[bench::kFrameIpv4ChecksumOff] << 8 | frame[bench::kFrameIpv4ChecksumOff + 1]);
-  if (net::tcp_checksum(frame, pv) != net::tcp_checksum_field(frame, pv) ||
-      net::ipv4_header_checksum(frame, pv) != ip_stored)
-    ++v.bad;
-  if (pv.sport == bench::kServerPort)
-    v.server_bytes.append(reinterpret_cast<const char*>(frame) + pv.payload_off, pv.payload_len);
-}
-
-}  // namespace
-
 std::string verify_replay(const engine::engine_config& cfg, const replay_set& rs, verify_result& out) {
   out = verify_result{};
-  buffer_pool pool(kPoolBuffers);
-  verify_ctx v;
+  buffer_pool pool(kPoolBuffers, kPoolPrefault);
+  bench::checking_sink v;
   v.pool = &pool;
-  session::session_sink sink;
-  sink.ctx = &v;
-  sink.forward = [](void* ctx, void* pkt) {
-    auto& c = *static_cast<verify_ctx*>(ctx);
-    verify_forwarded(c, static_cast<uint8_t*>(pkt));
-    c.pool->put(static_cast<uint8_t*>(pkt));
-  };
-  sink.drop = [](void* ctx, void* pkt) {
-    auto& c = *static_cast<verify_ctx*>(ctx);
-    ++c.dropped;
-    c.pool->put(static_cast<uint8_t*>(pkt));
-  };
+  const session::session_sink sink = v.sink();
   // What the engine alone makes of each response in the same segments (mask_message, as
   // `phigate mask` runs it): the session's forwarded bytes must equal it.
   std::unique_ptr<engine::engine_scratch, void (*)(engine::engine_scratch*)> x(engine::engine_scratch_create(cfg),
@@ -567,7 +367,7 @@ std::string verify_replay(const engine::engine_config& cfg, const replay_set& rs
     expected.push_back(std::move(o.output));
   }
   const char* why = nullptr;
-  session_ptr s(session::session_create(make_session_config(cfg, 64), sink, &why));
+  session_ptr s(session::session_create(bench::replay_session_config(cfg, 64), sink, &why));
   if (!s) return std::string("session_create: ") + (why ? why : "failed");
   const lane_address addr = bench::lane_address_of(250, 0);
   for (size_t si = 0; si < rs.fc.scripts.size(); ++si) {
@@ -577,14 +377,12 @@ std::string verify_replay(const engine::engine_config& cfg, const replay_set& rs
       v.server_bytes.clear();
       for (uint32_t i = 0; i < sc.loop_count; ++i) {
         const frame_desc& f = rs.fc.frames[sc.loop_first + i];
-        uint8_t* buf = pool.get();
+        uint8_t* buf = bench::frame_load(pool, rs.fc, f, addr);
         if (!buf) return "frame pool exhausted";
-        std::memcpy(buf, rs.fc.bytes(f), f.len);
-        bench::frame_patch_client(buf, f.from_server, addr);
         const session::session_result r = session::session_on_packet(*s, {buf, buf, f.len}, 1'000'000);
         ++out.frames;
         if (r.action == packet_action::forward) {
-          verify_forwarded(v, buf);
+          v.check(buf);
           pool.put(buf);
         } else if (r.action != packet_action::held) {
           pool.put(buf);
@@ -626,7 +424,7 @@ std::string verify_replay(const engine::engine_config& cfg, const replay_set& rs
   out.scripts = static_cast<uint32_t>(rs.fc.scripts.size());
   if (v.bad) return std::to_string(v.bad) + " forwarded frames with a bad checksum";
   if (v.dropped) return std::to_string(v.dropped) + " held frames dropped";
-  if (const std::string r = refusals(session::session_stats(*s)); !r.empty()) return r;
+  if (const std::string r = bench::refusals(session::session_stats(*s)); !r.empty()) return r;
   out.mask_bytes = session::session_stats(*s).mask_bytes;
   s.reset();
   if (pool.available() != pool.size()) return "frames not returned by the session";
@@ -640,14 +438,15 @@ std::variant<memory_result, std::string> measure_memory(const engine::engine_con
   memory_result m;
   m.flows = flows;
   m.table_capacity = pow2_at_least(2ull * flows);
-  buffer_pool pool(kPoolBuffers);
-  session::session_sink sink;
-  sink.ctx = &pool;
-  sink.forward = [](void* ctx, void* pkt) { static_cast<buffer_pool*>(ctx)->put(static_cast<uint8_t*>(pkt)); };
-  sink.drop = sink.forward;
+  buffer_pool pool(kPoolBuffers, kPoolPrefault);
+  const session::session_sink sink = pool.sink();
+  // Freed heap pages from earlier work (replay generation, an earlier measurement in the same
+  // process) would otherwise be reused without a page fault and hide the session's RSS, as in
+  // `dp_bench --memory`.
+  malloc_trim(0);
   const uint64_t rss0 = rss_bytes();
   const char* why = nullptr;
-  session_ptr s(session::session_create(make_session_config(cfg, m.table_capacity), sink, &why));
+  session_ptr s(session::session_create(bench::replay_session_config(cfg, m.table_capacity), sink, &why));
   if (!s) return std::string("session_create: ") + (why ? why : "failed");
   const uint64_t rss1 = rss_bytes();
   const bench::script& sc = rs.fc.scripts[0];
@@ -657,17 +456,9 @@ std::variant<memory_result, std::string> measure_memory(const engine::engine_con
     const lane_address a = bench::lane_address_of(i >> 16, i & 0xFFFF);
     for (uint32_t k = 0; k + 2 < sc.loop_count; ++k) {  // all but the client's FIN and the last ACK
       const frame_desc& f = rs.fc.frames[sc.loop_first + k];
-      uint8_t* buf = pool.get();
+      uint8_t* buf = bench::frame_load(pool, rs.fc, f, a);
       if (!buf) return std::string("frame pool exhausted while filling the flow table");
-      std::memcpy(buf, rs.fc.bytes(f), f.len);
-      bench::frame_patch_client(buf, f.from_server, a);
-      if (f.from_server && f.payload > 0 && (buf[14 + 20 + 13] & 0x01)) {
-        // Clear the server's FIN so the flow stays live; TCP checksum adjusted for the flags word.
-        const uint16_t old_word = static_cast<uint16_t>(buf[14 + 20 + 12] << 8 | buf[14 + 20 + 13]);
-        buf[14 + 20 + 13] &= static_cast<uint8_t>(~0x01);
-        const uint16_t new_word = static_cast<uint16_t>(buf[14 + 20 + 12] << 8 | buf[14 + 20 + 13]);
-        bench::frame_patch_checksum(buf + bench::kFrameTcpChecksumOff, old_word, new_word);
-      }
+      bench::frame_keep_open(buf, f);  // the server's FIN cleared: the flow stays live
       const session::session_result r = session::session_on_packet(*s, {buf, buf, f.len}, 1'000'000 + i);
       if (r.action != packet_action::held) pool.put(buf);
       if (r.action == packet_action::drop || r.action == packet_action::reset) ++refused;
@@ -702,7 +493,7 @@ std::variant<measurement, std::string> measure_run(const engine::engine_config& 
   out.memory = std::get<memory_result>(mem);
   if (opt.progress) std::fprintf(opt.progress, "phigate capacity: verifying %zu scripts\n", rs.fc.scripts.size());
   if (std::string why = verify_replay(cfg, rs, out.verify); !why.empty()) return "verification: " + why;
-  const calibration cal = calibrate_tsc();
+  const bench::tsc_calibration cal = bench::calibrate_tsc();
   out.ns_per_tick = cal.ns_per_tick;
   out.timer_overhead_ns = cal.timer_overhead_ns;
   for (uint32_t i = 0; i < opt.lcores.size(); ++i) {

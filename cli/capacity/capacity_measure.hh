@@ -31,6 +31,7 @@
 #include <variant>
 #include <vector>
 
+#include "bench/replay_kit.hh"
 #include "cli/capacity/capacity_profile.hh"
 #include "cli/capacity/capacity_traffic.hh"
 #include "dataplane/engine/flow_engine.hh"
@@ -46,31 +47,8 @@ struct engine_setup {
 };
 std::variant<std::unique_ptr<engine_setup>, std::string> engine_setup_load(const std::string& patterns_path);
 
-// Log-linear histogram of rdtsc ticks: exact below 32, then 32 sub-buckets per power of two
-// (<= 3% error). Fixed size; add() never allocates.
-class tick_histogram {
- public:
-  void add(uint64_t t) {
-    ++counts_[index(t)];
-    ++total_;
-    if (t > max_) max_ = t;
-  }
-  void merge(const tick_histogram& o);
-  uint64_t quantile(double q) const;  // upper bound of the bucket holding quantile q (0..1)
-  uint64_t max() const { return max_; }
-  uint64_t total() const { return total_; }
-
- private:
-  static constexpr size_t kBuckets = 32 + 59 * 32;
-  static size_t index(uint64_t t) {
-    if (t < 32) return static_cast<size_t>(t);
-    const unsigned e = 63u - static_cast<unsigned>(__builtin_clzll(t));
-    return 32 + (e - 5) * 32 + static_cast<size_t>((t >> (e - 5)) - 32);
-  }
-  static uint64_t upper(size_t i);
-  uint64_t counts_[kBuckets] = {};
-  uint64_t total_ = 0, max_ = 0;
-};
+// Latencies in rdtsc ticks; quantile() is capped at the largest sample (bench/replay_kit.hh).
+using tick_histogram = bench::tick_histogram;
 
 struct latency_summary {
   double p50_ns = 0, p90_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0;

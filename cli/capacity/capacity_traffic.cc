@@ -4,41 +4,20 @@
 #include <cmath>
 #include <cstdio>
 
+#include "bench/rng_kit.hh"
+
 namespace phigate::capacity {
 namespace {
 
-uint64_t pick(std::mt19937_64& rng, uint64_t lo, uint64_t hi) { return lo + rng() % (hi - lo + 1); }
-
-template <size_t N>
-const char* pick_of(std::mt19937_64& rng, const char* const (&list)[N]) {
-  return list[pick(rng, 0, N - 1)];
-}
-
-std::string fmt(const char* f, auto... args) {
-  char buf[256];
-  const int n = std::snprintf(buf, sizeof buf, f, args...);
-  return std::string(buf, n < 0 ? 0 : static_cast<size_t>(std::min<int>(n, sizeof buf - 1)));
-}
-
-std::string hex_id(std::mt19937_64& rng, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s += kHex[rng() & 15];
-  return s;
-}
+using bench::fmt;
+using bench::hex_id;
+using bench::json_escape_into;
+using bench::make_ssn;
+using bench::pick;
+using bench::pick_of;
+using bench::tokenize;
 
 // ---------------------------------------------------------------- synthetic PHI
-
-std::string make_ssn(std::mt19937_64& rng) {
-  for (;;) {
-    const uint64_t area = pick(rng, 1, 899), group = pick(rng, 1, 99), serial = pick(rng, 1, 9999);
-    if (area == 666 || (area == 78 && group == 5 && serial == 1120)) continue;
-    const std::string d = fmt("%03llu%02llu%04llu", static_cast<unsigned long long>(area),
-                              static_cast<unsigned long long>(group), static_cast<unsigned long long>(serial));
-    if (d.find_first_not_of(d[0]) == std::string::npos) continue;
-    return d.substr(0, 3) + "-" + d.substr(3, 2) + "-" + d.substr(5);
-  }
-}
 
 std::string make_phone(std::mt19937_64& rng) {
   static constexpr const char* kAreas[] = {"206", "212", "303", "312", "404", "415", "503", "617", "713", "919"};
@@ -59,7 +38,7 @@ std::string make_email(std::mt19937_64& rng) {
 std::string phi_sentence(std::mt19937_64& rng, std::vector<std::string>& planted) {
   switch (pick(rng, 0, 2)) {
     case 0:
-      planted.push_back(make_ssn(rng));
+      planted.push_back(make_ssn(rng, '-'));
       return "The SSN on file is " + planted.back() + ".";
     case 1:
       planted.push_back(make_phone(rng));
@@ -94,44 +73,6 @@ std::string next_sentence(std::mt19937_64& rng, size_t text_len, double per_kib,
   const double want = per_kib * static_cast<double>(text_len + 64) / 1024.0;
   if (per_kib > 0 && static_cast<double>(planted.size()) < want) return phi_sentence(rng, planted);
   return filler_sentence(rng);
-}
-
-void json_escape_into(std::string& out, std::string_view s) {
-  for (const char c : s) {
-    if (c == '"')
-      out += "\\\"";
-    else if (c == '\\')
-      out += "\\\\";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-}
-
-// BPE-like tokens of 1-8 bytes: a word with its leading space, or 1-4 bytes of digits and
-// punctuation, so values arrive split over events ("415", "-555", "-01", "32").
-std::vector<std::string> tokenize(std::mt19937_64& rng, std::string_view text) {
-  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = i;
-    if (text[j] == ' ' && j + 1 < text.size() && alpha(text[j + 1])) ++j;
-    if (alpha(text[j])) {
-      while (j < text.size() && alpha(text[j]) && j - i < 8) ++j;
-    } else {
-      const size_t n = pick(rng, 1, 4);
-      while (j < text.size() && !alpha(text[j]) && j - i < n) {
-        if (text[j] == ' ' && j > i) break;
-        ++j;
-      }
-      if (j == i) ++j;
-    }
-    out.emplace_back(text.substr(i, j - i));
-    i = j;
-  }
-  return out;
 }
 
 constexpr std::string_view kJsonTailFmt =
