@@ -70,6 +70,10 @@ struct grant_entry {
   uint8_t digest[32] = {};
   int64_t expires_s = 0;
   bool one_time = true;
+  // Set by the first worker that lets a one-time grant through. Shared by every worker, and by
+  // every later snapshot that still lists this id (publish() carries it over), so a grant is used
+  // once across workers and across snapshot swaps, before the control plane drops it.
+  std::shared_ptr<std::atomic<bool>> used = std::make_shared<std::atomic<bool>>(false);
 };
 
 // Everything a worker reads, immutable once published.
@@ -134,11 +138,11 @@ struct worker_identity {
   }
 };
 
-// Grants are checked against the snapshot; a one-time grant used here is remembered by this
-// worker until the control plane's next snapshot drops it (it consumes it durably on grant_used).
+// Grants are checked against the snapshot; a one-time grant is claimed with one atomic exchange
+// on its shared flag (lock-free, no allocation), so exactly one request across all workers gets
+// it; the control plane then consumes it durably (grant_used) and drops it from later snapshots.
 struct worker_grants {
   const std::atomic<const dp_state*>* state = nullptr;
-  std::vector<std::string> used;  // one-time ids used on this worker (bounded)
   static std::string_view check(void* ctx, std::string_view id, std::string_view subject, std::string_view route,
                                 const uint8_t digest[32], int64_t now_s) {
     auto& w = *static_cast<worker_grants*>(ctx);
@@ -150,11 +154,7 @@ struct worker_grants {
       if (g.subject != subject) return "subject_mismatch";
       if (g.route != route) return "route_mismatch";
       if (std::memcmp(g.digest, digest, 32) != 0) return "digest_mismatch";
-      if (g.one_time) {
-        if (std::find(w.used.begin(), w.used.end(), id) != w.used.end()) return "consumed";
-        if (w.used.size() == w.used.capacity()) w.used.erase(w.used.begin());  // capacity reserved: no allocation
-        w.used.emplace_back(id);
-      }
+      if (g.one_time && g.used->exchange(true, std::memory_order_acq_rel)) return "consumed";
       return {};
     }
     return "unknown";
@@ -329,6 +329,11 @@ std::variant<ipc::snapshot, std::string> snapshot_from_files(const dp_config& cf
 
 void publish(dp_gate& g, std::unique_ptr<dp_state> st) {
   const dp_state* old = g.state.load();
+  // A one-time grant still listed keeps its flag: a use on the old snapshot counts on the new.
+  if (old != nullptr)
+    for (grant_entry& e : st->grants)
+      for (const grant_entry& o : old->grants)
+        if (o.id == e.id && o.one_time && e.one_time) e.used = o.used;
   g.view.store(&st->view, std::memory_order_release);
   g.state.store(st.get(), std::memory_order_release);
   g.live.push_back(std::move(st));
@@ -567,7 +572,6 @@ dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, uns
     g->ids.back()->state = &g->state;
     g->grants.push_back(std::make_unique<worker_grants>());
     g->grants.back()->state = &g->state;
-    g->grants.back()->used.reserve(1024);
     gate::gate_config gc;
     gc.snapshot = &g->view;
     gc.identity = {g->ids.back().get(), worker_identity::verify};

@@ -4,6 +4,7 @@
 # (npm oidc-provider) on loopback and the sample inference server in the server namespace.
 #
 #   appliance_prepare WORK API_PORT   keys, policy, credentials, the API's TLS certificate
+#                                     ($APPLIANCE_WORKERS: phigate-dp workers, default 1)
 #                                     (WORK/api.crt, self-signed for 127.0.0.1: the CLI's --ca)
 #                                     and both configs under WORK; sets appliance_api (its URL)
 #   appliance_up WORK DP_EXE CP_EXE   topology + inference server + control plane; waits for the
@@ -47,12 +48,20 @@ appliance_prepare() {
   "dataplane": {"control_socket": "$work/control.sock", "stats_socket": "$work/dp.sock"}
 }
 EOF2
-  python3 - "$work" "$api_port" <<'PY'
+  python3 - "$work" "$api_port" "${APPLIANCE_WORKERS:-1}" <<'PY'
 import json, sys
-w, port = sys.argv[1], sys.argv[2]
+w, port, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
 text = open("configs/phigate-dp.topology.json").read()
 cfg = json.loads("\n".join(l for l in text.splitlines() if not l.lstrip().startswith("//")))
 cfg["stats_socket"] = w + "/dp.sock"
+if workers > 1:
+    # An io lcore and the workers, busy-polling, shared over this machine's CPUs; a token can then
+    # wait longer than the default 200 ms hold timer, which would over-mask (fail closed).
+    eal = cfg["eal"]
+    i = eal.index("-l")
+    eal[i:i + 2] = ["--lcores", ",".join(f"{l}@{l % 2}" for l in range(workers + 2))]
+    cfg["workers"] = workers
+    cfg["timers"]["hold_timeout_ms"] = 3000
 cfg["gate"] = {"control_socket": w + "/control.sock", "audit_log": w + "/audit.log",
                "audit_signing_key": w + "/audit.key", "event_log": w + "/events.jsonl",
                "recordings_dir": w + "/recordings", "recordings_key": w + "/recordings.key",

@@ -5,8 +5,9 @@
 #   - an allowed clinician's request is forwarded (credential swapped, response masked), an
 #     anonymous one is blocked with the injected answer;
 #   - a request needing approval gets an approval id; the requester cannot approve it; an
-#     approver does, with `phigate approvals`; the retry carrying the id goes through once, and
-#     a second retry is refused (one-time grant);
+#     approver does, with `phigate approvals` over HTTPS; of 8 retries racing on separate
+#     connections over phigate-dp's two workers exactly one goes through, and a later retry is
+#     refused (one-time grant);
 #   - the control plane is killed under load: requests keep being recorded and forwarded (the
 #     audit log is the dataplane's and durable), and when it comes back it reconnects and pushes;
 #   - the audit log verifies, with the approval and grant records in it.
@@ -32,7 +33,8 @@ printf '%s' "$alice" > "$work/alice.tok"
 printf '%s' "$bob" > "$work/bob.tok"
 check test -n "$alice"
 api_port=$(appliance_free_port)
-appliance_prepare "$work" "$api_port" || { echo "FAIL: preparing the appliance" >&2; exit 1; }
+# Two workers: one-time grants must hold across them (below).
+APPLIANCE_WORKERS=2 appliance_prepare "$work" "$api_port" || { echo "FAIL: preparing the appliance" >&2; exit 1; }
 appliance_up "$work" "$dp" "$cp" || { echo "FAIL: the appliance did not come up" >&2; exit 1; }
 generation() { appliance_generation "$work"; }
 post() { appliance_post "$@"; }
@@ -56,15 +58,23 @@ for _ in $(seq 50); do "${cli[@]}" --token-file "$work/bob.tok" show "$id" >/dev
 check bash -c "'${cli[0]}' approvals --url $appliance_api --ca '$work/api.crt' --token-file '$work/bob.tok' list | grep -q $id"
 "${cli[@]}" --token-file "$work/alice.tok" approve "$id" >"$work/self.out" 2>&1
 check test $? -eq 2
+gen_before_approval=$(generation)
 "${cli[@]}" --token-file "$work/bob.tok" approve "$id" >"$work/approve.out" 2>&1
 check test $? -eq 0
-# The grant reaches the dataplane in the next snapshot; the retry carrying the id goes through.
-for _ in $(seq 50); do
-  code=$(post "$alice" "$body" "$work/retry.out" "X-Phigate-Approval: $id")
-  [ "$code" = 200 ] && break
-  sleep 0.2
-done
-check test "$code" = 200
+# The grant reaches the dataplane in the next snapshot; then 8 retries carrying the id race on
+# separate connections, spread over both workers: exactly one goes through (one-time across
+# workers, claimed before the control plane has even heard of the use).
+for _ in $(seq 50); do [ "$(generation)" -gt "$gen_before_approval" ] && break; sleep 0.2; done
+# One curl, 8 connections opened at once (--parallel-immediate), so the retries reach the
+# workers within a millisecond, well before the first use could travel to the control plane.
+race=()
+for i in $(seq 8); do race+=(-o "$work/retry$i.out" "$appliance_url"); done
+ip netns exec phigate-client curl -s --no-progress-meter -m 20 --parallel --parallel-immediate --parallel-max 8 -X POST \
+  -H 'Content-Type: application/json' -H "Authorization: Bearer $alice" -H "X-Phigate-Approval: $id" \
+  -d "$body" -w '%{http_code} %{filename_effective}\n' "${race[@]}" > "$work/race.txt"
+check test "$(grep -c '^200 ' "$work/race.txt")" -eq 1
+check test "$(grep -c '^403 ' "$work/race.txt")" -eq 7
+cp "$(awk '$1 == 200 {print $2}' "$work/race.txt" | head -1)" "$work/retry.out" 2>/dev/null
 check grep -q 'Patient SSN \*\*\*-\*\*-\*\*\*\*' "$work/retry.out"
 # One-time: a second retry is refused.
 sleep 1
