@@ -54,14 +54,16 @@ struct run_result {
   std::string released;   // what left the appliance, in order
   std::vector<scan::finding> findings;
   uint64_t late = 0;      // mask bytes aimed below the release watermark: must be 0
+  uint64_t mask_actions = 0;
   size_t held_feeds = 0, feeds = 0;
 };
 
 // Feeds request_count GET requests, then the response cut by `seg`, each piece in a guarded
-// buffer. Masks are applied to the held pieces in place; released bytes are copied out.
+// buffer. Masks are applied to the held pieces in place; released bytes are copied out. `mode`
+// (masking profile, unmasked) is set before the response head, as the session does.
 inline run_result run_guarded(std::string_view response, const segmentation& seg,
                               scan::flush_mode flush = scan::flush_mode::mask, bool flush_each = false,
-                              int requests = 4, bool full_scan = false) {
+                              int requests = 4, bool full_scan = false, const scan::response_mode* mode = nullptr) {
   catalog& c = catalog::shared();
   engine::engine_scratch* x = full_scan ? c.x_full_scan : c.x;
   run_result out;
@@ -74,6 +76,7 @@ inline run_result run_guarded(std::string_view response, const segmentation& seg
     std::vector<held_piece> held;
     uint64_t released = 0;
     uint64_t late = 0;
+    uint64_t mask_actions = 0;
     std::vector<scan::finding>* findings;
   } st;
   st.findings = &out.findings;
@@ -81,6 +84,7 @@ inline run_result run_guarded(std::string_view response, const segmentation& seg
   sink.ctx = &st;
   sink.on_mask = [](void* ctx, const mask::mask_action& a) {
     auto& s = *static_cast<state*>(ctx);
+    ++s.mask_actions;
     if (a.raw_off < s.released) s.late += std::min<uint64_t>(s.released - a.raw_off, a.raw_len);
     for (auto& h : s.held) mask::mask_apply(h.p, h.n, h.off, a);
   };
@@ -88,6 +92,7 @@ inline run_result run_guarded(std::string_view response, const segmentation& seg
   const std::string req = "GET /v1/x HTTP/1.1\r\nHost: t\r\n\r\n";
   for (int i = 0; i < requests; ++i)
     engine::feed_request(*f, *x, reinterpret_cast<const uint8_t*>(req.data()), req.size(), 0, sink);
+  if (mode != nullptr) engine::set_response_mode(*f, *mode);
 
   auto release_to = [&](uint64_t fin) {
     // Copy out every held byte below fin, then forget fully released pieces.
@@ -126,6 +131,7 @@ inline run_result run_guarded(std::string_view response, const segmentation& seg
   out.error = r.error;
   out.ok = r.error == engine::engine_error::none;
   out.late = st.late;
+  out.mask_actions = st.mask_actions;
   return out;
 }
 

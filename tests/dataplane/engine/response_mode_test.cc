@@ -13,75 +13,14 @@
 namespace phigate::test {
 namespace {
 
-struct mode_run {
-  bool ok = false;
-  engine::engine_error error = engine::engine_error::none;
-  std::string released;
-  std::vector<scan::finding> findings;
-  uint64_t mask_actions = 0;
-  uint64_t late = 0;
-};
+using mode_run = run_result;
 
-// Like run_guarded, with the response mode set before the response head (as the session does
-// from on_response_head). `flush_each` fires the hold timer after every feed that held bytes.
+// run_guarded with one request and the response mode set before the response head (as the
+// session does from on_response_head). `flush_each` fires the hold timer after every feed that
+// held bytes.
 mode_run run_mode(std::string_view response, const segmentation& seg, const scan::response_mode& mode,
                   bool flush_each = false) {
-  catalog& c = catalog::shared();
-  mode_run out;
-  auto f = std::make_unique<engine::flow_engine>();
-  if (!engine::flow_engine_setup(*f, c.cfg)) return out;
-  struct held_piece { uint8_t* p; size_t n; uint64_t off; };
-  struct state {
-    std::vector<held_piece> held;
-    uint64_t released = 0;
-    mode_run* out;
-  } st{{}, 0, &out};
-  engine::engine_sink sink;
-  sink.ctx = &st;
-  sink.on_mask = [](void* ctx, const mask::mask_action& a) {
-    auto& s = *static_cast<state*>(ctx);
-    ++s.out->mask_actions;
-    if (a.raw_off < s.released) s.out->late += std::min<uint64_t>(s.released - a.raw_off, a.raw_len);
-    for (auto& h : s.held) mask::mask_apply(h.p, h.n, h.off, a);
-  };
-  sink.on_finding = [](void* ctx, const scan::finding& fd) { static_cast<state*>(ctx)->out->findings.push_back(fd); };
-  const std::string req = "GET /v1/x HTTP/1.1\r\nHost: t\r\n\r\n";
-  engine::feed_request(*f, *c.x, reinterpret_cast<const uint8_t*>(req.data()), req.size(), 0, sink);
-  engine::set_response_mode(*f, mode);
-  auto release_to = [&](uint64_t fin) {
-    while (st.released < fin) {
-      for (auto& h : st.held)
-        if (st.released >= h.off && st.released < h.off + h.n) {
-          const uint64_t upto = std::min<uint64_t>(fin, h.off + h.n);
-          out.released.append(reinterpret_cast<const char*>(h.p + (st.released - h.off)), upto - st.released);
-          st.released = upto;
-          break;
-        }
-    }
-  };
-  uint64_t now = 1000, off = 0;
-  engine::feed_result r;
-  bool failed = false;
-  feed_segmented(response, seg, [&](std::span<uint8_t> piece) {
-    if (failed) return;
-    st.held.push_back({piece.data(), piece.size(), off});
-    off += piece.size();
-    r = engine::feed_response(*f, *c.x, piece.data(), piece.size(), now += 1000, sink);
-    if (r.error != engine::engine_error::none) {
-      failed = true;
-      return;
-    }
-    if (flush_each && r.final_offset < off) r = engine::flush_response(*f, *c.x, now += 1000, sink);
-    release_to(r.final_offset);
-  });
-  if (!failed) {
-    r = engine::finish_response(*f, *c.x, now += 1000, sink);
-    if (r.error == engine::engine_error::none) release_to(r.final_offset);
-  }
-  engine::flow_engine_teardown(*f);
-  out.error = r.error;
-  out.ok = r.error == engine::engine_error::none;
-  return out;
+  return run_guarded(response, seg, scan::flush_mode::mask, flush_each, 1, false, &mode);
 }
 
 bool contains(const std::string& hay, std::string_view needle) { return hay.find(needle) != std::string::npos; }
