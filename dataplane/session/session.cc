@@ -595,11 +595,8 @@ tcp::reasm_sink reasm_sink_for(call* k) {
   return rs;
 }
 
-void new_connection(session_ctx& s, session_flow& f, uint32_t slot) {
-  tcp::tcp_conn_reset(f.tcp);
-  const uint32_t hb = s.cfg.history_bytes;
-  for (uint32_t i = 0; i < 2; ++i)
-    tcp::reasm_init(f.r[i], s.pool, hb == 0 ? nullptr : s.history.get() + (uint64_t{slot} * 2 + i) * hb, hb);
+// The HTTP-level state of a new connection on this slot (a new flow, or port reuse).
+void reset_exchanges(session_ctx& s, session_flow& f) {
   engine::flow_engine_reset(f.eng);
   f.response_final = 0;
   f.response_error = engine::engine_error::none;
@@ -609,6 +606,14 @@ void new_connection(session_ctx& s, session_flow& f, uint32_t slot) {
   f.rf = resp_findings{};
   f.modes = mode_queue{};
   f.conn_id = ++s.next_conn_id;
+}
+
+void new_connection(session_ctx& s, session_flow& f, uint32_t slot) {
+  tcp::tcp_conn_reset(f.tcp);
+  const uint32_t hb = s.cfg.history_bytes;
+  for (uint32_t i = 0; i < 2; ++i)
+    tcp::reasm_init(f.r[i], s.pool, hb == 0 ? nullptr : s.history.get() + (uint64_t{slot} * 2 + i) * hb, hb);
+  reset_exchanges(s, f);
   f.timer_listed = false;
   f.pending_reset = reset_reason::none;
 }
@@ -882,14 +887,7 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns) 
     case tcp::tcp_verdict::restart:
       abort_both(k);
       end_connection(s, f, now_ns);
-      engine::flow_engine_reset(f.eng);
-      f.response_final = 0;
-      f.response_error = engine::engine_error::none;
-      f.request_error = engine::engine_error::none;
-      f.gate = req_gate{};
-      f.rf = resp_findings{};
-      f.modes = mode_queue{};
-      f.conn_id = ++s.next_conn_id;
+      reset_exchanges(s, f);
       r.action = packet_action::forward;
       break;
     case tcp::tcp_verdict::stream: {
