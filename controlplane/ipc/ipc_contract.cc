@@ -121,6 +121,75 @@ std::variant<grant_used, std::string> decode_grant_used(const json& j) {
   return g;
 }
 
+namespace {
+
+bool is_boot(const std::string& s) {
+  if (s.size() != 16) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+// boot, stream and seq of a record or an ack entry; `where` prefixes the error.
+std::optional<std::string> get_source(const json& j, const std::string& where, std::string& boot, uint32_t& stream,
+                                      uint64_t& seq) {
+  if (auto e = get_string(j, "boot", boot, true)) return where + *e;
+  if (!is_boot(boot)) return where + "boot: must be 16 lowercase hex digits";
+  // Integers parsed from text are unsigned when non-negative; built in memory they may be signed.
+  const auto non_negative = [&](const char* k) { return j.contains(k) && j[k].is_number_integer() && j[k].get<int64_t>() >= 0; };
+  if (!non_negative("stream") || j["stream"].get<uint64_t>() > owner_stream)
+    return where + "stream: must be an integer 0.." + std::to_string(owner_stream);
+  stream = j["stream"].get<uint32_t>();
+  if (!non_negative("seq") || j["seq"].get<uint64_t>() == 0) return where + "seq: must be a positive integer";
+  seq = j["seq"].get<uint64_t>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string encode(const audit_record& r) {
+  json j = header(type_audit_record);
+  j["boot"] = r.boot;
+  j["stream"] = r.stream;
+  j["seq"] = r.seq;
+  j["record"] = r.record;
+  // Record fields are names, addresses and counts, but a path or subject could hold invalid
+  // UTF-8 from the wire: replace rather than throw on the drain thread.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::variant<audit_record, std::string> decode_audit_record(const json& j) {
+  audit_record r;
+  if (auto e = get_source(j, "", r.boot, r.stream, r.seq)) return *e;
+  if (!j.contains("record") || !j["record"].is_object()) return std::string("record: must be an object");
+  r.record = j["record"];
+  return r;
+}
+
+std::string encode(const audit_ack& a) {
+  json j = header(type_audit_ack);
+  json acks = json::array();
+  for (const auto& e : a.acks) acks.push_back({{"boot", e.boot}, {"stream", e.stream}, {"seq", e.seq}});
+  j["acks"] = std::move(acks);
+  if (!a.error.empty()) j["error"] = a.error;
+  return j.dump() + "\n";
+}
+
+std::variant<audit_ack, std::string> decode_audit_ack(const json& j) {
+  audit_ack a;
+  if (!j.contains("acks") || !j["acks"].is_array()) return std::string("acks: must be a list");
+  size_t i = 0;
+  for (const json& e : j["acks"]) {
+    const std::string where = "acks[" + std::to_string(i++) + "].";
+    if (!e.is_object()) return where + ": must be an object";
+    audit_ack::entry out;
+    if (auto err = get_source(e, where, out.boot, out.stream, out.seq)) return *err;
+    a.acks.push_back(std::move(out));
+  }
+  if (auto e = get_string(j, "error", a.error, false)) return *e;
+  return a;
+}
+
 std::string encode_approval_request(const json& decision_record) {
   json j = decision_record;
   j["v"] = contract_version;

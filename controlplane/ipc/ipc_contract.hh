@@ -18,6 +18,20 @@
 //   dp -> cp  grant_used       {"approval_id", "subject", "route", "body_sha256"}: a grant let a
 //                              request through (the control plane consumes one-time grants and
 //                              pushes a snapshot without them)
+//   dp -> cp  audit_record     {"boot", "stream", "seq", "record"}: one audit record for the
+//                              control plane's signed log (see "Audit" below)
+//   cp -> dp  audit_ack        {"acks": [{"boot", "stream", "seq"}], "error"}: every record of
+//                              that stream up to seq is durable (fdatasync'ed) in the log
+//
+// Audit (issue 4 section 5): the dataplane keeps each record in bounded memory (the workers'
+// audit rings) until the control plane acknowledges it as durable, and releases a held request
+// only then. A record is named by (boot, stream, seq): boot is a random 16-hex-digit id of one
+// phigate-dp run, stream the worker index (0..253) or owner_stream for the dataplane's own
+// records (recording digests), seq dense from 1 per stream. The dataplane sends each stream in
+// order and sends everything unacknowledged again after a reconnect; the control plane writes a
+// record only when its seq is the next one of its stream (a resent record it already holds is
+// acknowledged without a second copy, one after a gap is ignored until the gap is resent), so
+// the log holds each record exactly once and in stream order.
 //
 // Versioning: a peer that receives a higher "v" than it knows closes the connection with an
 // error; fields unknown to a peer are ignored.
@@ -41,6 +55,9 @@ inline constexpr std::string_view type_snapshot = "snapshot";
 inline constexpr std::string_view type_snapshot_result = "snapshot_result";
 inline constexpr std::string_view type_approval_request = "approval_request";
 inline constexpr std::string_view type_grant_used = "grant_used";
+inline constexpr std::string_view type_audit_record = "audit_record";
+inline constexpr std::string_view type_audit_ack = "audit_ack";
+inline constexpr uint32_t owner_stream = 255;
 
 struct grant {
   std::string approval_id;
@@ -78,6 +95,27 @@ struct grant_used {
 };
 std::string encode(const grant_used& g);
 std::variant<grant_used, std::string> decode_grant_used(const nlohmann::json& j);
+
+struct audit_record {
+  std::string boot;  // 16 lowercase hex digits
+  uint32_t stream = 0;
+  uint64_t seq = 0;
+  nlohmann::json record;  // an object
+};
+std::string encode(const audit_record& r);
+std::variant<audit_record, std::string> decode_audit_record(const nlohmann::json& j);
+
+struct audit_ack {
+  struct entry {
+    std::string boot;
+    uint32_t stream = 0;
+    uint64_t seq = 0;
+  };
+  std::vector<entry> acks;
+  std::string error;  // why records are not being made durable ("" = none)
+};
+std::string encode(const audit_ack& a);
+std::variant<audit_ack, std::string> decode_audit_ack(const nlohmann::json& j);
 
 // An approval_request line from a decision record (audit::event_record's JSON).
 std::string encode_approval_request(const nlohmann::json& decision_record);

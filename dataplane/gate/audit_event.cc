@@ -42,6 +42,12 @@ const audit_event* event_ring::peek() noexcept {
   return &slots_[t & mask_];
 }
 
+const audit_event* event_ring::peek_at(uint32_t i) noexcept {
+  const uint32_t t = tail_.load(std::memory_order_relaxed);
+  if (head_.load(std::memory_order_acquire) - t <= i) return nullptr;
+  return &slots_[(t + i) & mask_];
+}
+
 void event_ring::pop() noexcept { tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
 
 uint32_t event_ring::size() const noexcept {

@@ -91,6 +91,9 @@ class alignas(64) event_ring {
   void publish() noexcept;
   // Consumer: the oldest unconsumed event or nullptr; pop() frees it.
   const audit_event* peek() noexcept;
+  // The i-th unconsumed event (0 = peek()) or nullptr: a consumer that sends events on and pops
+  // them only once acknowledged reads ahead of its tail with this.
+  const audit_event* peek_at(uint32_t i) noexcept;
   void pop() noexcept;
 
   uint32_t capacity() const noexcept { return mask_ + 1; }

@@ -74,6 +74,47 @@ TEST(ipc_contract, results_and_grant_use_round_trip) {
   EXPECT_EQ(cj["record_type"], "decision");
 }
 
+TEST(ipc_contract, audit_records_and_acks_round_trip) {
+  const std::string a = encode(audit_record{"0123456789abcdef", 3, 42, {{"type", "decision"}, {"path", "/v1/x"}}});
+  ASSERT_EQ(a.find('\n'), a.size() - 1) << "one line";
+  auto r = decode_audit_record(std::get<nlohmann::json>(parse_line(a.substr(0, a.size() - 1))));
+  ASSERT_TRUE(std::holds_alternative<audit_record>(r)) << std::get<std::string>(r);
+  EXPECT_EQ(std::get<audit_record>(r).boot, "0123456789abcdef");
+  EXPECT_EQ(std::get<audit_record>(r).stream, 3u);
+  EXPECT_EQ(std::get<audit_record>(r).seq, 42u);
+  EXPECT_EQ(std::get<audit_record>(r).record["path"], "/v1/x");
+  audit_ack ack;
+  ack.acks.push_back({"0123456789abcdef", 0, 7});
+  ack.acks.push_back({"0123456789abcdef", owner_stream, 1});
+  ack.error = "audit.log: fdatasync failed";
+  const std::string b = encode(ack);
+  auto d = decode_audit_ack(std::get<nlohmann::json>(parse_line(b.substr(0, b.size() - 1))));
+  ASSERT_TRUE(std::holds_alternative<audit_ack>(d)) << std::get<std::string>(d);
+  ASSERT_EQ(std::get<audit_ack>(d).acks.size(), 2u);
+  EXPECT_EQ(std::get<audit_ack>(d).acks[1].stream, owner_stream);
+  EXPECT_EQ(std::get<audit_ack>(d).acks[0].seq, 7u);
+  EXPECT_EQ(std::get<audit_ack>(d).error, ack.error);
+}
+
+TEST(ipc_contract, bad_audit_messages_name_the_field) {
+  nlohmann::json j = nlohmann::json::parse(encode(audit_record{"0123456789abcdef", 1, 1, {{"type", "decision"}}}));
+  j["boot"] = "XYZ";
+  EXPECT_EQ(std::get<std::string>(decode_audit_record(j)), "boot: must be 16 lowercase hex digits");
+  j["boot"] = "0123456789abcdef";
+  j["seq"] = 0;
+  EXPECT_EQ(std::get<std::string>(decode_audit_record(j)), "seq: must be a positive integer");
+  j["seq"] = 1;
+  j["stream"] = 256;
+  EXPECT_EQ(std::get<std::string>(decode_audit_record(j)), "stream: must be an integer 0..255");
+  j["stream"] = 1;
+  j["record"] = "text";
+  EXPECT_EQ(std::get<std::string>(decode_audit_record(j)), "record: must be an object");
+  nlohmann::json a = {{"v", 1}, {"type", "audit_ack"}, {"acks", {{{"boot", "0123456789abcdef"}, {"stream", 0}}}}};
+  EXPECT_EQ(std::get<std::string>(decode_audit_ack(a)), "acks[0].seq: must be a positive integer");
+  a.erase("acks");
+  EXPECT_EQ(std::get<std::string>(decode_audit_ack(a)), "acks: must be a list");
+}
+
 TEST(ipc_contract, newer_versions_and_junk_are_refused) {
   EXPECT_TRUE(std::holds_alternative<std::string>(parse_line(R"({"v":2,"type":"snapshot"})")));
   EXPECT_TRUE(std::holds_alternative<std::string>(parse_line(R"({"type":"snapshot"})")));
