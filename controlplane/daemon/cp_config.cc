@@ -41,7 +41,7 @@ std::string get_int(const json& o, const char* key, T lo, T hi, T& out, const st
 std::string cp_config_parse(const std::string& text, cp_config& c) {
   const json j = json::parse(text, nullptr, false, true);
   if (j.is_discarded() || !j.is_object()) return "config: not a JSON object";
-  if (auto e = check_keys(j, {"oidc", "policy", "credentials", "approvals", "api", "dataplane"}, ""); !e.empty()) return e;
+  if (auto e = check_keys(j, {"oidc", "policy", "credentials", "approvals", "api", "dataplane", "audit"}, ""); !e.empty()) return e;
   if (!j.contains("oidc") || !j["oidc"].is_object()) return "oidc: required, an object";
   const json& o = j["oidc"];
   if (auto e = check_keys(o, {"issuer", "audience", "groups_claim", "ca_file", "key_refresh_s"}, "oidc."); !e.empty()) return e;
@@ -86,6 +86,14 @@ std::string cp_config_parse(const std::string& text, cp_config& c) {
     if (auto e = check_keys(d, {"control_socket", "stats_socket"}, "dataplane."); !e.empty()) return e;
     for (auto [k, dst] : {std::pair{"control_socket", &c.control_socket}, {"stats_socket", &c.stats_socket}})
       if (auto e = get_str(d, k, *dst, "dataplane."); !e.empty()) return e;
+  }
+  if (j.contains("audit")) {
+    const json& a2 = j["audit"];
+    if (!a2.is_object()) return "audit: must be an object {\"log\", \"signing_key\"}";
+    if (auto e = check_keys(a2, {"log", "signing_key"}, "audit."); !e.empty()) return e;
+    if (auto e = get_str(a2, "log", c.audit_log, "audit."); !e.empty()) return e;
+    if (auto e = get_str(a2, "signing_key", c.audit_signing_key, "audit."); !e.empty()) return e;
+    if (c.audit_log.empty() || c.audit_signing_key.empty()) return "audit: log and signing_key are required";
   }
   return {};
 }

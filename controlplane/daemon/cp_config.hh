@@ -24,6 +24,9 @@ struct cp_config {
   // The dataplane.
   std::string control_socket = "/run/phigate/dp-control.sock";
   std::string stats_socket = "/run/phigate-dp.sock";
+  // The audit log the dataplane's records are made durable in ("" = none: a dataplane that
+  // relies on this control plane for its audit log then refuses protected requests).
+  std::string audit_log, audit_signing_key;
 };
 
 std::string cp_config_parse(const std::string& json_text, cp_config& out);  // "" or "field: reason"

@@ -9,10 +9,12 @@
 //   approvals  approval requests arrive from the dataplane; approvers decide over the REST API
 //              (phigate approvals ...); grants go back in the next snapshot; one-time grants are
 //              consumed durably when the dataplane reports their use. A webhook announces them.
+//   audit      the dataplane sends every audit record over the control socket; this process
+//              appends it to the hash-chained log, fdatasyncs, signs checkpoints with its Ed25519
+//              key and only then acknowledges, which is what lets the dataplane release the
+//              request (controlplane/audit/audit_sink.hh). While it is down, the dataplane answers
+//              protected requests 503 (docs/architecture.md section 7).
 //   metrics    GET /metrics: Prometheus text of the dataplane's counters and the control plane's.
-//
-// The audit log is written by the dataplane's drain thread with the key configured there (see
-// docs/architecture.md for why, and what moves here next).
 #include <mimalloc-new-delete.h>
 
 #include <httplib.h>
@@ -34,6 +36,9 @@
 #include "controlplane/approvals/approval_api.hh"
 #include "controlplane/approvals/approval_store.hh"
 #include "controlplane/approvals/approval_webhook.hh"
+#include "controlplane/audit/audit_key.hh"
+#include "controlplane/audit/audit_log.hh"
+#include "controlplane/audit/audit_sink.hh"
 #include "controlplane/daemon/cp_config.hh"
 #include "controlplane/daemon/dp_link.hh"
 #include "controlplane/daemon/metrics.hh"
@@ -52,6 +57,7 @@ std::atomic<bool> g_reload{false};
 void on_stop(int) { g_stop.store(true); }
 void on_hup(int) { g_reload.store(true); }
 
+int64_t now_ms() { return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 int64_t now_s() { return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 bool read_file(const std::string& path, std::string& out) {
@@ -147,6 +153,32 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "phigate-cp: oidc: %s (retrying; until then every caller is anonymous)\n",
                  oidc::oidc_error_text(*e).c_str());
 
+  // Audit log (optional here; a dataplane that relies on it refuses requests without it).
+  std::unique_ptr<audit::audit_writer> audit_log;
+  if (!cfg.audit_log.empty()) {
+    auto key = audit::audit_private_key_load(cfg.audit_signing_key);
+    if (auto* e = std::get_if<audit::audit_error>(&key)) {
+      std::fprintf(stderr, "phigate-cp: %s: %s\n", cfg.audit_signing_key.c_str(), e->reason.c_str());
+      return 1;
+    }
+    auto w = audit::audit_writer::open(cfg.audit_log, std::move(std::get<auth::pkey_ptr>(key)));
+    if (auto* e = std::get_if<audit::audit_error>(&w)) {
+      std::fprintf(stderr, "phigate-cp: audit: %s\n", e->reason.c_str());
+      return 1;
+    }
+    audit_log = std::move(std::get<std::unique_ptr<audit::audit_writer>>(w));
+  }
+  audit::audit_sink sink(audit_log.get());
+  if (audit_log)
+    if (auto e = sink.recover(cfg.audit_log)) {
+      std::fprintf(stderr, "phigate-cp: audit: %s\n", e->c_str());
+      return 1;
+    }
+  // Mirrors of the sink's counters for the metrics thread (the sink is the link thread's).
+  std::atomic<uint64_t> audit_written{0}, audit_duplicates{0}, audit_refused{0};
+  std::atomic<bool> audit_failed{audit_log == nullptr};
+  bool audit_error_said = false;
+
   // Approvals.
   approvals::approval_config ac;
   ac.pending_ttl_s = cfg.pending_ttl_s;
@@ -241,6 +273,25 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "phigate-cp: the dataplane refused snapshot %llu (its running one stays): %s\n",
                    static_cast<unsigned long long>(r.generation), r.error.c_str());
   };
+  h.on_audit = [&](const std::vector<ipc::audit_record>& batch) {
+    ipc::audit_ack ack = sink.accept(batch, now_ms());
+    audit_written.store(sink.counters().written);
+    audit_duplicates.store(sink.counters().duplicates);
+    audit_refused.store(sink.counters().refused);
+    audit_failed.store(sink.failed());
+    if (!ack.error.empty() && !audit_error_said) {
+      audit_error_said = true;
+      std::fprintf(stderr, "phigate-cp: audit: records cannot be made durable: %s; the dataplane refuses protected "
+                           "requests until this is fixed\n", ack.error.c_str());
+    }
+    return ack;
+  };
+  h.on_idle = [&] {
+    if (auto e = sink.tick(now_ms())) {
+      audit_failed.store(true);
+      std::fprintf(stderr, "phigate-cp: audit checkpoint: %s\n", e->c_str());
+    }
+  };
   link = std::make_unique<cp::dp_link>(cfg.control_socket, h);
 
   // REST API (approvals) and metrics.
@@ -281,6 +332,10 @@ int main(int argc, char** argv) {
         {"key_refreshes_ok_total", double(ks.refreshes_ok)},
         {"key_refreshes_failed_total", double(ks.refreshes_failed)},
         {"key_set_version", double(keys.current()->version)},
+        {"audit_records_written_total", double(audit_written.load())},
+        {"audit_records_duplicate_total", double(audit_duplicates.load())},
+        {"audit_records_refused_total", double(audit_refused.load())},
+        {"audit_log_failed", audit_failed.load() ? 1.0 : 0.0},
     };
     if (dp.is_object() && dp.contains("audit") && dp["audit"].contains("backlog"))
       m.push_back({"audit_backlog", dp["audit"]["backlog"].get<double>()});
@@ -301,8 +356,9 @@ int main(int argc, char** argv) {
   link->start();
   oidc::key_refresher refresher(keys);
   std::thread api([&] { server->listen_after_bind(); });
-  std::fprintf(stderr, "phigate-cp: api on %s, dataplane control socket %s, issuer %s\n", cfg.public_url.c_str(),
-               cfg.control_socket.c_str(), cfg.issuer.c_str());
+  std::fprintf(stderr, "phigate-cp: api on %s, dataplane control socket %s, issuer %s, audit log %s\n",
+               cfg.public_url.c_str(), cfg.control_socket.c_str(), cfg.issuer.c_str(),
+               cfg.audit_log.empty() ? "(none)" : cfg.audit_log.c_str());
   while (!g_stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (g_reload.exchange(false)) {
@@ -322,5 +378,7 @@ int main(int argc, char** argv) {
   server->stop();
   api.join();
   link->stop();
+  if (audit_log && !audit_log->failed())
+    if (auto e = audit_log->close(now_ms())) std::fprintf(stderr, "phigate-cp: audit: %s\n", e->reason.c_str());
   return 0;
 }

@@ -72,6 +72,7 @@ void dp_link::run() {
       if (write_all(fd, ipc::encode(s))) ++pushes_;
       else lost = true;
     }
+    if (h_.on_idle) h_.on_idle();
     pollfd p{fd, POLLIN, 0};
     if (!lost && ::poll(&p, 1, 100) > 0) {
       char buf[65536];
@@ -79,6 +80,7 @@ void dp_link::run() {
       if (n <= 0 || !reader.feed(buf, static_cast<size_t>(n))) {
         lost = true;
       } else {
+        std::vector<ipc::audit_record> audit;
         while (auto line = reader.next()) {
           auto parsed = ipc::parse_line(*line);
           if (auto* e = std::get_if<std::string>(&parsed)) {
@@ -87,7 +89,13 @@ void dp_link::run() {
           }
           const nlohmann::json& j = std::get<nlohmann::json>(parsed);
           const std::string type = j["type"].get<std::string>();
-          if (type == ipc::type_approval_request) {
+          if (type == ipc::type_audit_record) {
+            auto r = ipc::decode_audit_record(j);
+            if (auto* e = std::get_if<std::string>(&r))
+              std::fprintf(stderr, "phigate-cp: dataplane sent an unusable audit record: %s\n", e->c_str());
+            else
+              audit.push_back(std::move(std::get<ipc::audit_record>(r)));
+          } else if (type == ipc::type_approval_request) {
             if (h_.on_approval_request) h_.on_approval_request(j);
           } else if (type == ipc::type_grant_used) {
             auto g = ipc::decode_grant_used(j);
@@ -100,6 +108,12 @@ void dp_link::run() {
               if (h_.on_result) h_.on_result(*res);
             }
           }
+        }
+        if (!audit.empty()) {
+          ipc::audit_ack ack;
+          if (h_.on_audit) ack = h_.on_audit(audit);
+          else ack.error = "this control plane does not keep an audit log";
+          if (!write_all(fd, ipc::encode(ack))) lost = true;
         }
       }
     }

@@ -1,14 +1,16 @@
 #pragma once
 // phigate-cp's side of the dataplane contract (controlplane/ipc): keeps a connection to
 // phigate-dp's control socket, pushes a fresh snapshot on connect and whenever push() is called,
-// and hands the dataplane's messages (approval requests, grant use, snapshot results) to the
-// owner's handlers. Its own thread; reconnects every half second while the dataplane is away.
+// and hands the dataplane's messages (approval requests, grant use, snapshot results, audit
+// records to acknowledge) to the owner's handlers. Its own thread, which is also the only one
+// that runs the handlers; reconnects every half second while the dataplane is away.
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +25,10 @@ class dp_link {
     std::function<void(const nlohmann::json&)> on_approval_request;
     std::function<void(const ipc::grant_used&)> on_grant_used;
     std::function<void(const ipc::snapshot_result&)> on_result;
+    // A batch of audit records (every one in one read from the socket); returns the
+    // acknowledgement to send back, only once they are durable (group commit).
+    std::function<ipc::audit_ack(const std::vector<ipc::audit_record>&)> on_audit;
+    std::function<void()> on_idle;  // every loop turn (<= 100 ms): checkpoints when due
   };
   dp_link(std::string socket_path, handlers h);
   ~dp_link();

@@ -256,7 +256,8 @@ session::request_answer request_gate::decide(const session::request_info& r, uin
   }
   const policy::route* route = snap != nullptr ? policy::route_at(*snap, d.route) : nullptr;
 
-  audit_event* e = ring_.claim();
+  const bool audit_up = cfg_.audit_up == nullptr || cfg_.audit_up->load(std::memory_order_relaxed);
+  audit_event* e = audit_up ? ring_.claim() : nullptr;
   if (e == nullptr) {
     ++n_.outcomes[static_cast<size_t>(outcome::audit_unavailable)];
     return answer(503, "audit_unavailable", "the audit trail cannot take this request now; retry later", {}, r, {});
@@ -383,7 +384,8 @@ session::request_answer request_gate::decide(const session::request_info& r, uin
 }
 
 void request_gate::response_done(const session::response_info& r, uint64_t now_ns) noexcept {
-  audit_event* e = ring_.claim();
+  const bool audit_up = cfg_.audit_up == nullptr || cfg_.audit_up->load(std::memory_order_relaxed);
+  audit_event* e = audit_up ? ring_.claim() : nullptr;
   if (e == nullptr) {
     ++n_.response_records_lost;
     return;

@@ -112,6 +112,10 @@ struct gate_config {
   std::string approval_status_base = "https://127.0.0.1:9443/v1/approvals/";  // + id + "/status"
   std::string approval_header = "x-phigate-approval";
   uint32_t ring_capacity = 4096;
+  // When the ring's consumer cannot make records durable right now (the control plane that
+  // acknowledges them is disconnected), it clears this flag and new requests get 503 at once
+  // instead of waiting for a full ring. nullptr: always up.
+  const std::atomic<bool>* audit_up = nullptr;
   uint8_t lcore = 0;
   int64_t wall_offset_ns = 0;  // unix time = the session's monotonic now + this
   // Approval ids: 16 bytes from a CSPRNG (the dataplane passes OpenSSL's RAND_bytes, which does

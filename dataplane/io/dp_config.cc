@@ -140,6 +140,7 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
   if (j.contains("gate")) {
     const json& g = j["gate"];
     if (!g.is_object()) return "gate: must be an object";
+    c.gate = true;
     if (auto e = check_keys(g, {"policy", "credentials", "audit_log", "audit_signing_key", "event_log",
                                 "approval_status_base", "hold_buffers", "hold_buffer_bytes", "audit_ring",
                                 "control_socket", "recordings_dir", "recordings_key", "recording_max_bytes"}, "gate.");
@@ -161,8 +162,13 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
     if (c.policy.empty() && c.control_socket.empty())
       return "gate: a policy file or a control_socket (for phigate-cp to push one) is required";
     if (c.control_socket.size() > 100) return "gate.control_socket: a path of at most 100 bytes";
-    if (c.audit_log.empty() || c.audit_signing_key.empty())
-      return "gate.audit_log and gate.audit_signing_key: required (no request proceeds without a durable record)";
+    // Where records become durable: in phigate-cp's log over the control socket (no audit_log
+    // here), or, for a dataplane without a control plane, in a log of its own.
+    if (c.audit_log.empty() != c.audit_signing_key.empty())
+      return "gate.audit_log and gate.audit_signing_key go together";
+    if (c.audit_log.empty() && c.control_socket.empty())
+      return "gate: an audit_log with its audit_signing_key, or a control_socket (phigate-cp keeps the audit log), "
+             "is required (no request proceeds without a durable record)";
   }
   if (j.contains("syslog")) {
     const json& g = j["syslog"];
@@ -176,7 +182,7 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
       c.syslog_tls = g["tls"].get<bool>();
     }
     if (c.syslog_host.empty()) return "syslog.host: required";
-    if (c.audit_log.empty()) return "syslog: forwards the gate's audit log: configure the gate";
+    if (!c.gate) return "syslog: forwards the gate's audit records: configure the gate";
   }
   if (j.contains("identity")) {
     const json& id = j["identity"];

@@ -52,11 +52,13 @@ struct dp_config {
   uint32_t gap_timeout_ms = 5000;
   std::string stats_socket = "/run/phigate-dp.sock";
 
-  // Request gate (all optional as a block: without "policy" requests are not held). With a
-  // policy, an audit log and its signing key are required: no request proceeds unrecorded.
+  // Request gate (all optional as a block: without it requests are not held). No request
+  // proceeds unrecorded: either phigate-cp acknowledges each record as durable in its own log
+  // (control_socket without audit_log), or this process keeps the log (audit_log and its key).
+  bool gate = false;                  // a "gate" block is present: requests are held and decided
   std::string policy;                 // policy JSON (docs/policy.md)
   std::string credentials;            // JSON {"name": "header value"}, mode 0600 (secret store)
-  std::string audit_log;              // hash-chained, signed audit log
+  std::string audit_log;              // hash-chained, signed audit log ("" = phigate-cp keeps it)
   std::string audit_signing_key;      // Ed25519 private key PEM (phigate audit keygen)
   std::string event_log;              // optional plain JSON-lines copy of the records
   std::string approval_status_base = "https://127.0.0.1:9443/v1/approvals/";

@@ -31,6 +31,7 @@
 #include "controlplane/audit/audit_key.hh"
 #include "controlplane/audit/audit_log.hh"
 #include "controlplane/audit/event_drain.hh"
+#include "controlplane/audit/event_uplink.hh"
 #include "controlplane/audit/syslog_forwarder.hh"
 #include "controlplane/auth/crypto_util.hh"
 #include "controlplane/auth/jwk.hh"
@@ -221,11 +222,25 @@ struct dp_gate {
   std::vector<std::unique_ptr<worker_identity>> ids;
   std::vector<std::unique_ptr<worker_grants>> grants;
   std::vector<std::unique_ptr<gate::request_gate>> gates;
+  // Exactly one of these consumes the audit rings: the local log (drain), or the uplink to
+  // phigate-cp, which keeps the log and acknowledges each record once durable.
   std::unique_ptr<audit::audit_writer> audit;
   std::unique_ptr<audit::event_drain> drain;
+  std::unique_ptr<audit::event_uplink> uplink;
   std::thread drainer;
   std::atomic<bool> stop{false};
+  std::atomic<bool> stop_final{false};  // uplink: after the last acknowledgements were awaited
   std::atomic<bool> drain_failed{false};
+  // Uplink state shared between the main thread (control socket) and the drain thread (owner of
+  // the uplink). link_epoch changes with every connect and disconnect: lines encoded for an
+  // older connection are dropped and the uplink sends everything unacknowledged again.
+  std::atomic<bool> audit_up{false};     // a control plane is connected (read by the gates)
+  std::atomic<uint64_t> link_epoch{0};
+  std::mutex uplink_mu;
+  std::string uplink_out;                // audit_record lines for the current connection
+  std::vector<ipc::audit_ack> acks;      // received, for the drain thread
+  std::string cp_audit_error;            // the control plane's last refusal (main thread)
+  std::atomic<uint64_t> up_acked{0}, up_sent{0}, up_resent{0}, up_owner_dropped{0}, up_backlog{0}, up_refusals{0};
   session::request_hold_config hold;
   // Control socket.
   int listen_fd = -1, peer_fd = -1;
@@ -392,8 +407,14 @@ void finish_recording(dp_gate& g, uint64_t key, open_recording& r) {
     rec["file_bytes"] = ok.file_bytes;
     rec["bytes_lost_to_full_ring"] = r.gaps;
   }
-  if (auto e = g.drain->append_record(rec, unix_ms())) std::fprintf(stderr, "phigate-dp: audit: %s\n", e->c_str());
-  else forward_record(g, rec);
+  if (g.uplink) {
+    // Sent with the rest; forwarded to syslog by the listener once acknowledged.
+    if (!g.uplink->append_record(rec)) std::fprintf(stderr, "phigate-dp: audit: a recording record was dropped (queue full)\n");
+  } else if (auto e = g.drain->append_record(rec, unix_ms())) {
+    std::fprintf(stderr, "phigate-dp: audit: %s\n", e->c_str());
+  } else {
+    forward_record(g, rec);
+  }
   g.flows.erase(key);
 }
 
@@ -504,6 +525,29 @@ void handle_line(dp_gate& g, const std::string& line) {
     return;
   }
   const nlohmann::json& j = std::get<nlohmann::json>(parsed);
+  if (j["type"] == ipc::type_audit_ack) {
+    auto a = ipc::decode_audit_ack(j);
+    if (auto* e = std::get_if<std::string>(&a)) {
+      std::fprintf(stderr, "phigate-dp: control: refused an audit_ack: %s\n", e->c_str());
+      return;
+    }
+    ipc::audit_ack& ack = std::get<ipc::audit_ack>(a);
+    if (!ack.error.empty()) {
+      // Said once per distinct reason: the control plane repeats it with every batch.
+      if (ack.error != g.cp_audit_error)
+        std::fprintf(stderr, "phigate-dp: audit: the control plane does not make records durable: %s; protected "
+                     "requests wait and are refused (fail closed)\n", ack.error.c_str());
+      g.cp_audit_error = ack.error;
+      g.up_refusals.fetch_add(1, std::memory_order_relaxed);
+    } else if (!ack.acks.empty()) {
+      g.cp_audit_error.clear();
+    }
+    if (g.uplink && !ack.acks.empty()) {
+      std::lock_guard<std::mutex> lock(g.uplink_mu);
+      g.acks.push_back(std::move(ack));
+    }
+    return;
+  }
   if (j["type"] != ipc::type_snapshot) return;  // unknown types are ignored (contract)
   ipc::snapshot_result res;
   auto m = ipc::decode_snapshot(j);
@@ -548,17 +592,19 @@ dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, uns
     publish(*g, std::move(std::get<std::unique_ptr<dp_state>>(st)));
   }
 
-  auto key = audit::audit_private_key_load(cfg.audit_signing_key);
-  if (auto* e = std::get_if<audit::audit_error>(&key)) {
-    error = cfg.audit_signing_key + ": " + e->reason;
-    return nullptr;
+  if (!cfg.audit_log.empty()) {
+    auto key = audit::audit_private_key_load(cfg.audit_signing_key);
+    if (auto* e = std::get_if<audit::audit_error>(&key)) {
+      error = cfg.audit_signing_key + ": " + e->reason;
+      return nullptr;
+    }
+    auto w = audit::audit_writer::open(cfg.audit_log, std::move(std::get<auth::pkey_ptr>(key)));
+    if (auto* e = std::get_if<audit::audit_error>(&w)) {
+      error = e->reason;
+      return nullptr;
+    }
+    g->audit = std::move(std::get<std::unique_ptr<audit::audit_writer>>(w));
   }
-  auto w = audit::audit_writer::open(cfg.audit_log, std::move(std::get<auth::pkey_ptr>(key)));
-  if (auto* e = std::get_if<audit::audit_error>(&w)) {
-    error = e->reason;
-    return nullptr;
-  }
-  g->audit = std::move(std::get<std::unique_ptr<audit::audit_writer>>(w));
 
   uint8_t probe[16];
   if (RAND_bytes(probe, sizeof probe) != 1) {
@@ -579,12 +625,27 @@ dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, uns
     gc.sha256 = sha256;
     gc.approval_status_base = cfg.approval_status_base;
     gc.ring_capacity = cfg.audit_ring;
+    if (cfg.audit_log.empty()) gc.audit_up = &g->audit_up;  // phigate-cp makes records durable
     gc.lcore = static_cast<uint8_t>(i);
     gc.random_bytes = random_bytes;
     g->gates.push_back(std::make_unique<gate::request_gate>(gc));
     rings.push_back(&g->gates.back()->ring());
   }
-  g->drain = std::make_unique<audit::event_drain>(g->audit.get(), rings, db, cfg.event_log);
+  if (g->audit) {
+    g->drain = std::make_unique<audit::event_drain>(g->audit.get(), rings, db, cfg.event_log);
+  } else {
+    uint8_t b[8];
+    if (RAND_bytes(b, sizeof b) != 1) {
+      error = "the CSPRNG is not available (audit boot id)";
+      return nullptr;
+    }
+    g->uplink = std::make_unique<audit::event_uplink>(
+        rings, db, auth::hex_encode(std::string_view(reinterpret_cast<const char*>(b), sizeof b)), cfg.event_log);
+    if (!g->uplink->event_log_error().empty()) {
+      error = g->uplink->event_log_error();
+      return nullptr;
+    }
+  }
   if (!cfg.recordings_dir.empty()) {
     auto k = recording::recording_key_load(cfg.recordings_key);
     if (auto* e = std::get_if<recording::recording_error>(&k)) {
@@ -619,7 +680,7 @@ dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, uns
     }
     g->syslog = std::move(std::get<std::unique_ptr<audit::syslog_forwarder>>(f));
   }
-  g->drain->set_listener([gp = g.get()](const nlohmann::json& rec) {
+  auto listener = [gp = g.get()](const nlohmann::json& rec) {
     forward_record(*gp, rec);
     if (gp->rec_key && rec.value("type", "") == "decision") {
       // Who and where, for the recording's metadata (request ids in order).
@@ -640,7 +701,9 @@ dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, uns
       queue_line(*gp, ipc::encode(ipc::grant_used{rec.value("approval_id", ""), rec.value("subject", ""),
                                                   rec.value("route", ""), rec.value("body_sha256", "")}));
     }
-  });
+  };
+  if (g->drain) g->drain->set_listener(listener);
+  else g->uplink->set_listener(listener);
   g->hold.buffers = cfg.hold_buffers;
   // Sized once: a later snapshot with a larger body_limit gets bodies cut here (decided as
   // unreadable: block rules still match, see docs/policy.md).
@@ -675,29 +738,102 @@ session::session_recorder dp_gate_recorder(dp_gate& g, unsigned worker) {
 }
 std::atomic<uint64_t>& dp_gate_quiescent_counter(dp_gate& g, unsigned worker) { return *g.quiescent.at(worker); }
 
+namespace {
+
+// One round of the uplink (drain thread): applies acknowledgements, starts over after a
+// reconnect, and encodes what the current connection has not been sent yet. Returns how many
+// records moved (sent or acknowledged).
+size_t uplink_round(dp_gate& g, uint64_t& epoch_seen) {
+  audit::event_uplink& up = *g.uplink;
+  std::vector<ipc::audit_ack> acks;
+  {
+    std::lock_guard<std::mutex> lock(g.uplink_mu);
+    acks.swap(g.acks);
+  }
+  size_t moved = 0;
+  for (const ipc::audit_ack& a : acks) moved += up.on_ack(a);
+  const uint64_t epoch = g.link_epoch.load(std::memory_order_acquire);
+  if (epoch != epoch_seen) {
+    up.restart();
+    epoch_seen = epoch;
+  }
+  if (g.audit_up.load(std::memory_order_acquire)) {
+    std::string out;
+    moved += up.pump(out);
+    if (!out.empty()) {
+      std::lock_guard<std::mutex> lock(g.uplink_mu);
+      // Encoded for a connection that has gone since: dropped; the restart resends them.
+      if (g.link_epoch.load(std::memory_order_acquire) == epoch) g.uplink_out += out;
+    }
+  }
+  const audit::event_uplink_counters& c = up.counters();
+  g.up_acked.store(c.acked, std::memory_order_relaxed);
+  g.up_sent.store(c.sent, std::memory_order_relaxed);
+  g.up_resent.store(c.resent, std::memory_order_relaxed);
+  g.up_owner_dropped.store(c.owner_dropped, std::memory_order_relaxed);
+  g.up_backlog.store(up.backlog(), std::memory_order_relaxed);
+  return moved;
+}
+
+void close_recordings(dp_gate& g) {
+  if (!g.rec_key) return;
+  pump_recordings(g);
+  // Connections still open at shutdown are recorded as far as they went.
+  for (auto& [key, r] : g.recordings) finish_recording(g, key, r);
+  g.recordings.clear();
+}
+
+}  // namespace
+
 void dp_gate_start(dp_gate& g) {
   g.drainer = std::thread([&g] {
     // Poll quickly while records flow (a held request waits for this loop), back off when idle.
     unsigned idle = 0;
-    while (!g.stop.load(std::memory_order_relaxed)) {
-      const audit::event_drain::result r = g.drain->pump(unix_ms());
-      if (g.rec_key) pump_recordings(g);
-      if (r.error && !g.drain_failed.exchange(true))
-        std::fprintf(stderr, "phigate-dp: audit: %s; protected requests now wait and are refused (fail closed)\n",
-                     r.error->c_str());
-      if (auto e = g.drain->tick(unix_ms())) std::fprintf(stderr, "phigate-dp: audit checkpoint: %s\n", e->c_str());
-      idle = r.records ? 0 : std::min(idle + 1, 20u);
+    uint64_t epoch_seen = 0;
+    bool recordings_closed = false;
+    while (true) {
+      const bool stopping = g.stop.load(std::memory_order_relaxed);
+      size_t moved = 0;
+      if (g.uplink) {
+        // Stopping: recordings close first so their records still go out, then this keeps
+        // serving acknowledgements until dp_gate_stop has waited for them.
+        if (g.stop_final.load(std::memory_order_relaxed)) break;
+        moved = uplink_round(g, epoch_seen);
+        if (stopping && !recordings_closed) {
+          close_recordings(g);
+          recordings_closed = true;
+        }
+      } else {
+        if (stopping) break;
+        const audit::event_drain::result r = g.drain->pump(unix_ms());
+        if (r.error && !g.drain_failed.exchange(true))
+          std::fprintf(stderr, "phigate-dp: audit: %s; protected requests now wait and are refused (fail closed)\n",
+                       r.error->c_str());
+        if (auto e = g.drain->tick(unix_ms())) std::fprintf(stderr, "phigate-dp: audit checkpoint: %s\n", e->c_str());
+        moved = r.records;
+      }
+      if (g.rec_key && !recordings_closed) pump_recordings(g);
+      idle = moved ? 0 : std::min(idle + 1, 20u);
       std::this_thread::sleep_for(std::chrono::microseconds(idle < 4 ? 50 : 1000));
     }
-    g.drain->pump(unix_ms(), 1u << 20);
-    if (g.rec_key) {
-      pump_recordings(g);
-      // Connections still open at shutdown are recorded as far as they went.
-      for (auto& [key, r] : g.recordings) finish_recording(g, key, r);
-      g.recordings.clear();
-    }
+    if (g.drain) g.drain->pump(unix_ms(), 1u << 20);
+    if (!recordings_closed) close_recordings(g);
   });
 }
+
+namespace {
+// Main thread, on connect and disconnect: the uplink starts over on the new connection.
+void link_changed(dp_gate& g, bool up) {
+  if (!g.uplink) return;
+  {
+    std::lock_guard<std::mutex> lock(g.uplink_mu);
+    g.uplink_out.clear();
+    g.link_epoch.fetch_add(1, std::memory_order_acq_rel);
+  }
+  g.audit_up.store(up, std::memory_order_release);
+  if (!up) g.cp_audit_error.clear();
+}
+}  // namespace
 
 void dp_gate_poll(dp_gate& g, int timeout_ms) {
   reclaim(g);
@@ -713,6 +849,11 @@ void dp_gate_poll(dp_gate& g, int timeout_ms) {
         g.outbox.pop_front();
       }
   }
+  if (g.uplink && g.peer_fd >= 0) {
+    std::lock_guard<std::mutex> lock(g.uplink_mu);
+    g.pending_write += g.uplink_out;
+    g.uplink_out.clear();
+  }
   pollfd p[2] = {{g.listen_fd, POLLIN, 0}, {g.peer_fd, static_cast<short>(POLLIN | (g.pending_write.empty() ? 0 : POLLOUT)), 0}};
   if (::poll(p, g.peer_fd >= 0 ? 2 : 1, timeout_ms) <= 0) return;
   if (p[0].revents & POLLIN) {
@@ -723,6 +864,7 @@ void dp_gate_poll(dp_gate& g, int timeout_ms) {
       g.peer_fd = c;
       g.reader = ipc::line_reader{};
       g.pending_write.clear();
+      link_changed(g, true);
       return;
     }
   }
@@ -744,13 +886,28 @@ void dp_gate_poll(dp_gate& g, int timeout_ms) {
   if (closed) {
     ::close(g.peer_fd);
     g.peer_fd = -1;
+    link_changed(g, false);
   }
 }
 
 void dp_gate_stop(dp_gate& g) {
   g.stop.store(true);
+  if (g.uplink && g.drainer.joinable()) {
+    // The workers have stopped and queued their last records; give the control plane up to
+    // two seconds to acknowledge them (the records of requests never released do not matter
+    // to anyone, but response and recording records do).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // recordings close first
+    while (std::chrono::steady_clock::now() < deadline && g.peer_fd >= 0 &&
+           g.up_backlog.load(std::memory_order_relaxed) != 0)
+      dp_gate_poll(g, 10);
+    g.stop_final.store(true);
+  }
   if (g.drainer.joinable()) g.drainer.join();
   if (g.audit && !g.audit->failed()) (void)g.audit->close(unix_ms());
+  if (g.uplink && g.uplink->backlog() != 0)
+    std::fprintf(stderr, "phigate-dp: audit: %llu records were not acknowledged by the control plane at exit\n",
+                 static_cast<unsigned long long>(g.uplink->backlog()));
 }
 
 std::string dp_gate_stats_json(const dp_gate& g) {
@@ -797,8 +954,17 @@ std::string dp_gate_stats_json(const dp_gate& g) {
     j["masking_forwards_unmasked"] = fw_unmasked;
     j["masking_responses_unmasked"] = resp_unmasked;
   }
-  j["audit"] = {{"records", g.drain->records()}, {"backlog", ring}, {"response_records_lost", lost},
-                {"failed", g.drain->failed()}};
+  if (g.uplink) {
+    // Records are durable in phigate-cp's log; `records` counts its acknowledgements.
+    j["audit"] = {{"mode", "control_plane"}, {"records", g.up_acked.load()}, {"backlog", ring},
+                  {"unacknowledged", g.up_backlog.load()}, {"sent", g.up_sent.load()},
+                  {"resent", g.up_resent.load()}, {"refusals", g.up_refusals.load()},
+                  {"own_records_dropped", g.up_owner_dropped.load()}, {"response_records_lost", lost},
+                  {"failed", !g.cp_audit_error.empty()}};
+  } else {
+    j["audit"] = {{"mode", "local"}, {"records", g.drain->records()}, {"backlog", ring},
+                  {"response_records_lost", lost}, {"failed", g.drain->failed()}};
+  }
   j["snapshot"] = {{"generation", st ? st->generation : 0},
                    {"policy_digest", st ? std::string(policy::snapshot_digest(*st->policy)) : ""},
                    {"applied", g.snapshots_applied},

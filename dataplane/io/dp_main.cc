@@ -639,7 +639,7 @@ int main(int argc, char** argv) {
 
   // The request gate (policy, credentials, identity, audit log) is checked before any port starts.
   io::dp_gate_ptr gate;
-  if (!cfg.audit_log.empty()) {
+  if (cfg.gate) {
     std::string err;
     gate = io::dp_gate_create(cfg, db.get(), cfg.workers, err);
     if (!gate) {

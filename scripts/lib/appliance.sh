@@ -1,6 +1,7 @@
 # The whole appliance on one machine, for scripts/quickstart and tests/integration/controlplane_test.sh
 # (sourced from the repository root): phigate-dp bridging the namespace topology with a request
-# gate, phigate-cp pushing policy, keys and credentials to it, a real OpenID Provider
+# gate, phigate-cp pushing policy, keys and credentials to it and keeping the signed audit log
+# (WORK/audit.log, acknowledged record by record), a real OpenID Provider
 # (npm oidc-provider) on loopback and the sample inference server in the server namespace.
 #
 #   appliance_prepare WORK API_PORT   keys, policy, credentials, the API's TLS certificate
@@ -45,7 +46,8 @@ appliance_prepare() {
   "credentials": "$work/credentials.json",
   "approvals": {"db": "$work/approvals.db"},
   "api": {"host": "127.0.0.1", "port": $api_port, "tls_cert": "$work/api.crt", "tls_key": "$work/api.key"},
-  "dataplane": {"control_socket": "$work/control.sock", "stats_socket": "$work/dp.sock"}
+  "dataplane": {"control_socket": "$work/control.sock", "stats_socket": "$work/dp.sock"},
+  "audit": {"log": "$work/audit.log", "signing_key": "$work/audit.key"}
 }
 EOF2
   python3 - "$work" "$api_port" "${APPLIANCE_WORKERS:-1}" <<'PY'
@@ -62,8 +64,8 @@ if workers > 1:
     eal[i:i + 2] = ["--lcores", ",".join(f"{l}@{l % 2}" for l in range(workers + 2))]
     cfg["workers"] = workers
     cfg["timers"]["hold_timeout_ms"] = 3000
-cfg["gate"] = {"control_socket": w + "/control.sock", "audit_log": w + "/audit.log",
-               "audit_signing_key": w + "/audit.key", "event_log": w + "/events.jsonl",
+# No audit_log here: phigate-cp keeps the signed log and acknowledges each record.
+cfg["gate"] = {"control_socket": w + "/control.sock", "event_log": w + "/events.jsonl",
                "recordings_dir": w + "/recordings", "recordings_key": w + "/recordings.key",
                "approval_status_base": "https://127.0.0.1:" + port + "/v1/approvals/"}
 json.dump(cfg, open(w + "/dp.json", "w"), indent=1)
@@ -117,9 +119,11 @@ appliance_post() {
   ip netns exec phigate-client curl "${args[@]}" -d "$2" "$appliance_url"
 }
 
+# The dataplane stops first, so its last records (responses, recordings of connections still
+# open) are acknowledged by the control plane, which then signs a final checkpoint.
 appliance_down() {
+  ./scripts/topology down >/dev/null 2>&1
   appliance_stop_cp
   pkill -f "inference_server.py 198.18.0.2" 2>/dev/null
-  ./scripts/topology down >/dev/null 2>&1
   oidc_stop
 }

@@ -8,8 +8,11 @@
 #     approver does, with `phigate approvals` over HTTPS; of 8 retries racing on separate
 #     connections over phigate-dp's two workers exactly one goes through, and a later retry is
 #     refused (one-time grant);
-#   - the control plane is killed under load: requests keep being recorded and forwarded (the
-#     audit log is the dataplane's and durable), and when it comes back it reconnects and pushes;
+#   - the control plane keeps the signed audit log and acknowledges each record after fdatasync;
+#     it is killed (SIGKILL) under load: new requests get 503 audit_unavailable at once, requests
+#     already held wait, and when it comes back it reconnects, receives the unacknowledged records
+#     again and service resumes; every request the inference server ever received has its
+#     forwarded decision record in the log (matched by body digest), each record exactly once;
 #   - the audit log verifies, with the approval and grant records in it.
 set -u
 dp=$1 root=$2 phigate=$3 cp=$4
@@ -89,19 +92,53 @@ check grep -q '^phigate_dp_up 1' "$work/metrics.txt"
 check grep -q '^phigate_dp_findings_by_entity{entity="ssn"}' "$work/metrics.txt"
 check grep -q '^phigate_cp_dataplane_connected 1' "$work/metrics.txt"
 
-# Control plane killed under load: requests go on being recorded and forwarded; it reconnects.
+# Control plane killed under load. Two clients send distinct bodies back to back for ~8 s; the
+# control plane is killed after ~2 s and started again ~3 s later.
+load() {  # $1: client name; one "<status> <code>" line per request in $work/load-$1.txt
+  local end=$((SECONDS + 8)) i=0
+  while [ $SECONDS -lt $end ]; do
+    i=$((i+1))
+    code=$(post "$alice" "{\"model\":\"clinical-7b\",\"n\":1,\"tag\":\"$1-$i\"}" "$work/load-$1.out")
+    echo "$code $(grep -o '"code":"[a-z_]*"' "$work/load-$1.out" | head -1)" >> "$work/load-$1.txt"
+  done
+}
+load a & load_a=$!
+load b & load_b=$!
+sleep 2
 appliance_stop_cp -KILL
-ok=0
-for i in $(seq 10); do [ "$(post "$alice" '{"model":"clinical-7b","n":1}' "$work/load$i.out")" = 200 ] && ok=$((ok+1)); done
-check test "$ok" -eq 10
+sleep 3
 before=$(generation)
 appliance_start_cp "$work" "$cp"
+wait "$load_a" "$load_b"
 for _ in $(seq 100); do [ "$(generation)" -gt "$before" ] && break; sleep 0.2; done
 check test "$(generation)" -gt "$before"
+cat "$work/load-a.txt" "$work/load-b.txt" > "$work/load.txt"
+echo "load while the control plane was killed: $(sort "$work/load.txt" | uniq -c | tr '\n' ';')"
+# Served before the kill and after the restart; refused with 503 audit_unavailable in between.
+check test "$(grep -c '^200 ' "$work/load.txt")" -ge 2
+check grep -q '^503 "code":"audit_unavailable"' "$work/load.txt"
+check bash -c "! grep -v -e '^200 ' -e '^503 \"code\":\"audit_unavailable\"' '$work/load.txt'"
 check test "$(post "$alice" '{"model":"clinical-7b","n":1}' "$work/after.out")" = 200
 
+# The dataplane stops first (its last records are acknowledged), then the control plane, which
+# signs a final checkpoint.
 ./scripts/topology down >/dev/null 2>&1
+appliance_stop_cp -TERM
 check "$phigate" audit verify --pubkey "$work/audit.pub" "$work/audit.log"
+# Every request the server received has a forwarded decision record with its body digest.
+python3 - "$work/server.log" "$work/audit.log" > "$work/digests.out" <<'PY'
+import json, sys
+seen = [l.split()[1] for l in open(sys.argv[1]) if l.startswith("received ")]
+recs = [json.loads(l)["rec"] for l in open(sys.argv[2]) if '"rec"' in l]
+forwarded = {r["body_sha256"] for r in recs if r.get("decision") in ("allowed", "approval_granted")}
+missing = [d for d in seen if d not in forwarded]
+sources = [json.dumps(r["dp_source"], sort_keys=True) for r in recs if "dp_source" in r]
+print(f"server received {len(seen)}, forwarded records {len(forwarded)} digests, missing {len(missing)}, "
+      f"records {len(recs)}, duplicates {len(sources) - len(set(sources))}")
+sys.exit(1 if missing or len(sources) != len(set(sources)) or len(sources) != len(recs) else 0)
+PY
+check test $? -eq 0
+cat "$work/digests.out"
 check grep -q '"decision":"approval_granted"' "$work/audit.log"
 check grep -q '"decision":"approval_refused"' "$work/audit.log"
 check grep -q '"subject":"dr-alice"' "$work/audit.log"

@@ -102,7 +102,7 @@ check grep -q '"seen_authorization": "Bearer sk-backend-0123456789"' "$work/echo
 check bash -c "! grep -q '$alice' '$work/echo.out'"
 
 # Blocked: the injected answer, and the server never saw the request.
-before=$(grep -c . "$work/server.log" 2>/dev/null || true)
+before=$(grep -c '^received ' "$work/server.log" 2>/dev/null || true)
 check test "$(post "" '{"model":"clinical-7b"}' "$work/blocked.out")" = 403
 check grep -q '"code":"blocked"' "$work/blocked.out"
 check grep -q 'sign in with your hospital account' "$work/blocked.out"
@@ -111,6 +111,8 @@ check grep -Eq '"request_id":"[0-9]+-[0-9]+-0"' "$work/blocked.out"
 # Forged token (signed by another key under the issuer's kid): anonymous, so blocked.
 check test "$(post "$forged" '{"model":"clinical-7b"}' "$work/forged.out")" = 403
 check grep -q '"code":"blocked"' "$work/forged.out"
+# Neither reached the server (it logs every request it receives).
+check test "$(grep -c '^received ' "$work/server.log" 2>/dev/null || true)" = "$before"
 
 # Approval: a 403 carrying an approval id and its status URL.
 check test "$(post "$alice" '{"model":"clinical-7b","n":8}' "$work/approval.out")" = 403

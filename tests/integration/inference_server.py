@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A small OpenAI-compatible inference server for the integration tests: fixed responses that
 carry synthetic PHI (reserved ranges), as JSON and as SSE with values split across tokens."""
+import hashlib
 import json
 import sys
 import time
@@ -20,7 +21,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
-        body = json.loads(self.rfile.read(length) or b"{}")
+        raw = self.rfile.read(length)
+        # What reached the server, by body digest: the tests match it against the audit log
+        # (no request may arrive without a durable decision record).
+        print("received", hashlib.sha256(raw).hexdigest(), flush=True)
+        body = json.loads(raw or b"{}")
         if body.get("echo_auth"):
             # What reached the server: the gate must have swapped in the backend credential.
             # Trailing whitespace is not part of a field value (RFC 9110 5.5); http.server keeps it.

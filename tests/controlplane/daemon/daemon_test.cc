@@ -49,6 +49,14 @@ TEST(cp_config, errors_name_the_field) {
   EXPECT_EQ(parse(R"({"oidc": {"issuer": "x", "audience": "y"}, "policy": "p",
                                 "approvals": {"db": "d", "default_grant_ttl_s": 9000, "max_grant_ttl_s": 600}})"),
             "approvals.default_grant_ttl_s: above max_grant_ttl_s");
+  EXPECT_EQ(parse(R"({"oidc": {"issuer": "x", "audience": "y"}, "policy": "p", "approvals": {"db": "d"},
+                                "audit": {"log": "/var/lib/phigate/audit.log"}})"),
+            "audit: log and signing_key are required");
+  cp_config c;
+  ASSERT_EQ(cp_config_parse(R"({"oidc": {"issuer": "x", "audience": "y"}, "policy": "p", "approvals": {"db": "d"},
+                                "audit": {"log": "/a.log", "signing_key": "/k.pem"}})", c), "");
+  EXPECT_EQ(c.audit_log, "/a.log");
+  EXPECT_EQ(c.audit_signing_key, "/k.pem");
 }
 
 TEST(metrics, dataplane_counters_become_labelled_metrics) {
@@ -90,6 +98,15 @@ TEST(dp_link, pushes_on_connect_and_on_demand_and_dispatches_messages) {
   h.on_approval_request = [&](const nlohmann::json& j) { approvals += j["approval_id"] == "a1"; };
   h.on_grant_used = [&](const ipc::grant_used& g) { grants += g.approval_id == "a2"; };
   h.on_result = [&](const ipc::snapshot_result&) { ++results; };
+  // Audit records of one read arrive as one batch; the handler's acknowledgement goes back.
+  std::atomic<int> audit_batches{0}, audit_records{0};
+  h.on_audit = [&](const std::vector<ipc::audit_record>& batch) {
+    ++audit_batches;
+    audit_records += static_cast<int>(batch.size());
+    ipc::audit_ack a;
+    a.acks.push_back({batch.back().boot, batch.back().stream, batch.back().seq});
+    return a;
+  };
   dp_link link(path, h);
   link.start();
   const int c = ::accept(lfd, nullptr, nullptr);
@@ -122,6 +139,13 @@ TEST(dp_link, pushes_on_connect_and_on_demand_and_dispatches_messages) {
   EXPECT_EQ(grants.load(), 1);
   EXPECT_EQ(link.last_applied_generation(), 2u);
   EXPECT_TRUE(link.connected());
+  const std::string recs = ipc::encode(ipc::audit_record{"0123456789abcdef", 0, 1, {{"type", "decision"}}}) +
+                           ipc::encode(ipc::audit_record{"0123456789abcdef", 0, 2, {{"type", "response"}}});
+  ASSERT_EQ(::write(c, recs.data(), recs.size()), static_cast<ssize_t>(recs.size()));
+  nlohmann::json ack = nlohmann::json::parse(next_line());
+  EXPECT_EQ(ack["type"], "audit_ack");
+  EXPECT_EQ(ack["acks"][0]["seq"], 2);
+  EXPECT_EQ(audit_records.load(), 2);
   link.stop();
   ::close(c);
   ::close(lfd);

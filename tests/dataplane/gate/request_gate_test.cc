@@ -55,6 +55,8 @@ struct fixture {
   std::string seen_grant_subject;
   std::unique_ptr<gate::request_gate> g;
 
+  std::atomic<bool> audit_up{true};
+
   explicit fixture(uint32_t ring = 16, const char* policy_text = nullptr) {
     if (policy_text != nullptr) {
       compiled = policy::compile(policy_text, "test-policy.json");
@@ -66,6 +68,7 @@ struct fixture {
     c.sha256 = sha256;
     c.random_bytes = random_bytes;
     c.ring_capacity = ring;
+    c.audit_up = &audit_up;
     c.approval_status_base = "https://cp.test/v1/approvals/";
     c.identity.ctx = this;
     c.identity.verify = [](void* ctx, std::string_view token, int64_t) {
@@ -225,6 +228,18 @@ TEST(request_gate, full_ring_answers_503_and_forwards_nothing) {
   EXPECT_EQ(f.answer_body(a)["error"]["code"], "audit_unavailable");
   EXPECT_EQ(f.g->stats().outcomes[size_t(outcome::audit_unavailable)], 1u);
   f.pop_last();  // the writer drains: requests flow again
+  EXPECT_EQ(f.decide(kToken, "/v1/x", R"({"n":1})").verdict, request_verdict::forward);
+}
+
+TEST(request_gate, control_plane_away_answers_503_at_once_and_records_nothing) {
+  fixture f(16);
+  f.audit_up.store(false);  // the control plane that acknowledges records is disconnected
+  const session::request_answer a = f.decide(kToken, "/v1/x", R"({"n":1})");
+  ASSERT_EQ(a.verdict, request_verdict::respond);
+  EXPECT_TRUE(std::string(a.response).starts_with("HTTP/1.1 503 "));
+  EXPECT_EQ(f.answer_body(a)["error"]["code"], "audit_unavailable");
+  EXPECT_EQ(f.g->ring().size(), 0u) << "no slot taken while nobody can make it durable";
+  f.audit_up.store(true);
   EXPECT_EQ(f.decide(kToken, "/v1/x", R"({"n":1})").verdict, request_verdict::forward);
 }
 

@@ -20,17 +20,25 @@ const std::string kBase = R"("eal": ["--no-huge"], "protected_services": [{"addr
 TEST(dp_config, minimal_and_gate_configs_parse) {
   dp_config c;
   ASSERT_EQ(dp_config_parse("{" + kBase + "}", c), "");
-  EXPECT_TRUE(c.audit_log.empty()) << "no gate: requests are not held";
+  EXPECT_FALSE(c.gate) << "no gate: requests are not held";
   ASSERT_EQ(dp_config_parse("{" + kBase + R"(, "gate": {"control_socket": "/run/x.sock", "audit_log": "/a",
                                    "audit_signing_key": "/k", "recordings_dir": "/r", "recordings_key": "/rk"}})", c), "");
   EXPECT_EQ(c.control_socket, "/run/x.sock");
   EXPECT_EQ(c.recordings_dir, "/r");
   EXPECT_EQ(c.hold_buffers, 256u);
+  // phigate-cp keeps the audit log: a control socket without a log of the dataplane's own.
+  dp_config r;
+  ASSERT_EQ(dp_config_parse("{" + kBase + R"(, "gate": {"control_socket": "/run/x.sock"}})", r), "");
+  EXPECT_TRUE(r.audit_log.empty());
+  EXPECT_TRUE(r.gate);
 }
 
 TEST(dp_config, errors_name_the_field) {
   EXPECT_EQ(parse("{" + kBase + R"(, "gate": {"policy": "/p"}})"),
-            "gate.audit_log and gate.audit_signing_key: required (no request proceeds without a durable record)");
+            "gate: an audit_log with its audit_signing_key, or a control_socket (phigate-cp keeps the audit log), "
+            "is required (no request proceeds without a durable record)");
+  EXPECT_EQ(parse("{" + kBase + R"(, "gate": {"control_socket": "/s", "audit_log": "/a"}})"),
+            "gate.audit_log and gate.audit_signing_key go together");
   EXPECT_EQ(parse("{" + kBase + R"(, "gate": {"audit_log": "/a", "audit_signing_key": "/k"}})"),
             "gate: a policy file or a control_socket (for phigate-cp to push one) is required");
   EXPECT_EQ(parse("{" + kBase + R"(, "gate": {"policy": "/p", "audit_log": "/a", "audit_signing_key": "/k",
