@@ -51,7 +51,9 @@ class alignas(64) record_ring {
     out.size = static_cast<uint32_t>(need);
     uint8_t* p = buf_.get() + (h2 & (cap_ - 1));
     std::memcpy(p, &out, sizeof out);
-    if (h.kind == record_kind::bytes && h.len) std::memcpy(p + sizeof out, payload, h.len);
+    // Only byte records carry a payload; spans and ends pass nullptr (the null check is also
+    // what lets the compiler see memcpy never gets one).
+    if (h.kind == record_kind::bytes && h.len != 0 && payload != nullptr) std::memcpy(p + sizeof out, payload, h.len);
     head_.store(h2 + need, std::memory_order_release);
     return true;
   }
