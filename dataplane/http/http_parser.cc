@@ -13,9 +13,10 @@
 // A header name seen whole inside one segment is resolved at once; one cut by a segment boundary
 // is matched incrementally with a bitmask of candidate names still matching, so no name bytes are
 // buffered. Header values are interpreted by small per-field sub-machines (`kind` + `vs`). Only
-// the request-target and the Content-Type media type are copied, because the caller needs their
-// text in on_head and the head may span segments the caller no longer holds. The test suite runs
-// every vector split at every offset, which exercises both the run and the byte-wise paths.
+// the Content-Type media type (into the parser) and, when the caller provides a target_buffer,
+// the request-target are copied, because the caller needs their text in on_head and the head may
+// span segments the caller no longer holds. The test suite runs every vector split at every
+// offset, which exercises both the run and the byte-wise paths.
 
 namespace phigate::http {
 
@@ -76,7 +77,6 @@ enum flag : uint32_t {
   f_conn_keep_alive = 1u << 4,
   f_expect_continue = 1u << 5,
   f_has_ce = 1u << 6,
-  f_target_truncated = 1u << 7,
   f_ct_seen = 1u << 8,
   f_ct_repeated = 1u << 9,
   f_auth_seen = 1u << 10,
@@ -462,9 +462,12 @@ error head_done(parser& p, const parser_callbacks& cb, uint64_t end) {
     h.has_content_encoding = (p.flags & f_has_ce) != 0;
     std::copy_n(p.ct, p.ct_len, h.content_type);
     h.content_type_len = p.ct_len;
-    std::copy_n(p.target, p.target_len, h.target);
-    h.target_len = p.target_len;
-    h.target_truncated = (p.flags & f_target_truncated) != 0;
+    if (cb.target != nullptr) {
+      const uint16_t n = std::min<uint16_t>(p.target_len, sizeof(h.target));
+      std::copy_n(cb.target->bytes, n, h.target);
+      h.target_len = n;
+    }
+    h.target_truncated = p.target_len > h.target_len;
     h.head_start = p.head_start;
     h.head_end = end;
     if (p.auth_len) {
@@ -634,11 +637,11 @@ size_t parser_feed(parser& p, const uint8_t* data, size_t len, const parser_call
           const size_t stop = head_stop();
           size_t j = i;
           while (j < stop && is(data[j], c_target)) ++j;
-          const size_t room = sizeof(p.target) - p.target_len;
-          const size_t n = std::min(room, j - i);
-          std::copy_n(data + i, n, p.target + p.target_len);
-          p.target_len = static_cast<uint16_t>(p.target_len + n);
-          if (n < j - i) p.flags |= f_target_truncated;
+          if (cb.target != nullptr && p.target_len < sizeof(cb.target->bytes)) {
+            const size_t n = std::min(sizeof(cb.target->bytes) - p.target_len, j - i);
+            std::copy_n(data + i, n, cb.target->bytes + p.target_len);
+          }
+          p.target_len = static_cast<uint16_t>(std::min<size_t>(p.target_len + (j - i), UINT16_MAX));
           i = j;
           continue;
         } else if (c == ' ') {

@@ -66,7 +66,10 @@ struct message_head {
   bool interim;                           // 1xx response (not 101): another head follows for the same request
   bool has_content_encoding;              // a Content-Encoding other than identity was present (caller treats body as unmaskable)
   char content_type[64]; uint8_t content_type_len;   // media type only, lowercased, params stripped ("application/json")
-  char target[256]; uint16_t target_len; bool target_truncated;   // request-target (requests)
+  // Request-target (requests): a copy of its first bytes when the caller gave the parser a
+  // target_buffer (parser_callbacks::target), else empty; target_truncated when the copy is shorter
+  // than the target (always, for a non-empty target, without a buffer).
+  char target[256]; uint16_t target_len; bool target_truncated;
   uint64_t head_start, head_end;          // stream offsets [start, end) of the whole head incl. final CRLF
   uint64_t authorization_value_off; uint16_t authorization_value_len;  // value of Authorization header (0 len if absent); for same-length credential swap
   uint64_t host_value_off; uint16_t host_value_len;
@@ -78,6 +81,15 @@ struct message_head {
   bool host_repeated;
 };
 
+// Where a request parser copies the request-target. Owned by the caller and kept for the whole
+// stream (a head may span feeds and the parser buffers no input); only the caller that reads
+// message_head::target needs one. Why it lives outside `parser`: the engine keeps a request and a
+// response parser per flow and reads the target from neither (the request gate takes it from its
+// own copy of the head), so 256 bytes per parser were pure per-flow memory.
+struct target_buffer {
+  char bytes[256];
+};
+
 struct parser_callbacks {
   void* ctx = nullptr;
   void (*on_head)(void* ctx, const message_head& head) = nullptr;
@@ -87,6 +99,10 @@ struct parser_callbacks {
   // Offset one past the message's last byte. Every on_head is followed by exactly one on_message_end
   // (interim 1xx heads included) unless the stream errors or is truncated first.
   void (*on_message_end)(void* ctx, uint64_t stream_off) = nullptr;
+  // Request parsers: the target copy for message_head::target, the same buffer on every feed of a
+  // stream (or always null). Ignored by response parsers. Last, so positional initialisers of the
+  // callbacks above keep their meaning.
+  target_buffer* target = nullptr;
 };
 
 // All state of one direction: fixed size, trivially copyable, no pointers. Treat the members as
@@ -109,10 +125,9 @@ struct parser {
   uint16_t cand;            // candidate names (method / header) still matching the token so far
   uint16_t pos;             // bytes matched in the current token / hex digits seen
   uint16_t line_len;        // bytes of the current chunk-size line
-  uint16_t target_len;
+  uint16_t target_len;      // bytes of the request-target seen (saturates; copied up to 256 of them)
   uint8_t state, err, dir, meth, version_minor, kind, vs, qcount, leads, ct_len;
   char ct[64];
-  char target[256];
 };
 
 // Resets p to the start of a stream in direction d (stream offset 0).

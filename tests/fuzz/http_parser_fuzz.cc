@@ -86,7 +86,8 @@ void on_end(void* ctx, uint64_t off) {
 
 std::string run(direction d, int pushes, method m, const uint8_t* s, size_t n, const std::vector<size_t>& sizes) {
   log l;
-  const parser_callbacks cb{&l, on_head, on_body, on_end};
+  target_buffer tb{};  // the request-target copy is fuzzed too (it lives outside the parser)
+  const parser_callbacks cb{&l, on_head, on_body, on_end, &tb};
   parser p;
   parser_init(p, d);
   for (int i = 0; i < pushes; ++i) parser_push_request(p, m);
