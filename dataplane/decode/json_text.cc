@@ -1,6 +1,7 @@
 #include "dataplane/decode/json_text.hh"
 
 #include <cstring>
+#include <string_view>
 
 #include "dataplane/core/byte_scan.hh"
 
@@ -31,12 +32,13 @@ inline int hex_value(uint8_t c) {
 
 // Keys whose string values are model output, joined across stream events.
 uint8_t classify_key(const uint8_t* k, uint8_t len) {
-  static constexpr struct { const char* name; uint8_t cls; } kText[] = {
+  // Lengths known at compile time: this runs for every key of every event.
+  static constexpr struct { std::string_view name; uint8_t cls; } kText[] = {
       {"content", 1}, {"text", 2}, {"partial_json", 3}, {"arguments", 4}, {"reasoning_content", 5},
       {"reasoning", 5}, {"thinking", 5}, {"response", 6}, {"refusal", 7},
   };
   for (const auto& t : kText)
-    if (std::strlen(t.name) == len && std::memcmp(t.name, k, len) == 0) return t.cls;
+    if (t.name.size() == len && std::memcmp(t.name.data(), k, len) == 0) return t.cls;
   return 0;
 }
 

@@ -93,6 +93,10 @@ struct alignas(64) flow_engine {
   uint64_t body_entities = scan::all_entities;
   scan::response_mode mode{};    // how the next response body is masked (set_response_mode)
 };
+// One per flow slot (1M flows: 2 GiB at this size, plus Hyperscan streams): grow it only with a
+// measurement in docs/benchmarks.md. It was 4096 before the held map was packed and the
+// request-target copy left the parsers.
+static_assert(sizeof(flow_engine) <= 2048, "flow_engine grew: it is per-flow state");
 
 // Setup time: opens the Hyperscan streams. Returns false on allocation failure.
 bool flow_engine_setup(flow_engine& f, const engine_config& cfg);

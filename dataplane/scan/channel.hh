@@ -37,6 +37,10 @@ inline constexpr uint32_t kStageBytes = 8192;     // text scanned per Hyperscan 
 // Raw-map entries kept for held bytes per channel: a held candidate split into 1-byte tokens
 // needs one entry per token; past this the body fails closed (map_overflow, counted).
 inline constexpr uint32_t kHeldMapEntries = 48;
+// A held entry's raw offset is kept relative to the first held byte in 32 signed bits: held bytes
+// whose raw bytes lie further apart (an event envelope of 2 GiB between two tokens of one held
+// candidate) also fail closed as map_overflow.
+inline constexpr int64_t kHeldRawSpan = INT32_MAX;
 inline constexpr uint64_t kNoOffset = ~0ull;
 
 // How logical bytes were produced from raw bytes; decides how a mask rewrites them.
@@ -55,6 +59,20 @@ struct map_entry {
   uint8_t raw_len;   // raw bytes per entry for non-identity kinds
   source_kind kind;
 };
+
+// map_entry as it persists per flow between feeds (8 bytes instead of 24: the held map is most of
+// a flow's state). Held entries cover bytes of the saved window only (an identity run reaching
+// further back is trimmed to the window's start when saved), so the logical offset fits as a
+// distance back from channel_state::logical_end and n stays below 1024; the raw offset is relative
+// to channel_state::first_held_raw (the first held entry may begin up to a window before it).
+struct held_entry {
+  int32_t raw_rel;            // raw - first_held_raw
+  uint32_t logical_back : 10;  // logical_end - logical
+  uint32_t n : 10;
+  uint32_t raw_len : 8;
+  uint32_t kind : 3;           // source_kind
+};
+static_assert(sizeof(held_entry) == 8);
 
 // A finding: never the value, only where it was and what it is.
 struct finding {
@@ -83,8 +101,9 @@ struct scan_counters {
 };
 
 // Per-flow, per-channel state. Value type; the Hyperscan stream is opened once at setup and
-// reset per message so the packet path never allocates.
-struct alignas(64) channel_state {
+// reset per message so the packet path never allocates. Not cache-line aligned on its own: it
+// lives inside the (aligned) flow_engine, and padding each channel to 64 bytes cost 128 per flow.
+struct channel_state {
   hs_stream_t* stream = nullptr;
   uint64_t logical_end = 0;     // logical bytes appended in this message
   uint64_t final_logical = 0;   // bytes below this were declared final (released)
@@ -92,8 +111,8 @@ struct alignas(64) channel_state {
   bool open = false;            // a message is being scanned
   bool has_pending = false;     // a finding not yet reported (may still be extended)
   bool overflow = false;        // held map did not fit: the caller must treat the body as unmaskable
-  uint16_t window_len = 0;
   uint8_t held_count = 0;
+  uint16_t window_len = 0;
   // Trigger gating (see scan/trigger.hh): Hyperscan sees only regions around trigger bytes, so
   // its stream offsets differ from logical ones by a delta that changes at every gap.
   uint64_t hs_fed = 0;        // bytes given to the Hyperscan stream
@@ -104,9 +123,11 @@ struct alignas(64) channel_state {
   int64_t prev_delta = 0;     // the same for the call before it (late \b reports)
   finding pending{};
   uint64_t pending_logical_start = 0, pending_logical_end = 0;
-  map_entry held[kHeldMapEntries];
+  held_entry held[kHeldMapEntries];
   uint8_t window[kWindowBytes];
 };
+// Two per flow: a regression guard for the per-flow memory (docs/benchmarks.md, "Per-flow state").
+static_assert(sizeof(channel_state) <= 768, "channel_state grew: it is per flow, twice");
 
 // Where masks and findings go, and the message's masking profile. The profile travels with the
 // sink rather than in channel_state (which is sized to whole cache lines per flow): the caller

@@ -3,7 +3,11 @@
 // and every planted PHI character is masked in what leaves.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstdio>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tests/support/engine_fixture.hh"
@@ -166,6 +170,134 @@ TEST(flow_engine, prose_without_candidates_is_not_held_at_word_boundaries) {
   const run_result r = run_guarded(resp, {resp.size()});
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.held_feeds, 0u);
+}
+
+// Regression for the fast context check (scan::context_ok): a keyword counts only when it lies
+// wholly within the entry's window before the value, in any letter case; one byte further away it
+// does not. mrn: window 32, keyword "medical record" (14 bytes).
+TEST(flow_engine, context_keyword_window_edge_and_case) {
+  for (const char* kw : {"Medical Record", "MEDICAL record", "medical_record"}) {
+    for (size_t gap : {size_t{18}, size_t{19}}) {
+      SCOPED_TRACE(std::string(kw) + " gap " + std::to_string(gap));
+      const std::string resp =
+          http_response("text/plain", std::string("x ") + kw + std::string(gap, ' ') + "4455667788 end");
+      for (const auto& seg : all_segmentations(resp.size(), 2, 5)) {
+        const run_result r = run_guarded(resp, seg);
+        ASSERT_TRUE(r.ok) << describe(seg);
+        if (gap == 18) EXPECT_TRUE(contains(r.released, std::string(kw) + std::string(gap, ' ') + "********** end"))
+            << describe(seg) << r.released;
+        else EXPECT_TRUE(contains(r.released, "4455667788")) << describe(seg) << r.released;
+      }
+    }
+  }
+}
+
+// --- per-flow memory and the bounds that keep it small (docs/benchmarks.md, "Per-flow state") ---
+
+TEST(flow_engine, per_flow_state_stays_small) {
+  // Was 4096 bytes: two 256-byte request-target copies and 2 x 48 held map entries of 24 bytes.
+  EXPECT_LE(sizeof(engine::flow_engine), 2048u);
+  EXPECT_LE(sizeof(http::parser), 160u);
+  EXPECT_LE(sizeof(scan::channel_state), 768u);
+  std::printf("sizeof(flow_engine) = %zu, channel_state = %zu, http::parser = %zu, sse_state = %zu\n",
+              sizeof(engine::flow_engine), sizeof(scan::channel_state), sizeof(http::parser),
+              sizeof(decode::sse_state));
+}
+
+// An SSE response whose text is "see " followed by the first `url_chars` bytes of a URL, one byte
+// per event: every held byte of the unfinished URL is its own raw-map entry.
+std::string url_one_byte_per_event(size_t url_chars) {
+  const std::string url = "https://portal.example.net/records/abcdefghijklmnopqrstuvwxyz0123456789abcdefghij";
+  std::string body = openai_event("see ");
+  for (size_t i = 0; i < url_chars; ++i) body += openai_event(url.substr(i, 1));
+  return body;
+}
+
+TEST(flow_engine, held_map_bound_fails_closed_at_49_entries) {
+  // Regression for the held-map bound (kHeldMapEntries = 48): the response is cut right after the
+  // last URL byte, so the whole unfinished URL is held at the end of the first feed.
+  for (size_t chars : {size_t{48}, size_t{49}}) {
+    SCOPED_TRACE(chars);
+    const std::string body = url_one_byte_per_event(chars);
+    const std::string resp = http_response("text/event-stream", body + openai_event(" ok"));
+    const size_t cut = resp.size() - openai_event(" ok").size();
+    scan::scan_counters& n = engine::engine_scratch_counters(*catalog::shared().x);
+    const uint64_t before = n.map_overflow;
+    const run_result r = run_guarded(resp, {cut, resp.size() - cut});
+    if (chars == scan::kHeldMapEntries) {
+      EXPECT_TRUE(r.ok) << engine::engine_error_name(r.error);
+      EXPECT_EQ(n.map_overflow, before);
+      EXPECT_TRUE(contains(r.released, "\"see \"")) << r.released;
+    } else {
+      EXPECT_FALSE(r.ok);
+      EXPECT_EQ(r.error, engine::engine_error::map_overflow);
+      EXPECT_EQ(n.map_overflow, before + 1);
+      // Fail closed: nothing of the held URL left before the refusal.
+      EXPECT_FALSE(contains(r.released, "\"h\"")) << r.released;
+    }
+  }
+}
+
+// The held map keeps raw offsets relative to the first held byte in 32 signed bits (kHeldRawSpan).
+// Driven through the scanner directly, since a real 2 GiB gap between two held bytes cannot be fed.
+TEST(flow_engine, held_raw_span_bound_fails_closed) {
+  const scan::pattern_db& db = *catalog::shared().db;
+  scan::scan_scratch* s = scan::scan_scratch_create(db);
+  ASSERT_NE(s, nullptr);
+  struct out {
+    std::vector<mask::mask_action> masks;
+    std::vector<scan::finding> findings;
+  };
+  scan::scan_sink sink;
+  sink.on_mask = [](void* ctx, const mask::mask_action& a) { static_cast<out*>(ctx)->masks.push_back(a); };
+  sink.on_finding = [](void* ctx, const scan::finding& f) { static_cast<out*>(ctx)->findings.push_back(f); };
+  auto put = [&](std::string_view t, uint64_t raw) {
+    scan::channel_put_run(*s, 0, reinterpret_cast<const uint8_t*>(t.data()), t.size(), raw, scan::source_kind::text);
+  };
+  for (const uint64_t gap : {uint64_t{INT32_MAX}, uint64_t{INT32_MAX} + 1}) {
+    SCOPED_TRACE(gap);
+    out o;
+    sink.ctx = &o;
+    scan::channel_state ch;
+    ASSERT_TRUE(scan::channel_setup(ch, db));
+    scan::channel_open(ch);
+    const uint64_t before = scan::scan_scratch_counters(*s).map_overflow;
+    // "see " is final; "https://portal" is held, its two pieces `gap` raw bytes apart.
+    scan::channel_begin(*s, 0, ch, sink);
+    put("see ", 0);
+    put("https://", 100);
+    put("portal", 100 + gap);
+    const bool ok = scan::channel_end(*s, 0);
+    EXPECT_EQ(ch.first_held_raw, 100u);
+    if (gap == uint64_t{INT32_MAX}) {
+      ASSERT_TRUE(ok);
+      EXPECT_FALSE(ch.overflow);
+      EXPECT_EQ(ch.held_count, 2u);
+      // The held map round-trips: the completed URL is masked at its real raw offsets.
+      scan::channel_begin(*s, 0, ch, sink);
+      put(".example.net/x1 ", 100 + gap + 6);
+      EXPECT_TRUE(scan::channel_end(*s, 0));
+      scan::channel_close(*s, 0, ch, sink);
+      ASSERT_EQ(o.findings.size(), 1u);
+      EXPECT_EQ(o.findings[0].raw_start, 100u);
+      EXPECT_EQ(o.findings[0].raw_end, 100 + gap + 6 + 15);
+      // Masks repeat per reported match end; their union is "https://" and "portal.example.net/x1".
+      std::set<uint64_t> masked;
+      for (const auto& m : o.masks)
+        for (uint64_t b = m.raw_off; b < m.raw_off + m.raw_len; ++b) masked.insert(b);
+      std::set<uint64_t> want;
+      for (uint64_t b = 100; b < 108; ++b) want.insert(b);
+      for (uint64_t b = 100 + gap; b < 100 + gap + 6 + 15; ++b) want.insert(b);
+      EXPECT_EQ(masked, want);
+      EXPECT_EQ(scan::scan_scratch_counters(*s).map_overflow, before);
+    } else {
+      EXPECT_FALSE(ok);
+      EXPECT_TRUE(ch.overflow);
+      EXPECT_EQ(scan::scan_scratch_counters(*s).map_overflow, before + 1);
+    }
+    scan::channel_teardown(ch);
+  }
+  scan::scan_scratch_destroy(s);
 }
 
 }  // namespace
