@@ -75,7 +75,10 @@ ipc::audit_ack audit_sink::accept(const std::vector<ipc::audit_record>& batch, i
       ++n_.duplicates;
       continue;
     }
-    if (r.seq != last + 1) {
+    // A stream this log has not seen starts wherever the dataplane's oldest unacknowledged
+    // record is (a new or rotated log, a dataplane that ran before this log existed): the first
+    // record of a stream on a connection is always that one.
+    if (last != 0 && r.seq != last + 1) {
       ++n_.out_of_order;
       continue;
     }

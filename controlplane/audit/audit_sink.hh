@@ -8,8 +8,9 @@
 // Exactly once, in order: records are named (boot, stream, seq) with seq dense from 1 per stream.
 // A record is written only when it is the next of its stream; a resent one the log already holds
 // is acknowledged again without a second copy; one after a gap is left unacknowledged (the
-// dataplane resends from its oldest unacknowledged record after a reconnect). After a restart
-// recover() reads the log to learn where each stream stopped. The written record is the
+// dataplane resends from its oldest unacknowledged record after a reconnect). A stream the log
+// has never seen starts at whatever seq arrives first (a new or rotated log while the dataplane
+// runs). After a restart recover() reads the log to learn where each stream stopped. The written record is the
 // dataplane's record plus "dp_source": {"boot", "stream", "seq"}.
 //
 // Fail closed: with no log configured, or once the writer is poisoned (a failed write or

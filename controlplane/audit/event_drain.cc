@@ -73,6 +73,7 @@ nlohmann::json event_record(const gate::audit_event& e, const scan::pattern_db* 
       j["approvals_required"] = e.approvals_required;
       j["approver_groups"] = split_list(FIELD(e, approver_groups));
       j["grant_ttl_s"] = e.grant_ttl_s;
+      j["grant_one_time"] = e.grant_one_time;
     }
     j["body_sha256"] = auth::hex_encode(std::string_view(reinterpret_cast<const char*>(e.body_sha256), 32));
     j["body_complete"] = e.body_complete;

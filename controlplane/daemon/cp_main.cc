@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   // Mirrors of the sink's counters for the metrics thread (the sink is the link thread's).
-  std::atomic<uint64_t> audit_written{0}, audit_duplicates{0}, audit_refused{0};
+  std::atomic<uint64_t> audit_written{0}, audit_duplicates{0}, audit_refused{0}, audit_out_of_order{0};
   std::atomic<bool> audit_failed{audit_log == nullptr};
   bool audit_error_said = false;
 
@@ -251,7 +251,8 @@ int main(int argc, char** argv) {
     req.approvals_required = rec.value("approvals_required", 1u);
     req.approver_groups = json_strings(rec, "approver_groups");
     req.grant_ttl_s = rec.value("grant_ttl_s", int64_t{0});
-    req.one_time = true;
+    // The rule says whether the grant serves one request or any identical ones until it expires.
+    req.one_time = rec.value("grant_one_time", true);
     // The summary approvers see: routing facts and sizes, never the body (it is not here).
     req.masked_summary = req.method + " " + req.path + (req.model.empty() ? "" : " model=" + req.model) + ", " +
                          std::to_string(rec.value("request_bytes", uint64_t{0})) + " bytes, rule " + req.rule_id;
@@ -278,6 +279,7 @@ int main(int argc, char** argv) {
     audit_written.store(sink.counters().written);
     audit_duplicates.store(sink.counters().duplicates);
     audit_refused.store(sink.counters().refused);
+    audit_out_of_order.store(sink.counters().out_of_order);
     audit_failed.store(sink.failed());
     if (!ack.error.empty() && !audit_error_said) {
       audit_error_said = true;
@@ -335,6 +337,7 @@ int main(int argc, char** argv) {
         {"audit_records_written_total", double(audit_written.load())},
         {"audit_records_duplicate_total", double(audit_duplicates.load())},
         {"audit_records_refused_total", double(audit_refused.load())},
+        {"audit_records_out_of_order_total", double(audit_out_of_order.load())},
         {"audit_log_failed", audit_failed.load() ? 1.0 : 0.0},
     };
     if (dp.is_object() && dp.contains("audit") && dp["audit"].contains("backlog"))

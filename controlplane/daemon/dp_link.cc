@@ -55,6 +55,8 @@ void dp_link::run() {
   int fd = -1;
   ipc::line_reader reader;
   while (!stop_.load()) {
+    // Also while the dataplane is away: checkpoints stay due every second.
+    if (h_.on_idle) h_.on_idle();
     if (fd < 0) {
       fd = connect_unix(path_);
       if (fd < 0) {
@@ -72,7 +74,6 @@ void dp_link::run() {
       if (write_all(fd, ipc::encode(s))) ++pushes_;
       else lost = true;
     }
-    if (h_.on_idle) h_.on_idle();
     pollfd p{fd, POLLIN, 0};
     if (!lost && ::poll(&p, 1, 100) > 0) {
       char buf[65536];
@@ -91,10 +92,15 @@ void dp_link::run() {
           const std::string type = j["type"].get<std::string>();
           if (type == ipc::type_audit_record) {
             auto r = ipc::decode_audit_record(j);
-            if (auto* e = std::get_if<std::string>(&r))
-              std::fprintf(stderr, "phigate-cp: dataplane sent an unusable audit record: %s\n", e->c_str());
-            else
-              audit.push_back(std::move(std::get<ipc::audit_record>(r)));
+            if (auto* e = std::get_if<std::string>(&r)) {
+              // Never acknowledge past a record that was not written: drop the connection, the
+              // dataplane sends everything unacknowledged again (fail closed if it stays bad).
+              std::fprintf(stderr, "phigate-cp: dataplane sent an unusable audit record (reconnecting): %s\n",
+                           e->c_str());
+              lost = true;
+              break;
+            }
+            audit.push_back(std::move(std::get<ipc::audit_record>(r)));
           } else if (type == ipc::type_approval_request) {
             if (h_.on_approval_request) h_.on_approval_request(j);
           } else if (type == ipc::type_grant_used) {
@@ -109,7 +115,7 @@ void dp_link::run() {
             }
           }
         }
-        if (!audit.empty()) {
+        if (!audit.empty() && !lost) {
           ipc::audit_ack ack;
           if (h_.on_audit) ack = h_.on_audit(audit);
           else ack.error = "this control plane does not keep an audit log";

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -240,6 +241,9 @@ struct dp_gate {
   std::string uplink_out;                // audit_record lines for the current connection
   std::vector<ipc::audit_ack> acks;      // received, for the drain thread
   std::string cp_audit_error;            // the control plane's last refusal (main thread)
+  // Wakes the main thread's poll when the drain thread has lines to send, so a held request's
+  // record leaves at once instead of at the next poll timeout.
+  int wake_fd = -1;
   std::atomic<uint64_t> up_acked{0}, up_sent{0}, up_resent{0}, up_owner_dropped{0}, up_backlog{0}, up_refusals{0};
   session::request_hold_config hold;
   // Control socket.
@@ -274,6 +278,7 @@ void dp_gate_deleter::operator()(dp_gate* g) const {
     ::unlink(g->cfg.control_socket.c_str());
   }
   if (g->peer_fd >= 0) ::close(g->peer_fd);
+  if (g->wake_fd >= 0) ::close(g->wake_fd);
   delete g;
 }
 
@@ -711,6 +716,13 @@ dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, uns
   if (const dp_state* st = g->state.load())
     g->hold.buffer_bytes = std::max(g->hold.buffer_bytes, policy::body_limit(*st->policy) + 17u * 1024);
   if (!cfg.control_socket.empty()) {
+    if (g->uplink) {
+      g->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+      if (g->wake_fd < 0) {
+        error = std::string("eventfd: ") + std::strerror(errno);
+        return nullptr;
+      }
+    }
     g->listen_fd = control_listen(cfg.control_socket);
     if (g->listen_fd < 0) {
       error = cfg.control_socket + ": cannot listen (" + std::strerror(errno) + ")";
@@ -764,6 +776,10 @@ size_t uplink_round(dp_gate& g, uint64_t& epoch_seen) {
       std::lock_guard<std::mutex> lock(g.uplink_mu);
       // Encoded for a connection that has gone since: dropped; the restart resends them.
       if (g.link_epoch.load(std::memory_order_acquire) == epoch) g.uplink_out += out;
+    }
+    if (!out.empty() && g.wake_fd >= 0) {
+      const uint64_t one = 1;
+      (void)!::write(g.wake_fd, &one, sizeof one);
     }
   }
   const audit::event_uplink_counters& c = up.counters();
@@ -854,8 +870,20 @@ void dp_gate_poll(dp_gate& g, int timeout_ms) {
     g.pending_write += g.uplink_out;
     g.uplink_out.clear();
   }
-  pollfd p[2] = {{g.listen_fd, POLLIN, 0}, {g.peer_fd, static_cast<short>(POLLIN | (g.pending_write.empty() ? 0 : POLLOUT)), 0}};
-  if (::poll(p, g.peer_fd >= 0 ? 2 : 1, timeout_ms) <= 0) return;
+  pollfd p[3] = {{g.listen_fd, POLLIN, 0}, {g.wake_fd, POLLIN, 0},
+                 {g.peer_fd, static_cast<short>(POLLIN | (g.pending_write.empty() ? 0 : POLLOUT)), 0}};
+  if (::poll(p, g.peer_fd >= 0 ? 3 : 2, timeout_ms) <= 0) return;
+  if (p[1].revents & POLLIN) {
+    uint64_t n = 0;
+    (void)!::read(g.wake_fd, &n, sizeof n);
+    if (g.peer_fd >= 0) {
+      // Take the new lines now and try to write them in this same call.
+      std::lock_guard<std::mutex> lock(g.uplink_mu);
+      g.pending_write += g.uplink_out;
+      g.uplink_out.clear();
+      if (!g.pending_write.empty()) p[2].revents |= POLLOUT;
+    }
+  }
   if (p[0].revents & POLLIN) {
     const int c = ::accept4(g.listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c >= 0) {
@@ -869,8 +897,8 @@ void dp_gate_poll(dp_gate& g, int timeout_ms) {
     }
   }
   if (g.peer_fd < 0) return;
-  bool closed = (p[1].revents & (POLLHUP | POLLERR)) != 0;
-  if (p[1].revents & POLLIN) {
+  bool closed = (p[2].revents & (POLLHUP | POLLERR)) != 0;
+  if (p[2].revents & POLLIN) {
     char buf[65536];
     const ssize_t n = ::read(g.peer_fd, buf, sizeof buf);
     if (n <= 0) closed = true;
