@@ -64,6 +64,7 @@ struct audit_event {
   bool credential_swapped = false;
   uint8_t approvals_required = 0;
   uint32_t grant_ttl_s = 0;
+  bool grant_one_time = true;
   char approver_groups[96] = {};
   // both: the route's masking profile ("" = the default) and whether the response goes unmasked
   char masking_profile[48] = {};

@@ -311,6 +311,7 @@ session::request_answer request_gate::decide(const session::request_info& r, uin
   if (d.act == policy::action::require_approval) {
     e->approvals_required = static_cast<uint8_t>(std::min<uint32_t>(d.approvals_required, 255));
     e->grant_ttl_s = d.grant_ttl_s;
+    e->grant_one_time = d.grant_one_time;
     join_field(e->approver_groups, d.approver_groups, d.approver_group_count);
     const std::string_view presented = header_value(r.head, cfg_.approval_header);
     if (!id.verified || route == nullptr) {

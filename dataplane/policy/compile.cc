@@ -325,6 +325,7 @@ struct action_fields {
   uint32_t approvals = 0;
   std::vector<std::string> approver_groups;
   uint32_t grant_ttl_s = 0;
+  bool grant_one_time = true;
 };
 
 action_fields get_action(const json& obj, const std::string& where) {
@@ -353,11 +354,17 @@ action_fields get_action(const json& obj, const std::string& where) {
   const json* approvals = field(obj, "approvals");
   const json* approvers = field(obj, "approver_groups");
   const json* ttl = field(obj, "grant_ttl_s");
+  const json* grant = field(obj, "grant");
   if (a.act != action::require_approval) {
-    if (approvals || approvers || ttl) {
-      fail(where, "approvals, approver_groups and grant_ttl_s apply only to require_approval");
+    if (approvals || approvers || ttl || grant) {
+      fail(where, "approvals, approver_groups, grant and grant_ttl_s apply only to require_approval");
     }
     return a;
+  }
+  if (grant) {
+    const std::string g = get_string(*grant, where, "grant");
+    if (g == "time_bound") a.grant_one_time = false;
+    else if (g != "one_time") fail(where, "grant must be \"one_time\" or \"time_bound\"");
   }
   a.approvals = approvals ? get_uint(*approvals, where, "approvals", 1, policy_max_approvals) : 1;
   if (!approvers) fail(where, "require_approval needs \"approver_groups\"");
@@ -381,6 +388,7 @@ void apply_action(compiled_rule& r, action_fields&& a) {
   r.approvals = a.approvals;
   r.approver_groups = std::move(a.approver_groups);
   r.grant_ttl_s = a.grant_ttl_s;
+  r.grant_one_time = a.grant_one_time;
   r.on_unknown_match = a.act != action::allow;
 }
 
@@ -488,7 +496,7 @@ rule_draft get_rule(const json& j, size_t index, const std::set<std::string>& se
   if (r.id == "default") fail(where, "the id \"default\" is reserved for the default action");
   if (seen.count(r.id)) fail(where, "duplicate rule id");
   check_fields(j, where, {"id", "description", "match", "action", "reason", "on_unknown",
-                          "approvals", "approver_groups", "grant_ttl_s"});
+                          "approvals", "approver_groups", "grant_ttl_s", "grant"});
   if (const json* desc = field(j, "description"); desc && !desc->is_string()) {
     fail(where, "description must be a string");
   }
@@ -656,7 +664,7 @@ std::unique_ptr<snapshot> build(const json& doc) {
   if (const json* def = field(doc, "default")) {
     if (!def->is_object()) fail("default", "must be an object");
     check_fields(*def, "default",
-                 {"action", "reason", "description", "approvals", "approver_groups", "grant_ttl_s"});
+                 {"action", "reason", "description", "approvals", "approver_groups", "grant_ttl_s", "grant"});
     apply_action(s->fallback, get_action(*def, "default"));
   } else {
     s->fallback.act = action::block;

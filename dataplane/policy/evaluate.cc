@@ -250,6 +250,7 @@ void fill(decision& d, const compiled_rule& r, int32_t index) {
     d.approver_groups = r.approver_group_views.empty() ? nullptr : r.approver_group_views.data();
     d.approver_group_count = static_cast<uint32_t>(r.approver_group_views.size());
     d.grant_ttl_s = r.grant_ttl_s;
+    d.grant_one_time = r.grant_one_time;
   }
 }
 

@@ -52,6 +52,8 @@ struct decision {
   const std::string_view* approver_groups = nullptr;
   uint32_t approver_group_count = 0;
   uint32_t grant_ttl_s = 0;         // require_approval: grant lifetime (default 1800, cap 86400)
+  bool grant_one_time = true;       // require_approval: the grant lets one request through
+                                    // (false: any number of identical requests until it expires)
   // The rule matched only because some of its conditions were unknown (on_unknown "match"):
   // worth counting, since it usually means a truncated or unreadable body.
   bool on_unknown = false;

@@ -67,6 +67,7 @@ struct compiled_rule {
   std::vector<std::string> approver_groups;
   std::vector<std::string_view> approver_group_views;  // into approver_groups, set last
   uint32_t grant_ttl_s = 0;
+  bool grant_one_time = true;
 };
 
 struct compiled_route {

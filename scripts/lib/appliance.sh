@@ -12,8 +12,9 @@
 #                                     first snapshot in the dataplane. Returns non-zero on failure.
 #   appliance_start_cp / appliance_stop_cp, appliance_generation, appliance_down
 #   appliance_token CLIENT SECRET     an access token by client credentials
-#   appliance_post TOKEN BODY OUT [HEADER]   POST to the chat completions URL from the client
-#                                     namespace; prints the status, the body goes to OUT
+#   appliance_post TOKEN BODY OUT [HEADER]   POST to the chat completions URL ($APPLIANCE_URL
+#                                     overrides it) from the client namespace; prints the status,
+#                                     the body goes to OUT
 # Needs: oidc_* from tests/oidc/provider_env.sh (sourced here) and PHIGATE (the CLI).
 . tests/oidc/provider_env.sh
 
@@ -116,7 +117,7 @@ appliance_post() {
   local args=(-s -m 20 -o "$3" -w '%{http_code}' -X POST -H 'Content-Type: application/json')
   [ -n "$1" ] && args+=(-H "Authorization: Bearer $1")
   [ -n "${4:-}" ] && args+=(-H "$4")
-  ip netns exec phigate-client curl "${args[@]}" -d "$2" "$appliance_url"
+  ip netns exec phigate-client curl "${args[@]}" -d "$2" "${APPLIANCE_URL:-$appliance_url}"
 }
 
 # The dataplane stops first, so its last records (responses, recordings of connections still

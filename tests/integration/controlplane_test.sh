@@ -7,7 +7,7 @@
 #   - a request needing approval gets an approval id; the requester cannot approve it; an
 #     approver does, with `phigate approvals` over HTTPS; of 8 retries racing on separate
 #     connections over phigate-dp's two workers exactly one goes through, and a later retry is
-#     refused (one-time grant);
+#     refused (one-time grant); a time-bound grant lets the same request through repeatedly;
 #   - the control plane keeps the signed audit log and acknowledges each record after fdatasync;
 #     it is killed (SIGKILL) under load: new requests get 503 audit_unavailable at once, requests
 #     already held wait, and when it comes back it reconnects, receives the unacknowledged records
@@ -85,6 +85,23 @@ check test "$(post "$alice" "$body" "$work/replay.out" "X-Phigate-Approval: $id"
 check grep -q '"code":"approval_refused"' "$work/replay.out"
 # A different body with the same id is refused too (digest binding), even before consumption shows.
 check test "$(post "$alice" '{"model":"clinical-7b","n":9}' "$work/other.out" "X-Phigate-Approval: $id")" = 403
+
+# A time-bound grant (rule "export"): once approved, the same request goes through again and
+# again until it expires, bound to the same subject and body.
+export APPLIANCE_URL=http://198.18.0.2:8000/v1/export
+check test "$(post "$alice" '{"model":"clinical-7b","q":"cohort"}' "$work/export.out")" = 403
+xid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"]["approval_id"])' "$work/export.out")
+for _ in $(seq 50); do "${cli[@]}" --token-file "$work/bob.tok" show "$xid" >/dev/null 2>&1 && break; sleep 0.2; done
+gen_before_export=$(generation)
+"${cli[@]}" --token-file "$work/bob.tok" approve "$xid" >"$work/approve-export.out" 2>&1
+check test $? -eq 0
+for _ in $(seq 50); do [ "$(generation)" -gt "$gen_before_export" ] && break; sleep 0.2; done
+for i in 1 2 3; do
+  check test "$(post "$alice" '{"model":"clinical-7b","q":"cohort"}' "$work/export$i.out" "X-Phigate-Approval: $xid")" = 200
+  sleep 0.5  # past the control plane's handling of the use: a one-time grant would be gone
+done
+check test "$(post "$alice" '{"model":"clinical-7b","q":"other"}' "$work/export-other.out" "X-Phigate-Approval: $xid")" = 403
+unset APPLIANCE_URL
 
 # Metrics from the control plane.
 curl -s --cacert "$work/api.crt" "$appliance_api/metrics" > "$work/metrics.txt"

@@ -146,6 +146,21 @@ TEST(event_drain, unmasked_and_masking_profile_reach_both_records) {
   EXPECT_FALSE(j.contains("masking_profile"));
 }
 
+TEST(event_drain, approval_fields_reach_the_decision_record) {
+  gate::event_ring r(4);
+  gate::audit_event* e = decision(r, 1);
+  e->result = gate::outcome::approval_required;
+  e->approvals_required = 2;
+  e->grant_ttl_s = 600;
+  e->grant_one_time = false;
+  std::strcpy(e->approver_groups, "leads,irb");
+  const nlohmann::json j = event_record(*e, nullptr);
+  EXPECT_EQ(j["approvals_required"], 2);
+  EXPECT_EQ(j["grant_ttl_s"], 600);
+  EXPECT_EQ(j["grant_one_time"], false);
+  EXPECT_EQ(j["approver_groups"], nlohmann::json::array({"leads", "irb"}));
+}
+
 TEST(event_drain, a_failed_log_acknowledges_nothing) {
   tmp_dir d;
   auto key = audit_key_generate();

@@ -36,7 +36,7 @@ constexpr const char* kPolicy = R"({
   "rules": [
     {"id": "big-batch", "match": {"body": [{"path": "n", "op": ">", "value": 4}]},
      "action": "require_approval", "reason": "more than 4 completions", "approvals": 1,
-     "approver_groups": ["approvers"]},
+     "approver_groups": ["approvers"], "grant": "time_bound"},
     {"id": "clinicians", "match": {"groups": ["clinicians"], "routes": ["chat", "triton"]}, "action": "allow"},
     {"id": "anon", "match": {"anonymous": true}, "action": "block", "reason": "sign in first"}
   ]
@@ -196,6 +196,7 @@ TEST(request_gate, require_approval_answers_an_id_then_a_grant_lets_the_retry_th
   EXPECT_STREQ(e.approval_id, id.c_str());
   EXPECT_STREQ(e.approver_groups, "approvers");
   EXPECT_EQ(e.approvals_required, 1u);
+  EXPECT_FALSE(e.grant_one_time) << "the rule's grant kind travels to the control plane";
   // A second request gets a different id.
   const nlohmann::json j2 = f.answer_body(f.decide(kToken, "/v1/chat/completions", body));
   EXPECT_NE(j2["error"]["approval_id"], id);

@@ -111,9 +111,13 @@ TEST(PolicyCompile, ApprovalErrors) {
       {rule(R"({"id":"a","action":"require_approval","reason":"r","approver_groups":["x"],"grant_ttl_s":"1h"})"),
        "p.json: rule a: grant_ttl_s must be an integer"},
       {rule(R"({"id":"a","action":"block","reason":"r","approvals":1})"),
-       "p.json: rule a: approvals, approver_groups and grant_ttl_s apply only to require_approval"},
+       "p.json: rule a: approvals, approver_groups, grant and grant_ttl_s apply only to require_approval"},
+      {rule(R"({"id":"a","action":"allow","grant":"time_bound"})"),
+       "p.json: rule a: approvals, approver_groups, grant and grant_ttl_s apply only to require_approval"},
+      {rule(R"({"id":"a","action":"require_approval","reason":"r","approver_groups":["x"],"grant":"forever"})"),
+       "p.json: rule a: grant must be \"one_time\" or \"time_bound\""},
       {rule(R"({"id":"a","action":"allow","grant_ttl_s":60})"),
-       "p.json: rule a: approvals, approver_groups and grant_ttl_s apply only to require_approval"},
+       "p.json: rule a: approvals, approver_groups, grant and grant_ttl_s apply only to require_approval"},
   };
   for (const auto& r : rows) expect_rejected(r);
 }

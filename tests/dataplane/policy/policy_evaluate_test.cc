@@ -473,7 +473,7 @@ TEST(PolicyEvaluate, FirstMatchWinsAndDefault) {
 TEST(PolicyEvaluate, ApprovalFields) {
   auto s = must_compile(make_policy(R"([
     {"id":"a","match":{"methods":["POST"]},"action":"require_approval","reason":"r",
-     "approvals":2,"approver_groups":["leads","irb"],"grant_ttl_s":86400},
+     "approvals":2,"approver_groups":["leads","irb"],"grant_ttl_s":86400,"grant":"time_bound"},
     {"id":"b","action":"require_approval","reason":"r","approver_groups":["leads"]}
   ])",
                                     "[]",
@@ -485,10 +485,12 @@ TEST(PolicyEvaluate, ApprovalFields) {
   EXPECT_EQ(d.approver_groups[0], "leads");
   EXPECT_EQ(d.approver_groups[1], "irb");
   EXPECT_EQ(d.grant_ttl_s, 86400u);
+  EXPECT_FALSE(d.grant_one_time) << "time_bound: any identical request until the grant expires";
   req get;
   get.method = "GET";
   d = get.eval(*s);
   EXPECT_EQ(d.rule_id, "b");
+  EXPECT_TRUE(d.grant_one_time) << "one_time is the default";
   EXPECT_EQ(d.approvals_required, 1u);
   EXPECT_EQ(d.grant_ttl_s, 1800u);
   ASSERT_EQ(d.approver_group_count, 1u);
