@@ -23,6 +23,13 @@
 //                          shipped API: batch:1/fsync:1 is per-record durability as the header of
 //                          audit_log.hh promises it, batch:64 what batching write() too would buy.
 //                          Setup checks its output with audit_verify.
+//   audit_uplink/<fs>/batch:B
+//                          the shipped control-plane-mode path, both ends on this one thread:
+//                          B decision events in a worker ring -> event_uplink::pump (records
+//                          encoded as audit_record lines) -> parse_line + decode_audit_record ->
+//                          audit_sink::accept (append, one fdatasync, Ed25519 checkpoint every
+//                          1000) -> event_uplink::on_ack (pop, durable). In the appliance the two
+//                          halves run in two processes, so this is their summed CPU cost per record.
 //   sha256/<bytes>         auth::sha256 of a token-sized text (the cache key)
 //   ed25519_sign           one checkpoint signature (EVP_DigestSign)
 // Tokens are signed at setup with OpenSSL directly (tests/controlplane/auth/jose_test_util.hh),
@@ -48,6 +55,8 @@
 #include "controlplane/audit/audit_format.hh"
 #include "controlplane/audit/audit_key.hh"
 #include "controlplane/audit/audit_log.hh"
+#include "controlplane/audit/audit_sink.hh"
+#include "controlplane/audit/event_uplink.hh"
 #include "controlplane/audit/audit_verify.hh"
 #include "controlplane/auth/crypto_util.hh"
 #include "controlplane/auth/jwk.hh"
@@ -327,6 +336,68 @@ void bm_audit_writer(benchmark::State& state, bool disk, size_t sync_every) {
   state.counters["checkpoints"] = static_cast<double>(records / 1000);
 }
 
+void bm_audit_uplink(benchmark::State& state, bool disk, uint32_t batch) {
+  const environment& e = *g_env;
+  const std::string path = next_log_path(dir_of(e, disk));
+  auto opened = audit::audit_writer::open(path, auth::pkey_share(e.audit_key.get()));
+  if (auto* err = std::get_if<audit::audit_error>(&opened)) {
+    state.SkipWithError(err->reason.c_str());
+    return;
+  }
+  auto& w = *std::get<std::unique_ptr<audit::audit_writer>>(opened);
+  audit::audit_sink sink(&w);
+  gate::event_ring ring(batch);
+  audit::event_uplink up({&ring}, nullptr, "0123456789abcdef", "");
+  gate::audit_event proto{};
+  proto.kind = gate::event_kind::decision;
+  proto.result = gate::outcome::allowed;
+  proto.family = 4;
+  std::strcpy(proto.method, "POST");
+  std::strcpy(proto.path, "/v1/chat/completions");
+  std::strcpy(proto.model, "clinical-7b");
+  std::strcpy(proto.subject, "dr-alice");
+  std::strcpy(proto.groups, "clinicians,oncology");
+  std::strcpy(proto.rule_id, "clinicians");
+  std::strcpy(proto.route_id, "chat");
+  uint64_t seq = 0, acked = 0;
+  bool failed = false;
+  std::string lines;
+  std::vector<ipc::audit_record> recs;
+  for (auto _ : state) {
+    for (uint32_t i = 0; i < batch; ++i) {
+      gate::audit_event* ev = ring.claim();
+      *ev = proto;
+      ev->seq = ++seq;
+      ev->conn_id = seq;
+      ring.publish();
+    }
+    lines.clear();
+    recs.clear();
+    up.pump(lines, batch);
+    for (size_t at = 0; at < lines.size();) {
+      const size_t nl = lines.find('\n', at);
+      auto j = ipc::parse_line(std::string_view(lines).substr(at, nl - at));
+      at = nl + 1;
+      auto r = ipc::decode_audit_record(std::move(std::get<nlohmann::json>(j)));
+      recs.push_back(std::move(std::get<ipc::audit_record>(r)));
+    }
+    const ipc::audit_ack ack = sink.accept(std::move(recs), kNowMs);
+    acked += up.on_ack(ack);
+    if (!ack.error.empty() || ring.durable.load() != seq) {
+      failed = true;
+      break;
+    }
+  }
+  const std::optional<audit::audit_error> closed = w.close(kNowMs);
+  ::unlink(path.c_str());
+  if (failed || closed) {
+    state.SkipWithError("audit uplink failed");
+    return;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(acked));
+  state.counters["records_per_s"] = benchmark::Counter(static_cast<double>(acked), benchmark::Counter::kIsRate);
+}
+
 // A writer that batches lines: same bytes as audit_writer (checked at setup), fewer syscalls.
 class batch_writer {
  public:
@@ -528,6 +599,11 @@ void register_all() {
                               std::to_string(batch) + "/fsync:" + (fsync ? "1" : "0");
         benchmark::RegisterBenchmark(n.c_str(), bm_audit_batch, disk, batch, fsync);
       }
+  for (const bool disk : {false, true})
+    for (const uint32_t batch : {1u, 64u, 256u})
+      benchmark::RegisterBenchmark((std::string("audit_uplink/") + (disk ? "disk" : "tmpfs") + "/batch:" +
+                                    std::to_string(batch)).c_str(),
+                                   bm_audit_uplink, disk, batch);
   for (const size_t n : {size_t{565}, size_t{822}, size_t{2048}})
     benchmark::RegisterBenchmark(("sha256/" + std::to_string(n)).c_str(), bm_sha256, n);
   benchmark::RegisterBenchmark("ed25519_sign", bm_ed25519_sign);

@@ -54,7 +54,7 @@ std::optional<std::string> audit_sink::recover(const std::string& path) {
   return std::nullopt;
 }
 
-ipc::audit_ack audit_sink::accept(const std::vector<ipc::audit_record>& batch, int64_t now_ms) {
+ipc::audit_ack audit_sink::accept(std::vector<ipc::audit_record> batch, int64_t now_ms) {
   ipc::audit_ack out;
   if (log_ == nullptr) {
     n_.refused += batch.size();
@@ -68,7 +68,7 @@ ipc::audit_ack audit_sink::accept(const std::vector<ipc::audit_record>& batch, i
   }
   std::set<std::pair<std::string, uint32_t>> seen;
   uint64_t appended = 0;
-  for (const ipc::audit_record& r : batch) {
+  for (ipc::audit_record& r : batch) {
     seen.insert({r.boot, r.stream});
     const uint64_t last = last_seq(r.boot, r.stream);
     if (r.seq <= last) {
@@ -82,7 +82,7 @@ ipc::audit_ack audit_sink::accept(const std::vector<ipc::audit_record>& batch, i
       ++n_.out_of_order;
       continue;
     }
-    nlohmann::json rec = r.record;
+    nlohmann::json& rec = r.record;
     rec["dp_source"] = {{"boot", r.boot}, {"stream", r.stream}, {"seq", r.seq}};
     auto a = log_->append(rec, now_ms, false);
     if (auto* e = std::get_if<audit_error>(&a)) {

@@ -48,7 +48,8 @@ class audit_sink {
 
   // Writes the batch's next-in-order records with one fdatasync and acknowledges, per (boot,
   // stream) seen in the batch, the highest seq the log now holds.
-  ipc::audit_ack accept(const std::vector<ipc::audit_record>& batch, int64_t now_ms);
+  // Takes the batch by value: the records move into the log.
+  ipc::audit_ack accept(std::vector<ipc::audit_record> batch, int64_t now_ms);
 
   // Signs a checkpoint when one is due (call from a timer so quiet periods get signed too).
   std::optional<std::string> tick(int64_t now_ms);

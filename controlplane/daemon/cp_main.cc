@@ -274,8 +274,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "phigate-cp: the dataplane refused snapshot %llu (its running one stays): %s\n",
                    static_cast<unsigned long long>(r.generation), r.error.c_str());
   };
-  h.on_audit = [&](const std::vector<ipc::audit_record>& batch) {
-    ipc::audit_ack ack = sink.accept(batch, now_ms());
+  h.on_audit = [&](std::vector<ipc::audit_record> batch) {
+    ipc::audit_ack ack = sink.accept(std::move(batch), now_ms());
     audit_written.store(sink.counters().written);
     audit_duplicates.store(sink.counters().duplicates);
     audit_refused.store(sink.counters().refused);

@@ -91,7 +91,7 @@ void dp_link::run() {
           const nlohmann::json& j = std::get<nlohmann::json>(parsed);
           const std::string type = j["type"].get<std::string>();
           if (type == ipc::type_audit_record) {
-            auto r = ipc::decode_audit_record(j);
+            auto r = ipc::decode_audit_record(std::move(std::get<nlohmann::json>(parsed)));
             if (auto* e = std::get_if<std::string>(&r)) {
               // Never acknowledge past a record that was not written: drop the connection, the
               // dataplane sends everything unacknowledged again (fail closed if it stays bad).
@@ -117,7 +117,7 @@ void dp_link::run() {
         }
         if (!audit.empty() && !lost) {
           ipc::audit_ack ack;
-          if (h_.on_audit) ack = h_.on_audit(audit);
+          if (h_.on_audit) ack = h_.on_audit(std::move(audit));
           else ack.error = "this control plane does not keep an audit log";
           if (!write_all(fd, ipc::encode(ack))) lost = true;
         }

@@ -27,7 +27,7 @@ class dp_link {
     std::function<void(const ipc::snapshot_result&)> on_result;
     // A batch of audit records (every one in one read from the socket); returns the
     // acknowledgement to send back, only once they are durable (group commit).
-    std::function<ipc::audit_ack(const std::vector<ipc::audit_record>&)> on_audit;
+    std::function<ipc::audit_ack(std::vector<ipc::audit_record>)> on_audit;
     std::function<void()> on_idle;  // every loop turn (<= 100 ms): checkpoints when due
   };
   dp_link(std::string socket_path, handlers h);

@@ -13,8 +13,9 @@ json header(std::string_view type) {
   return j;
 }
 
-bool is_hex64(const std::string& s) {
-  if (s.size() != 64) return false;
+// Exactly n lowercase hex digits (digests, boot ids).
+bool is_lower_hex(const std::string& s, size_t n) {
+  if (s.size() != n) return false;
   for (char c : s)
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   return true;
@@ -73,7 +74,7 @@ std::variant<snapshot, std::string> decode_snapshot(const json& j) {
       for (auto [key, dst] : {std::pair{"approval_id", &out.approval_id}, {"subject", &out.subject},
                               {"route", &out.route}, {"body_sha256", &out.body_sha256}})
         if (auto e = get_string(g, key, *dst, true)) return where + *e;
-      if (!is_hex64(out.body_sha256)) return where + "body_sha256: must be 64 lowercase hex digits";
+      if (!is_lower_hex(out.body_sha256, 64)) return where + "body_sha256: must be 64 lowercase hex digits";
       if (!g.contains("expires_s") || !g["expires_s"].is_number_integer()) return where + "expires_s: must be an integer";
       out.expires_s = g["expires_s"].get<int64_t>();
       if (g.contains("one_time")) {
@@ -123,18 +124,11 @@ std::variant<grant_used, std::string> decode_grant_used(const json& j) {
 
 namespace {
 
-bool is_boot(const std::string& s) {
-  if (s.size() != 16) return false;
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
 // boot, stream and seq of a record or an ack entry; `where` prefixes the error.
 std::optional<std::string> get_source(const json& j, const std::string& where, std::string& boot, uint32_t& stream,
                                       uint64_t& seq) {
   if (auto e = get_string(j, "boot", boot, true)) return where + *e;
-  if (!is_boot(boot)) return where + "boot: must be 16 lowercase hex digits";
+  if (!is_lower_hex(boot, 16)) return where + "boot: must be 16 lowercase hex digits";
   // Integers parsed from text are unsigned when non-negative; built in memory they may be signed.
   const auto non_negative = [&](const char* k) { return j.contains(k) && j[k].is_number_integer() && j[k].get<int64_t>() >= 0; };
   if (!non_negative("stream") || j["stream"].get<uint64_t>() > owner_stream)
@@ -158,11 +152,11 @@ std::string encode(const audit_record& r) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-std::variant<audit_record, std::string> decode_audit_record(const json& j) {
+std::variant<audit_record, std::string> decode_audit_record(json j) {
   audit_record r;
   if (auto e = get_source(j, "", r.boot, r.stream, r.seq)) return *e;
   if (!j.contains("record") || !j["record"].is_object()) return std::string("record: must be an object");
-  r.record = j["record"];
+  r.record = std::move(j["record"]);
   return r;
 }
 

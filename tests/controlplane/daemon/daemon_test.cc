@@ -100,7 +100,7 @@ TEST(dp_link, pushes_on_connect_and_on_demand_and_dispatches_messages) {
   h.on_result = [&](const ipc::snapshot_result&) { ++results; };
   // Audit records of one read arrive as one batch; the handler's acknowledgement goes back.
   std::atomic<int> audit_batches{0}, audit_records{0};
-  h.on_audit = [&](const std::vector<ipc::audit_record>& batch) {
+  h.on_audit = [&](std::vector<ipc::audit_record> batch) {
     ++audit_batches;
     audit_records += static_cast<int>(batch.size());
     ipc::audit_ack a;
