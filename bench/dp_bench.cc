@@ -7,9 +7,10 @@
 // exchange; the next connection reuses the 5-tuple). The loop takes one frame per lane
 // round-robin, so per-flow state leaves the caches between a flow's turns as on a busy lcore,
 // in bursts of kBurst frames: the clock is read once per burst and session_tick() runs after
-// each burst, as the DPDK loop does. Each frame is copied into a buffer from a LIFO pool (the
-// NIC's DMA; the session masks in place and keeps held frames) and its lane address is written
-// into the copy; the memcpy baseline does exactly that and nothing else.
+// each burst (the DPDK loop ticks at most every 100 us: this is the costlier case). Each frame is
+// copied into a buffer from a LIFO pool (the NIC's DMA; the session masks in place and keeps held
+// frames) and its lane address is written into the copy; the memcpy baseline does exactly that
+// and nothing else.
 //
 // Steady state: with many lanes, lane i starts at a golden-ratio share of its cycle (an untimed
 // warm-up plays it there), so any window holds the steady-state mix of handshakes, heads,

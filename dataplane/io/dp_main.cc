@@ -19,6 +19,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <sys/un.h>
@@ -48,6 +49,8 @@ using namespace phigate;
 
 constexpr uint16_t kBurst = 32;
 constexpr uint16_t kRingSize = 1024;
+constexpr uint64_t kTickNs = 100'000;  // session_tick period of a worker
+constexpr uint64_t kTxDrainNs = 50'000;  // the longest a frame waits in a worker's TX staging
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
@@ -56,6 +59,8 @@ void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
 struct tx_queue {
   uint16_t port = 0;
   uint16_t n = 0;
+  bool waiting = false;  // frames stayed queued past a loop (since since_ns), see tx_drain
+  uint64_t since_ns = 0;
   rte_mbuf* pkts[kBurst * 4];
 };
 
@@ -68,6 +73,7 @@ struct alignas(64) worker_ctx {
   uint64_t resets_sent = 0, reset_alloc_failed = 0, answers_sent = 0, inject_truncated = 0;
   uint64_t unparsed_dropped = 0;  // unparsable or multi-segment frames that may be protected traffic
   uint64_t tsc_hz = 1;
+  uint64_t next_tick_ns = 0;  // the next session_tick (worker_idle_point)
   std::atomic<uint64_t>* quiescent = nullptr;  // the gate's snapshot reclamation (null: no gate)
   uint16_t queue = 0;  // RX and TX queue on both ports (rss sharding: the worker's index)
   // Dispatched mode (workers > 1): frames arrive from the io lcore on `in` (m->port = the port
@@ -87,6 +93,20 @@ inline void tx_flush(worker_ctx& w, tx_queue& q) {
   for (uint16_t i = sent; i < q.n; ++i) rte_pktmbuf_free(q.pkts[i]);
   w.tx_dropped += q.n - sent;
   q.n = 0;
+  q.waiting = false;
+}
+
+// End of a loop: a port's staged frames leave when the loop received nothing (no more input to
+// gather them with), when a burst is full, or after kTxDrainNs. While frames keep arriving in
+// small bursts, this sends them in larger ones: on af_packet every TX burst is one sendto() that
+// runs the receiving stack inline and wakes its sockets, per burst rather than per frame.
+inline void tx_drain(worker_ctx& w, tx_queue& q, uint64_t now_ns, bool input_idle) {
+  if (q.n == 0) return;
+  if (!q.waiting) {
+    q.waiting = true;
+    q.since_ns = now_ns;
+  }
+  if (input_idle || q.n >= kBurst || now_ns - q.since_ns >= kTxDrainNs) tx_flush(w, q);
 }
 
 inline void tx_enqueue(worker_ctx& w, rte_mbuf* m, uint16_t out_port) {
@@ -254,10 +274,16 @@ void process_protected(worker_ctx& w, rte_mbuf* m, uint8_t* frame, const net::pa
   }
 }
 
-void worker_idle_point(worker_ctx& w, uint64_t now_ns) {
-  session::session_tick(*w.session, now_ns, 64);
-  tx_flush(w, w.tx[0]);
-  tx_flush(w, w.tx[1]);
+void worker_idle_point(worker_ctx& w, uint64_t now_ns, bool input_idle) {
+  // Session timers (hold 10s-100s of ms, gap, idle eviction, audit waiters) need no finer grain
+  // than kTickNs; run every loop they cost several % of a busy worker (each tick walks the flows
+  // holding bytes and the flow table's expiry lists).
+  if (now_ns >= w.next_tick_ns) {
+    session::session_tick(*w.session, now_ns, 64);
+    w.next_tick_ns = now_ns + kTickNs;
+  }
+  tx_drain(w, w.tx[0], now_ns, input_idle);
+  tx_drain(w, w.tx[1], now_ns, input_idle);
   // Between bursts no snapshot reference is held: a replaced one may be freed after this.
   if (w.quiescent) w.quiescent->store(w.quiescent->load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
@@ -280,7 +306,7 @@ int dispatched_worker_main(void* arg) {
       }
       process_protected(w, m, frame, v, m->port, now_ns);
     }
-    worker_idle_point(w, now_ns);
+    worker_idle_point(w, now_ns, n == 0);
   }
   return 0;
 }
@@ -362,9 +388,11 @@ int worker_main(void* arg) {
   rte_mbuf* pkts[kBurst];
   while (!g_stop.load(std::memory_order_relaxed)) {
     const uint64_t now_ns = tsc_ns(rte_get_tsc_cycles(), w.tsc_hz);  // injected clock for the session
+    uint32_t received = 0;
     for (uint16_t port : ports) {
       const uint16_t n = rte_eth_rx_burst(port, w.queue, pkts, kBurst);
       w.rx_packets += n;
+      received += n;
       for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = pkts[i];
         m->port = port;
@@ -388,7 +416,7 @@ int worker_main(void* arg) {
         process_protected(w, m, frame, v, port, now_ns);
       }
     }
-    worker_idle_point(w, now_ns);
+    worker_idle_point(w, now_ns, received == 0);
   }
   tx_flush(w, w.tx[0]);
   tx_flush(w, w.tx[1]);
@@ -792,8 +820,16 @@ int main(int argc, char** argv) {
   }
   while (!g_stop.load()) {
     if (stats_fd >= 0) stats_serve(stats_fd, workers, io_lcore.get(), gate.get(), *db);
-    if (gate) io::dp_gate_poll(*gate, 20);
-    else rte_delay_ms(50);
+    // The main lcore sleeps between polls: it usually shares a CPU with other work (the ports'
+    // kernel side, the control plane), and rte_delay_ms would busy-wait that CPU away.
+    if (gate) {
+      io::dp_gate_poll(*gate, 20);
+    } else if (stats_fd >= 0) {
+      pollfd p{stats_fd, POLLIN, 0};
+      (void)poll(&p, 1, 50);
+    } else {
+      rte_delay_us_sleep(50'000);
+    }
   }
   rte_eal_mp_wait_lcore();
   if (stats_fd >= 0) {

@@ -998,8 +998,11 @@ size_t session_tick(session_ctx& s, uint64_t now_ns, size_t budget) {
     }
     s.waiter_count = kept;
   }
-  // Hold and gap timers of flows that may have no packet coming, a bounded slice per tick.
-  for (size_t visited = 0; visited < budget && s.timer_count != 0; ++visited) {
+  // Hold and gap timers of flows that may have no packet coming, a bounded slice per tick: each
+  // listed flow at most once (the cursor wraps; a second visit in the same tick finds nothing new
+  // and cost as much as the first when few flows hold bytes and the tick runs every loop).
+  const size_t visits = std::min(budget, s.timer_count);
+  for (size_t visited = 0; visited < visits && s.timer_count != 0; ++visited) {
     if (s.timer_cursor >= s.timer_count) s.timer_cursor = 0;
     const session_ctx::waiter w = s.timers[s.timer_cursor];
     auto& f = *static_cast<session_flow*>(flow::flow_table_payload_at(*s.table, w.slot));

@@ -98,5 +98,32 @@ TEST(checksum, odd_offset_rewrite_is_not_treated_as_even) {
   EXPECT_EQ(net::checksum_update_range(0xFFFF, &old_b, &new_b, 1, 0), 0xFEFF);
 }
 
+// The word-by-word definition (RFC 1071): big-endian 16-bit words, a last odd byte padded.
+uint32_t reference_add(uint32_t sum, const uint8_t* p, size_t len) {
+  uint64_t s = sum;
+  size_t i = 0;
+  for (; i + 1 < len; i += 2) s += uint32_t{p[i]} << 8 | p[i + 1];
+  if (i < len) s += uint32_t{p[i]} << 8;
+  return net::checksum_fold(s);
+}
+
+TEST(checksum, wide_checksum_add_equals_word_by_word_sum_at_every_length_and_alignment) {
+  // checksum_add sums 8 bytes at a time: every tail length (0..7 after the 32- and 8-byte
+  // loops), every start alignment, carries in the 64-bit accumulator (all 0xFF), all-zero data,
+  // and a running sum carried in.
+  std::mt19937 rng(23);
+  std::vector<uint8_t> buf(400 + 8);
+  for (int fill = 0; fill < 4; ++fill) {
+    for (auto& b : buf) b = fill == 0 ? uint8_t(rng()) : fill == 1 ? 0xFF : fill == 2 ? 0x00 : uint8_t(0xF0 | (rng() & 0xF));
+    for (size_t align = 0; align < 8; ++align)
+      for (size_t len = 0; len <= 400; ++len)
+        for (uint32_t carry_in : {0u, 1u, 0xFFFFu, 0x1234u}) {
+          const uint8_t* p = buf.data() + align;
+          ASSERT_EQ(net::checksum_add(carry_in, p, len), reference_add(carry_in, p, len))
+              << "fill " << fill << " align " << align << " len " << len << " carry " << carry_in;
+        }
+  }
+}
+
 }  // namespace
 }  // namespace phigate::test
