@@ -18,12 +18,13 @@ namespace phigate::cli {
 namespace {
 
 constexpr const char* kMaskUsage =
-    "usage: phigate mask [--patterns FILE] [--body --content-type TYPE] [--segment N]\n"
+    "usage: phigate mask [--patterns FILE]... [--body --content-type TYPE] [--segment N]\n"
     "                    [--findings FILE] [--flush-each] [INPUT]\n"
     "Reads an HTTP/1.1 response message (or, with --body, a bare body of TYPE) from INPUT or\n"
     "stdin and writes it to stdout with PHI masked (same length). Findings go to FILE as JSON\n"
     "lines: entity, pattern, start, end (byte offsets in the input; never the values).\n"
     "--segment N feeds the engine N bytes at a time (the output must not change).\n"
+    "--patterns may be given several times: the sets are merged, as phigate-dp does.\n"
     "Exit status: 0 masked, 1 bad usage or unreadable input, 2 the input cannot be masked\n"
     "(nothing is written to stdout then).\n";
 
@@ -49,7 +50,8 @@ std::string default_patterns_path() {
 }
 
 int mask_command(const std::vector<std::string>& args) {
-  std::string patterns = default_patterns_path(), findings_path, input, content_type;
+  std::vector<std::string> pattern_files;
+  std::string findings_path, input, content_type;
   bool body = false, flush_each = false;
   size_t segment = 0;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -67,7 +69,7 @@ int mask_command(const std::vector<std::string>& args) {
     } else if (a == "--patterns") {
       auto v = value("--patterns");
       if (!v) return 1;
-      patterns = *v;
+      pattern_files.push_back(*v);
     } else if (a == "--findings") {
       auto v = value("--findings");
       if (!v) return 1;
@@ -109,7 +111,20 @@ int mask_command(const std::vector<std::string>& args) {
     return 1;
   }
 
-  auto set = scan::pattern_set_load(patterns);
+  if (pattern_files.empty()) pattern_files.push_back(default_patterns_path());
+  std::vector<scan::pattern_set> sets;
+  std::string patterns;  // the files, for messages
+  for (const std::string& path : pattern_files) {
+    auto one = scan::pattern_set_load(path);
+    if (auto* e = std::get_if<scan::load_error>(&one)) {
+      std::fprintf(stderr, "phigate mask: pattern set %s: %s: %s\n", path.c_str(), e->where.c_str(),
+                   e->reason.c_str());
+      return 1;
+    }
+    sets.push_back(std::move(std::get<scan::pattern_set>(one)));
+    patterns += (patterns.empty() ? "" : ", ") + path;
+  }
+  auto set = scan::pattern_set_merge(std::move(sets));
   if (auto* e = std::get_if<scan::load_error>(&set)) {
     std::fprintf(stderr, "phigate mask: pattern set %s: %s: %s\n", patterns.c_str(), e->where.c_str(),
                  e->reason.c_str());

@@ -130,18 +130,15 @@ profile_resolution resolve_profiles(const policy::snapshot& policy, const scan::
       const policy::masking_profile& p = *policy::profile_at(policy, static_cast<int32_t>(i));
       resolved_profile& r = out.profiles[i];
       r.style = p.style;
-      if (p.entities.empty() || db == nullptr) continue;  // every entity
-      r.entities = 0;
-      for (const std::string& e : p.entities) {
-        const int k = db->entity_index(e);
-        if (k < 0) {
-          out.error = "masking_profile " + p.name + ": entity " + e + " is not in pattern set " + std::string(db->name());
-          out.profiles.clear();
-          return out;
-        }
-        // Entities past 64 have no bit: their patterns are always masked (pattern_db::entity_bit).
-        if (static_cast<uint32_t>(k) < scan::max_entity_bits) r.entities |= uint64_t{1} << k;
+      if ((p.entities.empty() && p.pattern_sets.empty()) || db == nullptr) continue;  // every entity
+      // Slots past 64 have no bit: their patterns stay masked whatever the profile says.
+      scan::pattern_db::mask_result m = db->entity_mask(p.pattern_sets, p.entities);
+      if (!m.error.empty()) {
+        out.error = "masking_profile " + p.name + ": " + m.error;
+        out.profiles.clear();
+        return out;
       }
+      r.entities = m.mask;
     }
   } catch (const std::exception&) {
     out.profiles.clear();

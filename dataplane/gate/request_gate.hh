@@ -80,11 +80,13 @@ struct resolved_profile {
   scan::style_override style = scan::style_override::pattern;
 };
 
-// Setup (snapshot install): resolves every profile of `policy` against `db`. An entity name the
-// db does not know is an error ("masking_profile <name>: entity <entity> is not in pattern set
-// <set>"), so a profile never silently masks less or more than its author meant; the caller
-// refuses the snapshot. Without a db (tests, a gate that does not mask) every profile resolves to
-// all entities with its style.
+// Setup (snapshot install): resolves every profile of `policy` against `db`
+// (pattern_db::entity_mask over the profile's pattern_sets and entities). A set the db did not
+// load, or an entity none of the chosen sets has, is an error ("masking_profile <name>: pattern
+// set <set> is not loaded (loaded: ...)", "masking_profile <name>: entity <entity> is not in
+// pattern set <set>"), so a profile never silently masks less or more than its author meant; the
+// caller refuses the snapshot. Without a db (tests, a gate that does not mask) every profile
+// resolves to all entities with its style.
 struct profile_resolution {
   std::vector<resolved_profile> profiles;
   std::string error;  // empty on success

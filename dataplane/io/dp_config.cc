@@ -73,8 +73,28 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
     if (auto e = get_uint<uint16_t>(s, "port", 1, 65535, ps.port, where); !e.empty()) return e;
     c.services.push_back(ps);
   }
-  if (!j.contains("patterns") || !j["patterns"].is_string()) return "patterns: required, a pattern set path";
-  c.patterns = j["patterns"].get<std::string>();
+  {
+    constexpr const char* shape = "patterns: required, a pattern set path or a non-empty list of paths";
+    if (!j.contains("patterns")) return shape;
+    const json& p = j["patterns"];
+    c.patterns.clear();
+    if (p.is_string()) {
+      c.patterns.push_back(p.get<std::string>());
+    } else if (p.is_array() && !p.empty()) {
+      // 16: scan::pattern_set_max_merged (this file builds without the engine library).
+      if (p.size() > 16) return "patterns: at most 16 pattern sets";
+      for (size_t k = 0; k < p.size(); ++k) {
+        if (!p[k].is_string()) return "patterns[" + std::to_string(k) + "]: must be a path string";
+        c.patterns.push_back(p[k].get<std::string>());
+      }
+    } else {
+      return shape;
+    }
+    for (size_t k = 0; k < c.patterns.size(); ++k)
+      if (c.patterns[k].empty())
+        return p.is_string() ? std::string("patterns: must not be empty")
+                             : "patterns[" + std::to_string(k) + "]: must not be empty";
+  }
   if (j.contains("flows")) {
     const json& f = j["flows"];
     if (!f.is_object()) return "flows: must be an object";

@@ -19,7 +19,9 @@ struct dp_config {
   uint16_t client_port = 0;           // DPDK port ids facing clients and the inference service
   uint16_t server_port = 1;
   std::vector<protected_service> services;
-  std::string patterns;               // pattern set JSON
+  // Pattern set JSON files, at least one ("patterns": "file" or ["file", ...]). Several are
+  // merged into one db (scan::pattern_set_merge); masking profiles choose among them by name.
+  std::vector<std::string> patterns;
   uint32_t flow_capacity = 65536;     // power of two
   uint32_t mbufs = 8191;
   // Worker lcores. 1: one lcore polls both ports and owns every flow. N > 1 with software

@@ -647,14 +647,27 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "phigate-dp: %s\n", e.c_str());
     return 1;
   }
-  auto set = scan::pattern_set_load(cfg.patterns);
-  if (auto* e = std::get_if<scan::load_error>(&set)) {
-    std::fprintf(stderr, "phigate-dp: patterns %s: %s: %s\n", cfg.patterns.c_str(), e->where.c_str(), e->reason.c_str());
+  // Several sets are merged before compiling (one db, one scan per byte); masking profiles
+  // choose among them by set name.
+  std::vector<scan::pattern_set> sets;
+  for (const std::string& path : cfg.patterns) {
+    auto set = scan::pattern_set_load(path);
+    if (auto* e = std::get_if<scan::load_error>(&set)) {
+      std::fprintf(stderr, "phigate-dp: patterns %s: %s: %s\n", path.c_str(), e->where.c_str(), e->reason.c_str());
+      return 1;
+    }
+    sets.push_back(std::move(std::get<scan::pattern_set>(set)));
+  }
+  std::string patterns_label;
+  for (const std::string& path : cfg.patterns) patterns_label += (patterns_label.empty() ? "" : ", ") + path;
+  auto merged = scan::pattern_set_merge(std::move(sets));
+  if (auto* e = std::get_if<scan::load_error>(&merged)) {
+    std::fprintf(stderr, "phigate-dp: patterns %s: %s: %s\n", patterns_label.c_str(), e->where.c_str(), e->reason.c_str());
     return 1;
   }
-  auto compiled = scan::pattern_db::compile(std::get<scan::pattern_set>(set));
+  auto compiled = scan::pattern_db::compile(std::get<scan::pattern_set>(merged));
   if (auto* e = std::get_if<scan::load_error>(&compiled)) {
-    std::fprintf(stderr, "phigate-dp: patterns %s: %s: %s\n", cfg.patterns.c_str(), e->where.c_str(), e->reason.c_str());
+    std::fprintf(stderr, "phigate-dp: patterns %s: %s: %s\n", patterns_label.c_str(), e->where.c_str(), e->reason.c_str());
     return 1;
   }
   std::unique_ptr<scan::pattern_db> db = std::move(std::get<0>(compiled));

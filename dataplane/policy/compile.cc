@@ -448,12 +448,24 @@ masking_profile get_profile(const std::string& name, const json& j) {
   if (!id_valid(name)) fail("masking_profiles", "profile names must be 1..64 of [A-Za-z0-9_.:-]");
   where = "masking_profile " + name;
   if (!j.is_object()) fail(where, "must be an object");
-  check_fields(j, where, {"description", "entities", "mask_style"});
+  check_fields(j, where, {"description", "pattern_sets", "entities", "mask_style"});
   if (const json* d = field(j, "description"); d && !d->is_string()) {
     fail(where, "description must be a string");
   }
   masking_profile p;
   p.name = name;
+  if (const json* ps = field(j, "pattern_sets")) {
+    get_list(*ps, where, "pattern_sets");
+    for (size_t i = 0; i < ps->size(); ++i) {
+      const std::string item = "pattern_sets[" + std::to_string(i) + "]";
+      std::string set = get_string((*ps)[i], where, item);
+      if (!scan::pattern_set_name_valid(set)) fail(where, item + " must be a pattern set name ([a-z0-9-]{1,47})");
+      if (std::find(p.pattern_sets.begin(), p.pattern_sets.end(), set) != p.pattern_sets.end()) {
+        fail(where, item + " repeats pattern set " + quote_name(set));
+      }
+      p.pattern_sets.push_back(std::move(set));
+    }
+  }
   if (const json* e = field(j, "entities")) {
     get_list(*e, where, "entities");
     for (size_t i = 0; i < e->size(); ++i) {

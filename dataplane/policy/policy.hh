@@ -69,12 +69,13 @@ struct route {
   std::vector<std::string> unmasked_groups;   // groups that receive unmasked responses
 };
 
-// A top-level "masking_profiles" entry. Entity names are checked for syntax only here (the
-// policy compiles without a pattern set); the dataplane resolves them against its pattern db
-// when it installs the snapshot.
+// A top-level "masking_profiles" entry. Set and entity names are checked for syntax only here
+// (the policy compiles without pattern sets); the dataplane resolves them against its pattern db
+// when it installs the snapshot (gate::resolve_profiles).
 struct masking_profile {
   std::string name;
-  std::vector<std::string> entities;  // pattern set entity names; empty = every entity
+  std::vector<std::string> pattern_sets;  // loaded pattern set names; empty = every loaded set
+  std::vector<std::string> entities;      // entity names of those sets; empty = every entity
   scan::style_override style = scan::style_override::pattern;
 };
 

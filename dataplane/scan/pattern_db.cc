@@ -17,7 +17,8 @@ namespace phigate::scan {
 namespace {
 
 constexpr char db_magic[8] = {'P', 'H', 'I', 'G', 'D', 'B', '1', '\0'};
-constexpr uint32_t db_format_version = 2;  // 2: trigger table
+constexpr uint32_t db_format_version = 3;  // 2: trigger table; 3: member sets, origins
+constexpr uint32_t db_format_oldest = 2;   // still read, as a single set
 constexpr size_t db_header_bytes = 8 + 4 + 4 + 8;  // magic, format version, crc32, body length
 constexpr const char* db_where = "(pattern db)";
 
@@ -159,15 +160,19 @@ void pattern_db::finish_summary() {
     max_context_window_ = std::max(max_context_window_, m.context_window);
   }
   entities_.clear();
+  entity_sets_.clear();
   entity_bits_.clear();
-  for (const pattern_meta& m : meta_) {
+  for (size_t p = 0; p < meta_.size(); ++p) {
+    const pattern_meta& m = meta_[p];
     const std::string_view e(m.entity, strnlen(m.entity, sizeof m.entity));
-    int i = entity_index(e);
-    if (i < 0) {
-      i = static_cast<int>(entities_.size());
+    const uint8_t origin = p < origins_.size() ? origins_[p] : 0;
+    size_t i = 0;
+    while (i < entities_.size() && (entities_[i] != e || entity_sets_[i] != origin)) ++i;
+    if (i == entities_.size()) {
       entities_.emplace_back(e);
+      entity_sets_.push_back(origin);
     }
-    entity_bits_.push_back(static_cast<uint32_t>(i) < max_entity_bits ? static_cast<uint8_t>(i) : no_entity_bit);
+    entity_bits_.push_back(i < max_entity_bits ? static_cast<uint8_t>(i) : no_entity_bit);
   }
 }
 
@@ -177,12 +182,78 @@ int pattern_db::entity_index(std::string_view entity) const {
   return -1;
 }
 
+int pattern_db::set_index(std::string_view name) const {
+  for (size_t i = 0; i < set_names_.size(); ++i)
+    if (set_names_[i] == name) return static_cast<int>(i);
+  return -1;
+}
+
+pattern_db::mask_result pattern_db::entity_mask(std::span<const std::string> sets,
+                                                std::span<const std::string> entities) const {
+  mask_result out;
+  try {
+    if (sets.empty() && entities.empty()) return out;
+    std::vector<bool> chosen(set_names_.size(), sets.empty());
+    for (const std::string& s : sets) {
+      const int k = set_index(s);
+      if (k < 0) {
+        out.error = "pattern set " + s + " is not loaded (loaded: ";
+        for (size_t i = 0; i < set_names_.size(); ++i) out.error += (i ? ", " : "") + set_names_[i];
+        out.error += ")";
+        return out;
+      }
+      chosen[static_cast<size_t>(k)] = true;
+    }
+    // Slots past 64 have no bit: their patterns are always masked (entity_bit), so a profile
+    // can never unmask them by leaving them out.
+    const size_t bits = std::min<size_t>(entities_.size(), max_entity_bits);
+    out.mask = 0;
+    if (entities.empty()) {
+      for (size_t i = 0; i < bits; ++i)
+        if (chosen[entity_sets_[i]]) out.mask |= uint64_t{1} << i;
+      return out;
+    }
+    for (const std::string& e : entities) {
+      bool found = false;
+      for (size_t i = 0; i < entities_.size(); ++i) {
+        if (entities_[i] != e || !chosen[entity_sets_[i]]) continue;
+        found = true;
+        if (i < bits) out.mask |= uint64_t{1} << i;
+      }
+      if (!found) {
+        size_t n = 0;
+        std::string names;
+        for (size_t i = 0; i < set_names_.size(); ++i) {
+          if (!chosen[i]) continue;
+          names += (n++ ? ", " : "") + set_names_[i];
+        }
+        out.error = "entity " + e + " is not in pattern set" + (n > 1 ? "s " : " ") + names;
+        out.mask = all_entities;
+        return out;
+      }
+    }
+  } catch (const std::exception&) {
+    out.mask = all_entities;
+    out.error = "out of memory";
+  }
+  return out;
+}
+
 std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const pattern_set& set) {
   try {
     if (auto r = pattern_set_check(set)) return *r;
     std::unique_ptr<pattern_db> db(new pattern_db());
     db->name_ = set.name;
     db->version_ = set.version;
+    if (set.origins.empty()) {
+      db->set_names_.push_back(set.name);
+      db->set_versions_.push_back(set.version);
+    } else {
+      for (const pattern_set_origin& o : set.origins) {
+        db->set_names_.push_back(o.name);
+        db->set_versions_.push_back(o.version);
+      }
+    }
 
     const size_t n = set.entries.size();
     std::vector<std::string> fwd(n), start(n), hold(n);
@@ -216,6 +287,7 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const 
       m.keyword_count = static_cast<uint16_t>(e.keywords.size());
       for (const std::string& k : e.keywords) db->keywords_.push_back(k);
       db->meta_.push_back(m);
+      db->origins_.push_back(e.origin);
     }
     db->finish_summary();
     {
@@ -261,6 +333,12 @@ std::vector<uint8_t> pattern_db::serialize() const {
     body.u16(m.keyword_first);
     body.u16(m.keyword_count);
   }
+  body.u8(static_cast<uint8_t>(set_names_.size()));
+  for (size_t i = 0; i < set_names_.size(); ++i) {
+    body.str8(set_names_[i]);
+    body.u32(static_cast<uint32_t>(set_versions_[i]));
+  }
+  for (size_t p = 0; p < meta_.size(); ++p) body.u8(p < origins_.size() ? origins_[p] : 0);
   body.u32(static_cast<uint32_t>(keywords_.size()));
   for (const std::string& k : keywords_) body.str8(k);
   body.u8(triggers_.enabled ? 1 : 0);
@@ -307,7 +385,9 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
     uint32_t format = hdr.u32();
     uint32_t crc = hdr.u32();
     uint64_t body_len = hdr.u64();
-    if (format != db_format_version) return err(db_where, "unsupported format version");
+    if (format < db_format_oldest || format > db_format_version) {
+      return err(db_where, "unsupported format version");
+    }
     if (body_len != blob.size() - db_header_bytes) return err(db_where, "length mismatch");
     std::span<const uint8_t> body = blob.subspan(db_header_bytes);
     if (crc32(body.data(), body.size()) != crc) return err(db_where, "checksum mismatch");
@@ -315,13 +395,13 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
     std::unique_ptr<pattern_db> db(new pattern_db());
     reader r(body);
     uint32_t name_len = r.u32();
-    if (name_len > 47) return err(db_where, "bad set name");
+    // A merged db is named after up to 16 members of up to 47 bytes, joined by '+'.
+    if (name_len > pattern_set_max_merged * 48) return err(db_where, "bad set name");
     db->name_ = r.str(name_len);
     db->version_ = static_cast<int>(r.u32());
     uint32_t n = r.u32();
-    if (!r.ok() || !pattern_set_name_valid(db->name_) || db->version_ < 1) {
-      return err(db_where, "bad set header");
-    }
+    if (!r.ok() || db->version_ < 1) return err(db_where, "bad set header");
+    if (format == 2 && !pattern_set_name_valid(db->name_)) return err(db_where, "bad set header");
     if (n == 0 || n > pattern_set_max_entries) return err(db_where, "bad pattern count");
     for (uint32_t i = 0; i < n; ++i) {
       pattern_meta m{};
@@ -345,6 +425,32 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
       m.validator = static_cast<validate::validator>(validator);
       m.mask = static_cast<mask_style>(mask);
       db->meta_.push_back(m);
+    }
+    if (format == 2) {
+      db->set_names_.push_back(db->name_);
+      db->set_versions_.push_back(db->version_);
+      db->origins_.assign(n, 0);
+    } else {
+      const uint8_t sets = r.u8();
+      if (!r.ok() || sets == 0 || sets > pattern_set_max_merged) return err(db_where, "bad set count");
+      std::string joined;
+      for (uint8_t k = 0; k < sets; ++k) {
+        std::string name = r.str(r.u8());
+        const int version = static_cast<int>(r.u32());
+        if (!r.ok() || !pattern_set_name_valid(name) || version < 1 || db->set_index(name) >= 0) {
+          return err(db_where, "bad member set " + std::to_string(k));
+        }
+        joined += (k ? "+" : "") + name;
+        db->set_names_.push_back(std::move(name));
+        db->set_versions_.push_back(version);
+      }
+      // The db's own name is its member's, or the members' joined: as pattern_set_check wants.
+      if (db->name_ != joined) return err(db_where, "set name does not match the member sets");
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint8_t o = r.u8();
+        if (!r.ok() || o >= sets) return err(db_where, "bad origin for pattern " + std::to_string(i));
+        db->origins_.push_back(o);
+      }
     }
     uint32_t nk = r.u32();
     if (!r.ok() || nk > pattern_set_max_entries * 64u) return err(db_where, "bad keyword count");

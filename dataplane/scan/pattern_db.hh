@@ -67,7 +67,9 @@ class pattern_db {
       std::span<const uint8_t> blob);
 
   // One self-contained blob: "PHIGDB1\0", format version, body length, CRC-32 of the body,
-  // then the body (set name and version, metadata, keywords, hs_serialize_database blobs).
+  // then the body (set name and version, metadata, member sets and each pattern's origin,
+  // keywords, trigger table, hs_serialize_database blobs). Format 2 blobs (before merged
+  // sets) still deserialize, as a single set.
   // The CRC detects corruption, not tampering: authenticity is the snapshot signer's job.
   std::vector<uint8_t> serialize() const;
 
@@ -93,25 +95,55 @@ class pattern_db {
   uint32_t keyword_total() const { return static_cast<uint32_t>(keywords_.size()); }
   uint16_t max_length() const { return max_length_; }
   uint8_t max_context_window() const { return max_context_window_; }
+  // The set's name and version; for a merged db the members' names joined by '+' and 1 (see
+  // set_name()/set_version() for the members).
   std::string_view name() const { return name_; }
   int version() const { return version_; }
 
-  // Entities, numbered in order of first appearance in the set (masking profiles name them;
-  // response_mode::entities holds one bit per index). Derived at load, not serialized.
+  // The pattern sets this db was built from (pattern_set_merge), in load order: one for a db
+  // compiled from a single set (its name() and version()). Serialized since format 3.
+  uint32_t set_count() const { return static_cast<uint32_t>(set_names_.size()); }
+  std::string_view set_name(uint32_t i) const {
+    return i < set_names_.size() ? std::string_view(set_names_[i]) : std::string_view();
+  }
+  int set_version(uint32_t i) const { return i < set_versions_.size() ? set_versions_[i] : 0; }
+  // Index of the loaded set named `name`, or -1.
+  int set_index(std::string_view name) const;
+  // The set pattern `id` came from (0 when id is out of range).
+  uint32_t pattern_set_of(uint32_t id) const { return id < origins_.size() ? origins_[id] : 0; }
+
+  // Entity slots: one per distinct (origin set, entity), numbered in order of first appearance
+  // (masking profiles choose them; response_mode::entities holds one bit per slot). With one set
+  // a slot is simply an entity, numbered as before merging existed. Derived at load, not
+  // serialized. entity_name() is the plain entity ("ssn"), whichever set the slot belongs to.
   uint32_t entity_count() const { return static_cast<uint32_t>(entities_.size()); }
   std::string_view entity_name(uint32_t i) const {
     return i < entities_.size() ? std::string_view(entities_[i]) : std::string_view();
   }
-  // Index of `entity`, or -1 when no pattern of this db has it.
+  // The set (set_name index) of slot i; 0 when out of range.
+  uint32_t entity_set(uint32_t i) const { return i < entity_sets_.size() ? entity_sets_[i] : 0; }
+  // First slot whose entity is `entity` (in any set), or -1 when no pattern of this db has it.
+  // With several sets an entity may have several slots: build masks with entity_mask().
   int entity_index(std::string_view entity) const;
-  // The response_mode::entities bit of pattern `id`: its entity index, or no_entity_bit when
-  // that index is 64 or more (or id is out of range): such patterns are always masked.
+  // The response_mode::entities bit of pattern `id`: its slot, or no_entity_bit when the slot
+  // is 64 or more (or id is out of range): such patterns are always masked.
   uint8_t entity_bit(uint32_t id) const { return id < entity_bits_.size() ? entity_bits_[id] : no_entity_bit; }
   // Whether a match of pattern `id` is masked under `entities` (hot path: one load, one test).
   bool entity_enabled(uint32_t id, uint64_t entities) const {
     const uint8_t b = entity_bit(id);
     return b == no_entity_bit || ((entities >> b) & 1u) != 0;
   }
+
+  // Setup (snapshot install): the response_mode::entities mask of a masking profile that
+  // chooses `sets` (set names; empty: every loaded set) and `entities` (empty: every entity of
+  // the chosen sets). Both empty: all_entities. `error` is empty on success, else names the
+  // set or entity and why ("pattern set x is not loaded (loaded: a, b)", "entity e is not in
+  // pattern set a"); names are quoted as given, so pass only syntax-checked names.
+  struct mask_result {
+    uint64_t mask = all_entities;
+    std::string error;
+  };
+  mask_result entity_mask(std::span<const std::string> sets, std::span<const std::string> entities) const;
 
   // Allocates (existing == nullptr) or grows `existing` so that it serves every database
   // above. Returns the scratch to use from now on (possibly a new pointer), or nullptr on
@@ -128,8 +160,12 @@ class pattern_db {
   int version_ = 0;
   std::vector<pattern_meta> meta_;
   std::vector<std::string> keywords_;
-  std::vector<std::string> entities_;
-  std::vector<uint8_t> entity_bits_;  // per pattern
+  std::vector<std::string> set_names_;  // at least one after compile/deserialize
+  std::vector<int> set_versions_;
+  std::vector<uint8_t> origins_;  // per pattern: index into set_names_
+  std::vector<std::string> entities_;  // per slot
+  std::vector<uint8_t> entity_sets_;   // per slot: index into set_names_
+  std::vector<uint8_t> entity_bits_;   // per pattern
   uint16_t max_length_ = 0;
   uint8_t max_context_window_ = 0;
   hs_database_t* stream_db_ = nullptr;

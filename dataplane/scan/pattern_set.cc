@@ -11,6 +11,8 @@
 #include <exception>
 #include <fstream>
 #include <initializer_list>
+#include <map>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
@@ -377,19 +379,106 @@ std::optional<load_error> pattern_entry_check(const pattern_entry& e, size_t ind
 }
 
 std::optional<load_error> pattern_set_check(const pattern_set& set) {
-  if (!pattern_set_name_valid(set.name)) return err("name", "must match [a-z0-9-]{1,47}");
+  if (set.origins.empty()) {
+    if (!pattern_set_name_valid(set.name)) return err("name", "must match [a-z0-9-]{1,47}");
+  } else {
+    if (set.origins.size() < 2 || set.origins.size() > pattern_set_max_merged) {
+      return err("origins", "a merged set has 2..16 member sets");
+    }
+    std::string joined;
+    for (size_t k = 0; k < set.origins.size(); ++k) {
+      const pattern_set_origin& o = set.origins[k];
+      const std::string ow = "origins[" + std::to_string(k) + "]";
+      if (!pattern_set_name_valid(o.name)) return err(ow + ".name", "must match [a-z0-9-]{1,47}");
+      if (o.version < 1) return err(ow + ".version", "must be an integer >= 1");
+      for (size_t j = 0; j < k; ++j) {
+        if (set.origins[j].name == o.name) return err(ow + ".name", "duplicate set name");
+      }
+      if (k) joined += '+';
+      joined += o.name;
+    }
+    if (set.name != joined) return err("name", "a merged set is named after its members joined by '+'");
+  }
   if (set.version < 1) return err("version", "must be an integer >= 1");
   if (set.entries.empty() || set.entries.size() > pattern_set_max_entries) {
     return err("patterns", "must hold 1..512 entries");
   }
+  const size_t origin_count = set.origins.empty() ? 1 : set.origins.size();
   std::set<std::string_view> ids;
   for (size_t i = 0; i < set.entries.size(); ++i) {
     if (auto r = pattern_entry_check(set.entries[i], i)) return r;
+    if (set.entries[i].origin >= origin_count) {
+      return err(pattern_entry_where(i, set.entries[i].id) + ".origin", "not one of the set's origins");
+    }
     if (!ids.insert(set.entries[i].id).second) {
       return err(pattern_entry_where(i, set.entries[i].id) + ".id", "duplicate id");
     }
   }
   return std::nullopt;
+}
+
+std::variant<pattern_set, load_error> pattern_set_merge(std::vector<pattern_set> sets) {
+  try {
+    if (sets.empty()) return err("(pattern sets)", "no pattern set given");
+    if (sets.size() > pattern_set_max_merged) {
+      return err("(pattern sets)", "more than 16 pattern sets");
+    }
+    for (const pattern_set& s : sets) {
+      // Names are checked before they are quoted in any message below.
+      const std::string label = pattern_set_name_valid(s.name) ? s.name : std::string("(unnamed set)");
+      if (!s.origins.empty()) return err(label, "is already a merged set");
+      if (auto r = pattern_set_check(s)) return err(label + ": " + r->where, r->reason);
+    }
+    if (sets.size() == 1) return std::move(sets[0]);
+
+    pattern_set out;
+    size_t total = 0;
+    for (const pattern_set& s : sets) total += s.entries.size();
+    if (total > pattern_set_max_entries) {
+      return err("(pattern sets)", "the sets hold " + std::to_string(total) +
+                                       " entries together, more than 512");
+    }
+    // id -> (set index, entry index) of its first appearance, to name both on a clash.
+    std::map<std::string, std::pair<size_t, size_t>> seen;
+    for (size_t k = 0; k < sets.size(); ++k) {
+      for (size_t j = 0; j < k; ++j) {
+        if (sets[j].name == sets[k].name) {
+          return err(sets[k].name, "pattern set name given twice (sets " + std::to_string(j) +
+                                       " and " + std::to_string(k) + ")");
+        }
+      }
+      for (size_t i = 0; i < sets[k].entries.size(); ++i) {
+        const std::string& id = sets[k].entries[i].id;
+        auto [it, fresh] = seen.emplace(id, std::pair{k, i});
+        if (!fresh) {
+          const auto [pk, pi] = it->second;
+          return err(sets[k].name + ": " + pattern_entry_where(i, id) + ".id",
+                     "duplicate id: also in pattern set " + sets[pk].name + " (" +
+                         pattern_entry_where(pi, id) + ")");
+        }
+      }
+    }
+    out.version = 1;
+    out.description = "merged:";
+    for (size_t k = 0; k < sets.size(); ++k) {
+      if (k) out.name += '+';
+      out.name += sets[k].name;
+      out.description += (k ? ", " : " ") + sets[k].name + " v" + std::to_string(sets[k].version);
+      out.origins.push_back({sets[k].name, sets[k].version});
+    }
+    out.entries.reserve(total);
+    for (size_t k = 0; k < sets.size(); ++k) {
+      for (pattern_entry& e : sets[k].entries) {
+        e.origin = static_cast<uint8_t>(k);
+        out.entries.push_back(std::move(e));
+      }
+    }
+    return out;
+  } catch (const std::bad_alloc&) {
+    return err("(pattern sets)", "out of memory");
+  } catch (const std::exception&) {
+    return err("(pattern sets)", "internal error while merging");
+  }
 }
 
 std::variant<pattern_set, load_error> pattern_set_parse(std::string_view json_text,

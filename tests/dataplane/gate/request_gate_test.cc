@@ -472,6 +472,91 @@ TEST(resolve_profiles, an_entity_the_pattern_set_lacks_is_an_error) {
   EXPECT_TRUE(r.profiles.empty());
 }
 
+// Pattern sets per route: us-phi-core and the oncology-research fixture loaded together.
+const scan::pattern_db& two_set_db() {
+  static std::unique_ptr<scan::pattern_db> db = [] {
+    std::vector<scan::pattern_set> sets;
+    for (const std::string path : {std::string(PHIGATE_PATTERN_DIR) + "/us-phi-core.json",
+                                   std::string(PHIGATE_TEST_DATA) + "/oncology-research.json"}) {
+      auto s = scan::pattern_set_load(path);
+      EXPECT_TRUE(std::holds_alternative<scan::pattern_set>(s)) << path;
+      sets.push_back(std::get<scan::pattern_set>(s));
+    }
+    auto m = scan::pattern_set_merge(std::move(sets));
+    EXPECT_TRUE(std::holds_alternative<scan::pattern_set>(m));
+    auto r = scan::pattern_db::compile(std::get<scan::pattern_set>(m));
+    EXPECT_TRUE(r.index() == 0);
+    return std::move(std::get<0>(r));
+  }();
+  return *db;
+}
+
+// The bit of the slot that pattern `id` masks under.
+uint64_t pattern_bit(const scan::pattern_db& db, std::string_view id) {
+  for (uint32_t p = 0; p < db.patterns().size(); ++p)
+    if (db.patterns()[p].id == id) return uint64_t{1} << db.entity_bit(p);
+  ADD_FAILURE() << id;
+  return 0;
+}
+
+TEST(resolve_profiles, pattern_sets_choose_which_sets_a_profile_masks) {
+  auto c = policy::compile(
+      R"({"version":1,"rules":[],"masking_profiles":{
+           "onc":{"pattern_sets":["oncology-research"]},
+           "onc_mrn":{"pattern_sets":["oncology-research"],"entities":["mrn"]},
+           "core_mrn":{"pattern_sets":["us-phi-core"],"entities":["mrn"]},
+           "any_mrn":{"entities":["mrn"]}}})",
+      "p.json");
+  ASSERT_EQ(c.error, "");
+  const scan::pattern_db& db = two_set_db();
+  const gate::profile_resolution r = gate::resolve_profiles(*c.snap, &db);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.profiles.size(), 4u);
+  auto of = [&](const char* name) {
+    for (uint32_t i = 0; i < policy::profile_count(*c.snap); ++i)
+      if (policy::profile_at(*c.snap, static_cast<int32_t>(i))->name == name) return r.profiles[i].entities;
+    ADD_FAILURE() << name;
+    return uint64_t{0};
+  };
+  EXPECT_EQ(of("onc"), pattern_bit(db, "onc-subject") | pattern_bit(db, "onc-registry"));
+  EXPECT_EQ(of("onc_mrn"), pattern_bit(db, "onc-registry"));
+  EXPECT_EQ(of("core_mrn"), pattern_bit(db, "mrn"));
+  EXPECT_EQ(of("any_mrn"), pattern_bit(db, "mrn") | pattern_bit(db, "onc-registry"));
+  EXPECT_NE(pattern_bit(db, "mrn"), pattern_bit(db, "onc-registry"));
+}
+
+TEST(resolve_profiles, an_unknown_pattern_set_is_an_error) {
+  auto c = policy::compile(
+      R"({"version":1,"rules":[],"masking_profiles":{"research":{"pattern_sets":["oncology-research","cardio-research"]}}})",
+      "p.json");
+  ASSERT_EQ(c.error, "");
+  const gate::profile_resolution r = gate::resolve_profiles(*c.snap, &two_set_db());
+  EXPECT_EQ(r.error,
+            "masking_profile research: pattern set cardio-research is not loaded (loaded: us-phi-core, oncology-research)");
+  EXPECT_TRUE(r.profiles.empty());
+  // With only us-phi-core loaded, oncology-research itself is unknown.
+  auto c2 = policy::compile(
+      R"({"version":1,"rules":[],"masking_profiles":{"onc":{"pattern_sets":["oncology-research"]}}})", "p.json");
+  ASSERT_EQ(c2.error, "");
+  EXPECT_EQ(gate::resolve_profiles(*c2.snap, &catalog_db()).error,
+            "masking_profile onc: pattern set oncology-research is not loaded (loaded: us-phi-core)");
+}
+
+TEST(resolve_profiles, an_entity_none_of_the_chosen_sets_has_is_an_error) {
+  auto c = policy::compile(
+      R"({"version":1,"rules":[],"masking_profiles":{"onc_ssn":{"pattern_sets":["oncology-research"],"entities":["study_subject","ssn"]}}})",
+      "p.json");
+  ASSERT_EQ(c.error, "");
+  const gate::profile_resolution r = gate::resolve_profiles(*c.snap, &two_set_db());
+  EXPECT_EQ(r.error, "masking_profile onc_ssn: entity ssn is not in pattern set oncology-research");
+  EXPECT_TRUE(r.profiles.empty());
+  auto c2 = policy::compile(
+      R"({"version":1,"rules":[],"masking_profiles":{"typo":{"entities":["study_subjekt"]}}})", "p.json");
+  ASSERT_EQ(c2.error, "");
+  EXPECT_EQ(gate::resolve_profiles(*c2.snap, &two_set_db()).error,
+            "masking_profile typo: entity study_subjekt is not in pattern sets us-phi-core, oncology-research");
+}
+
 TEST(resolve_profiles, the_example_policy_resolves_against_the_shipped_catalog) {
   std::ifstream in(PHIGATE_POLICY_EXAMPLE);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

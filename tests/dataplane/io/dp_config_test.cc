@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "dataplane/io/dp_config.hh"
 
@@ -54,6 +55,30 @@ TEST(dp_config, errors_name_the_field) {
             "protected_services: required, a non-empty array of {\"address\", \"port\"}");
   EXPECT_NE(parse("{ not json").find("not valid JSON"), std::string::npos);
   EXPECT_EQ(parse("{" + kBase + R"(, "sharding": "toeplitz"})"), R"(sharding: one of "auto", "rss", "software")");
+}
+
+// Pattern sets per route: "patterns" is one path (as before) or a non-empty list of paths.
+TEST(dp_config, patterns_string_or_list) {
+  const std::string head = R"("eal": [], "protected_services": [{"address": "198.18.0.2", "port": 8000}], )";
+  dp_config one;
+  ASSERT_EQ(dp_config_parse("{" + head + R"("patterns": "core.json"})", one), "");
+  EXPECT_EQ(one.patterns, (std::vector<std::string>{"core.json"}));
+  dp_config two;
+  ASSERT_EQ(dp_config_parse("{" + head + R"("patterns": ["core.json", "onc.json"]})", two), "");
+  EXPECT_EQ(two.patterns, (std::vector<std::string>{"core.json", "onc.json"}));
+
+  const std::string shape = "patterns: required, a pattern set path or a non-empty list of paths";
+  EXPECT_EQ(parse("{" + head + R"("patterns": []})"), shape);
+  EXPECT_EQ(parse("{" + head + R"("patterns": 7})"), shape);
+  EXPECT_EQ(parse("{" + head + R"("patterns": {"a": "b"}})"), shape);
+  EXPECT_EQ(parse(R"({"eal": [], "protected_services": [{"address": "198.18.0.2", "port": 8000}]})"), shape);
+  EXPECT_EQ(parse("{" + head + R"("patterns": ["core.json", 3]})"), "patterns[1]: must be a path string");
+  EXPECT_EQ(parse("{" + head + R"("patterns": ["core.json", ["x"]]})"), "patterns[1]: must be a path string");
+  EXPECT_EQ(parse("{" + head + R"("patterns": ["core.json", ""]})"), "patterns[1]: must not be empty");
+  EXPECT_EQ(parse("{" + head + R"("patterns": ""})"), "patterns: must not be empty");
+  std::string many = "[";
+  for (int i = 0; i < 17; ++i) many += std::string(i ? "," : "") + "\"p" + std::to_string(i) + ".json\"";
+  EXPECT_EQ(parse("{" + head + "\"patterns\": " + many + "]}"), "patterns: at most 16 pattern sets");
 }
 
 TEST(dp_config, flow_and_reassembly_limits) {

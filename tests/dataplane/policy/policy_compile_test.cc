@@ -296,6 +296,40 @@ TEST(PolicyCompile, MaskingProfileErrors) {
   expect_rejected({pr(many + "}"), "p.json: masking_profiles: more than 64 profiles"});
 }
 
+// Pattern sets per route (several loaded sets): a profile names the sets it draws from; the
+// names are syntax-checked here and resolved against the loaded db by gate::resolve_profiles.
+TEST(PolicyCompile, MaskingProfilePatternSetsParsed) {
+  auto s = test::must_compile(make_policy(
+      "[]", R"([{"id":"a","masking_profile":"onc"},{"id":"b","masking_profile":"plain"}])",
+      R"("masking_profiles":{"onc":{"pattern_sets":["oncology-research","us-phi-core"],"entities":["mrn"]},
+                             "plain":{"entities":["ssn"]}},)"));
+  ASSERT_NE(s, nullptr);
+  const masking_profile* onc = profile_at(*s, route_at(*s, 0)->profile);
+  ASSERT_NE(onc, nullptr);
+  EXPECT_EQ(onc->pattern_sets, (std::vector<std::string>{"oncology-research", "us-phi-core"}));
+  EXPECT_EQ(onc->entities, (std::vector<std::string>{"mrn"}));
+  const masking_profile* plain = profile_at(*s, route_at(*s, 1)->profile);
+  ASSERT_NE(plain, nullptr);
+  EXPECT_TRUE(plain->pattern_sets.empty());  // absent: every loaded set
+}
+
+TEST(PolicyCompile, MaskingProfilePatternSetErrors) {
+  auto pr = [](std::string_view profiles) {
+    return make_policy("[]", "[]", "\"masking_profiles\":" + std::string(profiles) + ",");
+  };
+  const bad_row rows[] = {
+      {pr(R"({"p":{"pattern_sets":[]}})"), "~p.json: masking_profile p: pattern_sets is empty"},
+      {pr(R"({"p":{"pattern_sets":"us-phi-core"}})"), "p.json: masking_profile p: pattern_sets must be a list"},
+      {pr(R"({"p":{"pattern_sets":["US-PHI-core"]}})"),
+       "p.json: masking_profile p: pattern_sets[0] must be a pattern set name ([a-z0-9-]{1,47})"},
+      {pr(R"({"p":{"pattern_sets":["a",7]}})"), "p.json: masking_profile p: pattern_sets[1] must be a string"},
+      {pr(R"({"p":{"pattern_sets":["a","b","a"]}})"),
+       "p.json: masking_profile p: pattern_sets[2] repeats pattern set \"a\""},
+      {pr(R"({"p":{"pattern_set":["a"]}})"), "p.json: masking_profile p: unknown field \"pattern_set\""},
+  };
+  for (const auto& r : rows) expect_rejected(r);
+}
+
 TEST(PolicyCompile, UnmaskedGroupsMatchExactly) {
   auto s = test::must_compile(make_policy("[]", R"([{"id":"a","unmasked_groups":["phi-readers","audit"]},{"id":"b"}])"));
   const route* a = route_at(*s, 0);

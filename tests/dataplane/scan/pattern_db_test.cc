@@ -388,5 +388,215 @@ TEST(pattern_db, alloc_scratch_grows_an_existing_scratch) {
   hs_free_database(tiny);
 }
 
+// ---- Several pattern sets in one db (pattern_set_merge): origins, entity slots, masks. ----
+
+// A second set whose "mrn" entity shares its name with small_set's.
+pattern_set onc_set() {
+  pattern_set s;
+  s.name = "onc";
+  s.version = 4;
+  s.entries.push_back(entry("onc-subject", "study_subject", "other_id", R"(\bONC-\d{6}\b)", 10));
+  s.entries.push_back(entry("onc-registry", "mrn", "mrn", R"(\bTR-\d{7}\b)", 10));
+  return s;
+}
+
+std::unique_ptr<pattern_db> merged_db() {
+  auto m = pattern_set_merge({small_set(), onc_set()});
+  if (auto* e = std::get_if<load_error>(&m)) {
+    ADD_FAILURE() << e->where << ": " << e->reason;
+    return nullptr;
+  }
+  return compile_ok(std::get<pattern_set>(m));
+}
+
+uint64_t bit(const pattern_db& db, const char* id) {
+  for (uint32_t p = 0; p < db.patterns().size(); ++p)
+    if (std::string_view(db.patterns()[p].id) == id) return uint64_t{1} << db.entity_bit(p);
+  ADD_FAILURE() << "no pattern " << id;
+  return 0;
+}
+
+TEST(pattern_db_sets, single_set_has_one_origin_and_entity_per_slot) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  ASSERT_EQ(db->set_count(), 1u);
+  EXPECT_EQ(db->set_name(0), "unit-set");
+  EXPECT_EQ(db->set_version(0), 7);
+  EXPECT_EQ(db->set_index("unit-set"), 0);
+  EXPECT_EQ(db->set_index("onc"), -1);
+  // Slots are the entities in order of first appearance, as before merged sets existed.
+  ASSERT_EQ(db->entity_count(), 4u);
+  const char* want[] = {"ssn", "phone", "email", "mrn"};
+  for (uint32_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(db->entity_name(i), want[i]);
+    EXPECT_EQ(db->entity_set(i), 0u);
+    EXPECT_EQ(db->entity_bit(i), i);
+    EXPECT_EQ(db->pattern_set_of(i), 0u);
+  }
+  // entity_mask with no set named: the entity alone, as resolve_profiles used to build it.
+  std::vector<std::string> none, ents = {"email", "ssn"};
+  auto m = db->entity_mask(none, ents);
+  ASSERT_EQ(m.error, "");
+  EXPECT_EQ(m.mask, uint64_t{0b101});
+  EXPECT_EQ(db->entity_mask(none, none).mask, all_entities);
+  std::vector<std::string> typo = {"emial"};
+  EXPECT_EQ(db->entity_mask(none, typo).error, "entity emial is not in pattern set unit-set");
+}
+
+TEST(pattern_db_sets, slots_are_per_set_and_entity) {
+  auto db = merged_db();
+  ASSERT_TRUE(db);
+  EXPECT_EQ(db->name(), "unit-set+onc");
+  EXPECT_EQ(db->version(), 1);
+  ASSERT_EQ(db->set_count(), 2u);
+  EXPECT_EQ(db->set_name(1), "onc");
+  EXPECT_EQ(db->set_version(1), 4);
+  ASSERT_EQ(db->patterns().size(), 6u);
+  // Ids stay plain: audit records and metrics name "onc-registry", not "onc/onc-registry".
+  EXPECT_STREQ(db->patterns()[5].id, "onc-registry");
+  EXPECT_STREQ(db->patterns()[5].entity, "mrn");
+  EXPECT_EQ(db->pattern_set_of(3), 0u);
+  EXPECT_EQ(db->pattern_set_of(4), 1u);
+  EXPECT_EQ(db->pattern_set_of(5), 1u);
+  // small_set's slots keep their numbers; onc adds study_subject and its own mrn.
+  ASSERT_EQ(db->entity_count(), 6u);
+  EXPECT_EQ(db->entity_name(3), "mrn");
+  EXPECT_EQ(db->entity_set(3), 0u);
+  EXPECT_EQ(db->entity_name(5), "mrn");
+  EXPECT_EQ(db->entity_set(5), 1u);
+  EXPECT_NE(db->entity_bit(3), db->entity_bit(5));
+  EXPECT_EQ(db->entity_index("mrn"), 3);
+}
+
+TEST(pattern_db_sets, entity_mask_chooses_sets_and_entities) {
+  auto db = merged_db();
+  ASSERT_TRUE(db);
+  const pattern_db& d = *db;
+  std::vector<std::string> none;
+  std::vector<std::string> onc = {"onc"}, unit = {"unit-set"}, both = {"unit-set", "onc"};
+  std::vector<std::string> mrn = {"mrn"}, ssn = {"ssn"};
+
+  auto r = d.entity_mask(onc, none);  // every entity of onc only
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.mask, bit(d, "onc-subject") | bit(d, "onc-registry"));
+  r = d.entity_mask(unit, mrn);  // unit-set's mrn, not onc's
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.mask, bit(d, "mrn"));
+  EXPECT_TRUE(d.entity_enabled(3, r.mask));
+  EXPECT_FALSE(d.entity_enabled(5, r.mask));
+  r = d.entity_mask(none, mrn);  // no set named: the entity in every set
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.mask, bit(d, "mrn") | bit(d, "onc-registry"));
+  r = d.entity_mask(both, mrn);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.mask, bit(d, "mrn") | bit(d, "onc-registry"));
+
+  // Fail closed: an unknown set, or an entity none of the chosen sets has, is an error.
+  std::vector<std::string> ghost = {"onc", "ghost-set"};
+  r = d.entity_mask(ghost, none);
+  EXPECT_EQ(r.error, "pattern set ghost-set is not loaded (loaded: unit-set, onc)");
+  EXPECT_EQ(r.mask, all_entities);
+  r = d.entity_mask(onc, ssn);
+  EXPECT_EQ(r.error, "entity ssn is not in pattern set onc");
+  std::vector<std::string> nope = {"nope"};
+  r = d.entity_mask(none, nope);
+  EXPECT_EQ(r.error, "entity nope is not in pattern sets unit-set, onc");
+}
+
+TEST(pattern_db_sets, two_set_db_round_trips_with_origins) {
+  auto db = merged_db();
+  ASSERT_TRUE(db);
+  const std::vector<uint8_t> blob = db->serialize();
+  auto r = pattern_db::deserialize(blob);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r)) << std::get<load_error>(r).reason;
+  const pattern_db& copy = *std::get<std::unique_ptr<pattern_db>>(r);
+  EXPECT_EQ(copy.name(), "unit-set+onc");
+  ASSERT_EQ(copy.set_count(), 2u);
+  for (uint32_t k = 0; k < 2; ++k) {
+    EXPECT_EQ(copy.set_name(k), db->set_name(k));
+    EXPECT_EQ(copy.set_version(k), db->set_version(k));
+  }
+  ASSERT_EQ(copy.patterns().size(), db->patterns().size());
+  for (uint32_t p = 0; p < db->patterns().size(); ++p) {
+    EXPECT_STREQ(copy.patterns()[p].id, db->patterns()[p].id);
+    EXPECT_EQ(copy.pattern_set_of(p), db->pattern_set_of(p)) << p;
+    EXPECT_EQ(copy.entity_bit(p), db->entity_bit(p)) << p;
+  }
+  ASSERT_EQ(copy.entity_count(), db->entity_count());
+  for (uint32_t i = 0; i < db->entity_count(); ++i) EXPECT_EQ(copy.entity_set(i), db->entity_set(i));
+  std::vector<std::string> unit = {"unit-set"}, mrn = {"mrn"};
+  EXPECT_EQ(copy.entity_mask(unit, mrn).mask, db->entity_mask(unit, mrn).mask);
+  EXPECT_EQ(copy.serialize(), blob);
+  scanner a(*db), b(copy);
+  const std::string text = sample + " subject ONC-123456, registry TR-1234567.";
+  EXPECT_EQ(a.findings(text), b.findings(text));
+  EXPECT_EQ(a.findings(text).size(), 6u);
+}
+
+// Little-endian helpers to rewrite a blob in the test (the format is private to pattern_db.cc).
+uint32_t test_crc32(const uint8_t* p, size_t n) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; ++i) {
+    c ^= p[i];
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+void put_le(std::vector<uint8_t>& b, size_t at, uint64_t v, int n) {
+  for (int i = 0; i < n; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+// Blobs written before merged sets (format 2: no member-set section) still load, as one set.
+TEST(pattern_db_sets, format_2_blob_loads_as_a_single_set) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  std::vector<uint8_t> blob = db->serialize();
+  ASSERT_EQ(blob[8], 3);  // format 3
+  // Walk the body to the member-set section: name, version, count, per-pattern metadata.
+  size_t at = 24;
+  auto u32 = [&](size_t o) { return uint32_t{blob[o]} | uint32_t{blob[o + 1]} << 8 | uint32_t{blob[o + 2]} << 16 | uint32_t{blob[o + 3]} << 24; };
+  at += 4 + u32(at);
+  at += 4;
+  const uint32_t n = u32(at);
+  at += 4;
+  for (uint32_t i = 0; i < n; ++i) {
+    at += 1 + blob[at];  // id
+    at += 1 + blob[at];  // entity
+    at += 9;             // validator, mask, max_length, context_window, keyword range
+  }
+  ASSERT_EQ(blob[at], 1);  // one member set
+  const size_t section = 1 + 1 + blob[at + 1] + 4 + n;
+  std::vector<uint8_t> old(blob.begin(), blob.begin() + static_cast<long>(at));
+  old.insert(old.end(), blob.begin() + static_cast<long>(at + section), blob.end());
+  put_le(old, 8, 2, 4);
+  put_le(old, 16, old.size() - 24, 8);
+  put_le(old, 12, test_crc32(old.data() + 24, old.size() - 24), 4);
+  auto r = pattern_db::deserialize(old);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r)) << std::get<load_error>(r).reason;
+  const pattern_db& copy = *std::get<std::unique_ptr<pattern_db>>(r);
+  EXPECT_EQ(copy.set_count(), 1u);
+  EXPECT_EQ(copy.set_name(0), "unit-set");
+  EXPECT_EQ(copy.set_version(0), 7);
+  EXPECT_EQ(copy.entity_count(), db->entity_count());
+  EXPECT_EQ(copy.serialize(), blob);  // re-serialized in the current format
+  // Control: the same surgery with format 3 left in place is rejected (the test can fail).
+  put_le(old, 8, 3, 4);
+  EXPECT_TRUE(std::holds_alternative<load_error>(pattern_db::deserialize(old)));
+}
+
+TEST(pattern_db_sets, bad_origin_or_member_sets_are_rejected) {
+  auto db = merged_db();
+  ASSERT_TRUE(db);
+  std::vector<uint8_t> blob = db->serialize();
+  // Rename the db without renaming its members: the name no longer matches.
+  const size_t name_at = 24 + 4;
+  ASSERT_EQ(blob[name_at], 'u');
+  blob[name_at] = 'v';
+  put_le(blob, 12, test_crc32(blob.data() + 24, blob.size() - 24), 4);
+  auto r = pattern_db::deserialize(blob);
+  ASSERT_TRUE(std::holds_alternative<load_error>(r));
+  EXPECT_EQ(std::get<load_error>(r).reason, "set name does not match the member sets");
+}
+
 }  // namespace
 }  // namespace phigate::scan

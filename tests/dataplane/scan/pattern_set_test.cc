@@ -315,5 +315,169 @@ TEST(pattern_set, where_helpers) {
   EXPECT_FALSE(safe_harbor_valid("phone"));
 }
 
+// Several pattern sets per appliance (dp config "patterns": [...]): merged before compiling.
+pattern_set parsed_valid(std::string name) {
+  auto r = pattern_set_parse(valid_set, "valid");
+  EXPECT_TRUE(std::holds_alternative<pattern_set>(r));
+  pattern_set s = std::get<pattern_set>(r);
+  s.name = std::move(name);
+  return s;
+}
+
+pattern_set second_set() {
+  pattern_set s;
+  s.name = "oncology-research";
+  s.version = 2;
+  pattern_entry e;
+  e.id = "onc-subject";
+  e.entity = "study_subject";
+  e.safe_harbor = "other_id";
+  e.expression = R"(\bONC-\d{6}\b)";
+  e.max_length = 10;
+  e.keywords = {"subject"};
+  e.context_window = 32;
+  e.match = {{"subject ONC-123456", "ONC-123456"}};
+  e.no_match = {{"ONC-12345", ""}};
+  s.entries.push_back(e);
+  e.id = "onc-registry";
+  e.entity = "mrn";
+  e.safe_harbor = "mrn";
+  e.expression = R"(\bTR-\d{7}\b)";
+  e.keywords = {"registry"};
+  e.match = {{"registry TR-1234567", "TR-1234567"}};
+  s.entries.push_back(e);
+  return s;
+}
+
+TEST(pattern_set_merge, one_set_is_returned_unchanged) {
+  const pattern_set core = parsed_valid("test-set");
+  auto r = pattern_set_merge({core});
+  ASSERT_TRUE(std::holds_alternative<pattern_set>(r)) << std::get<load_error>(r).reason;
+  const pattern_set& m = std::get<pattern_set>(r);
+  EXPECT_EQ(m.name, "test-set");
+  EXPECT_EQ(m.version, 3);
+  EXPECT_EQ(m.description, core.description);
+  EXPECT_TRUE(m.origins.empty());
+  ASSERT_EQ(m.entries.size(), core.entries.size());
+  for (size_t i = 0; i < m.entries.size(); ++i) {
+    EXPECT_EQ(m.entries[i].id, core.entries[i].id);
+    EXPECT_EQ(m.entries[i].origin, 0);
+  }
+}
+
+TEST(pattern_set_merge, two_sets_keep_order_and_origins) {
+  auto r = pattern_set_merge({parsed_valid("test-set"), second_set()});
+  ASSERT_TRUE(std::holds_alternative<pattern_set>(r)) << std::get<load_error>(r).where << ": "
+                                                      << std::get<load_error>(r).reason;
+  const pattern_set& m = std::get<pattern_set>(r);
+  EXPECT_EQ(m.name, "test-set+oncology-research");
+  EXPECT_EQ(m.version, 1);
+  ASSERT_EQ(m.origins.size(), 2u);
+  EXPECT_EQ(m.origins[0].name, "test-set");
+  EXPECT_EQ(m.origins[0].version, 3);
+  EXPECT_EQ(m.origins[1].name, "oncology-research");
+  EXPECT_EQ(m.origins[1].version, 2);
+  ASSERT_EQ(m.entries.size(), 4u);
+  const char* ids[] = {"ssn-delimited", "mrn-context", "onc-subject", "onc-registry"};
+  const uint8_t origins[] = {0, 0, 1, 1};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(m.entries[i].id, ids[i]);
+    EXPECT_EQ(m.entries[i].origin, origins[i]) << ids[i];
+  }
+  EXPECT_EQ(pattern_set_check(m), std::nullopt);
+  // A merged set is not merged again.
+  auto again = pattern_set_merge({m, parsed_valid("other")});
+  ASSERT_TRUE(std::holds_alternative<load_error>(again));
+  EXPECT_EQ(std::get<load_error>(again).reason, "is already a merged set");
+}
+
+TEST(pattern_set_merge, duplicate_set_name_is_an_error_naming_both) {
+  auto r = pattern_set_merge({second_set(), parsed_valid("test-set"), second_set()});
+  ASSERT_TRUE(std::holds_alternative<load_error>(r));
+  EXPECT_EQ(std::get<load_error>(r).where, "oncology-research");
+  EXPECT_EQ(std::get<load_error>(r).reason, "pattern set name given twice (sets 0 and 2)");
+}
+
+TEST(pattern_set_merge, duplicate_id_across_sets_is_an_error_naming_both) {
+  pattern_set onc = second_set();
+  onc.entries[1].id = "mrn-context";  // also an id of test-set (its entry 1)
+  auto r = pattern_set_merge({parsed_valid("test-set"), onc});
+  ASSERT_TRUE(std::holds_alternative<load_error>(r));
+  EXPECT_EQ(std::get<load_error>(r).where, "oncology-research: patterns[1] (id mrn-context).id");
+  EXPECT_EQ(std::get<load_error>(r).reason,
+            "duplicate id: also in pattern set test-set (patterns[1] (id mrn-context))");
+}
+
+TEST(pattern_set_merge, other_errors) {
+  auto none = pattern_set_merge({});
+  ASSERT_TRUE(std::holds_alternative<load_error>(none));
+  EXPECT_EQ(std::get<load_error>(none).reason, "no pattern set given");
+
+  pattern_set bad = second_set();
+  bad.entries[0].entity = "Bad Entity";
+  auto r = pattern_set_merge({parsed_valid("test-set"), bad});
+  ASSERT_TRUE(std::holds_alternative<load_error>(r));
+  EXPECT_EQ(std::get<load_error>(r).where, "oncology-research: patterns[0] (id onc-subject).entity");
+
+  std::vector<pattern_set> many;
+  for (int i = 0; i < 17; ++i) many.push_back(parsed_valid("s" + std::to_string(i)));
+  auto too_many = pattern_set_merge(many);
+  ASSERT_TRUE(std::holds_alternative<load_error>(too_many));
+  EXPECT_EQ(std::get<load_error>(too_many).reason, "more than 16 pattern sets");
+
+  // 2 x 300 entries: each set is fine, together they exceed the per-db limit.
+  pattern_set big_a = second_set(), big_b = second_set();
+  big_a.name = "big-a";
+  big_b.name = "big-b";
+  big_a.entries.resize(1);
+  big_b.entries.resize(1);
+  for (int i = 1; i < 300; ++i) {
+    big_a.entries.push_back(big_a.entries[0]);
+    big_a.entries.back().id = "a" + std::to_string(i);
+    big_b.entries.push_back(big_b.entries[0]);
+    big_b.entries.back().id = "b" + std::to_string(i);
+  }
+  big_b.entries[0].id = "b0";
+  auto big = pattern_set_merge({big_a, big_b});
+  ASSERT_TRUE(std::holds_alternative<load_error>(big));
+  EXPECT_EQ(std::get<load_error>(big).reason, "the sets hold 600 entries together, more than 512");
+}
+
+TEST(pattern_set_merge, check_rejects_inconsistent_merged_sets) {
+  auto r = pattern_set_merge({parsed_valid("test-set"), second_set()});
+  ASSERT_TRUE(std::holds_alternative<pattern_set>(r));
+  pattern_set m = std::get<pattern_set>(r);
+  pattern_set bad = m;
+  bad.entries[3].origin = 2;
+  ASSERT_NE(pattern_set_check(bad), std::nullopt);
+  EXPECT_EQ(pattern_set_check(bad)->where, "patterns[3] (id onc-registry).origin");
+  bad = m;
+  bad.name = "test-set";
+  ASSERT_NE(pattern_set_check(bad), std::nullopt);
+  EXPECT_EQ(pattern_set_check(bad)->where, "name");
+  bad = m;
+  bad.origins[1].name = "test-set";
+  ASSERT_NE(pattern_set_check(bad), std::nullopt);
+  EXPECT_EQ(pattern_set_check(bad)->reason, "duplicate set name");
+  bad = m;
+  bad.origins.resize(1);
+  bad.name = "test-set";
+  ASSERT_NE(pattern_set_check(bad), std::nullopt);
+  EXPECT_EQ(pattern_set_check(bad)->where, "origins");
+  // A single (unmerged) set may only use origin 0.
+  pattern_set single = parsed_valid("test-set");
+  single.entries[0].origin = 1;
+  ASSERT_NE(pattern_set_check(single), std::nullopt);
+  EXPECT_EQ(pattern_set_check(single)->where, "patterns[0] (id ssn-delimited).origin");
+}
+
+TEST(pattern_set_merge, fixture_second_set_loads) {
+  auto r = pattern_set_load(std::string(PHIGATE_TEST_DATA) + "/oncology-research.json");
+  ASSERT_TRUE(std::holds_alternative<pattern_set>(r)) << std::get<load_error>(r).where << ": "
+                                                      << std::get<load_error>(r).reason;
+  EXPECT_EQ(std::get<pattern_set>(r).name, "oncology-research");
+  EXPECT_EQ(std::get<pattern_set>(r).entries.size(), 2u);
+}
+
 }  // namespace
 }  // namespace phigate::scan
