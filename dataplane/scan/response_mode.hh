@@ -3,9 +3,10 @@
 // pointers into a policy or pattern snapshot), so it can travel from the request decision to the
 // response it governs even when the snapshots are swapped in between.
 //
-// Entities are numbered by the loaded pattern_db (pattern_db::entity_index): bit i of `entities`
-// enables entity i. Patterns whose entity has no bit (a db with more than 64 distinct entities)
-// are always masked: a profile can only narrow what it can name (fail closed).
+// Bits are the loaded pattern_db's entity slots, one per (pattern set, entity) pair
+// (pattern_db::entity_mask builds a mask from a profile's sets and entities): bit i of `entities`
+// enables slot i. Patterns whose slot has no bit (a db with more than 64 slots) are always
+// masked: a profile can only narrow what it can name (fail closed).
 #include <cstdint>
 
 namespace phigate::scan {
