@@ -19,30 +19,44 @@ namespace phigate::test {
 struct catalog {
   std::unique_ptr<scan::pattern_db> db;
   engine::engine_config cfg;
+  engine::engine_config full;  // cfg with trigger gating off (stays put: the scratch was made from it)
   engine::engine_scratch* x = nullptr;
   engine::engine_scratch* x_full_scan = nullptr;  // same set, trigger gating off (reference)
-  static catalog& shared() {
-    static catalog c = [] {
-      catalog k;
-      auto set = scan::pattern_set_load(std::string(PHIGATE_PATTERN_DIR) + "/us-phi-core.json");
+
+  // Loads and merges the pattern sets at `paths` (one path: that set alone) into this catalog.
+  // In place, because the scratches are made from members.
+  void load(const std::vector<std::string>& paths) {
+    std::vector<scan::pattern_set> sets;
+    for (const std::string& path : paths) {
+      auto set = scan::pattern_set_load(path);
       if (auto* e = std::get_if<scan::load_error>(&set)) {
-        ADD_FAILURE() << "catalog: " << e->where << ": " << e->reason;
-        return k;
+        ADD_FAILURE() << "catalog " << path << ": " << e->where << ": " << e->reason;
+        return;
       }
-      auto r = scan::pattern_db::compile(std::get<scan::pattern_set>(set));
-      if (auto* e = std::get_if<scan::load_error>(&r)) {
-        ADD_FAILURE() << "catalog: " << e->where << ": " << e->reason;
-        return k;
-      }
-      k.db = std::move(std::get<0>(r));
-      k.cfg.db = k.db.get();
-      k.x = engine::engine_scratch_create(k.cfg);
-      static engine::engine_config full;
-      full = k.cfg;
-      full.trigger_gating = false;
-      k.x_full_scan = engine::engine_scratch_create(full);
-      return k;
-    }();
+      sets.push_back(std::move(std::get<scan::pattern_set>(set)));
+    }
+    auto merged = scan::pattern_set_merge(std::move(sets));
+    if (auto* e = std::get_if<scan::load_error>(&merged)) {
+      ADD_FAILURE() << "catalog: " << e->where << ": " << e->reason;
+      return;
+    }
+    auto r = scan::pattern_db::compile(std::get<scan::pattern_set>(merged));
+    if (auto* e = std::get_if<scan::load_error>(&r)) {
+      ADD_FAILURE() << "catalog: " << e->where << ": " << e->reason;
+      return;
+    }
+    db = std::move(std::get<0>(r));
+    cfg.db = db.get();
+    x = engine::engine_scratch_create(cfg);
+    full = cfg;
+    full.trigger_gating = false;
+    x_full_scan = engine::engine_scratch_create(full);
+  }
+  // us-phi-core alone, loaded once.
+  static catalog& shared() {
+    static catalog c;
+    static const bool loaded = (c.load({std::string(PHIGATE_PATTERN_DIR) + "/us-phi-core.json"}), true);
+    (void)loaded;
     return c;
   }
   std::string entity(uint32_t pattern) const { return db->patterns()[pattern].entity; }
@@ -60,11 +74,14 @@ struct run_result {
 
 // Feeds request_count GET requests, then the response cut by `seg`, each piece in a guarded
 // buffer. Masks are applied to the held pieces in place; released bytes are copied out. `mode`
-// (masking profile, unmasked) is set before the response head, as the session does.
+// (masking profile, unmasked) is set before the response head, as the session does. `with`: a
+// catalog other than the shared us-phi-core one.
 inline run_result run_guarded(std::string_view response, const segmentation& seg,
                               scan::flush_mode flush = scan::flush_mode::mask, bool flush_each = false,
-                              int requests = 4, bool full_scan = false, const scan::response_mode* mode = nullptr) {
-  catalog& c = catalog::shared();
+                              int requests = 4, bool full_scan = false, const scan::response_mode* mode = nullptr,
+                              catalog* with = nullptr) {
+  catalog& c = with != nullptr ? *with : catalog::shared();
+  if (c.x == nullptr) return {};
   engine::engine_scratch* x = full_scan ? c.x_full_scan : c.x;
   run_result out;
   engine::engine_config cfg = c.cfg;

@@ -13,46 +13,21 @@
 #include "dataplane/engine/flow_engine.hh"
 #include "dataplane/mask/mask_action.hh"
 #include "dataplane/scan/pattern_db.hh"
+#include "tests/support/engine_fixture.hh"
 #include "tests/support/segmentation.hh"
 
 namespace phigate::test {
 namespace {
 
-struct merged {
-  std::unique_ptr<scan::pattern_db> db;
-  engine::engine_config cfg;
-  engine::engine_scratch* x = nullptr;
-  static merged& shared() {
-    static merged m = [] {
-      merged k;
-      std::vector<scan::pattern_set> sets;
-      for (const std::string path : {std::string(PHIGATE_PATTERN_DIR) + "/us-phi-core.json",
-                                     std::string(PHIGATE_TEST_DATA) + "/oncology-research.json"}) {
-        auto s = scan::pattern_set_load(path);
-        if (auto* e = std::get_if<scan::load_error>(&s)) {
-          ADD_FAILURE() << path << ": " << e->where << ": " << e->reason;
-          return k;
-        }
-        sets.push_back(std::move(std::get<scan::pattern_set>(s)));
-      }
-      auto set = scan::pattern_set_merge(std::move(sets));
-      if (auto* e = std::get_if<scan::load_error>(&set)) {
-        ADD_FAILURE() << e->where << ": " << e->reason;
-        return k;
-      }
-      auto r = scan::pattern_db::compile(std::get<scan::pattern_set>(set));
-      if (auto* e = std::get_if<scan::load_error>(&r)) {
-        ADD_FAILURE() << e->where << ": " << e->reason;
-        return k;
-      }
-      k.db = std::move(std::get<0>(r));
-      k.cfg.db = k.db.get();
-      k.x = engine::engine_scratch_create(k.cfg);
-      return k;
-    }();
-    return m;
-  }
-};
+// us-phi-core and the oncology-research fixture, merged (tests/support/engine_fixture.hh).
+catalog& merged() {
+  static catalog c;
+  static const bool loaded = (c.load({std::string(PHIGATE_PATTERN_DIR) + "/us-phi-core.json",
+                                      std::string(PHIGATE_TEST_DATA) + "/oncology-research.json"}),
+                              true);
+  (void)loaded;
+  return c;
+}
 
 struct run_out {
   bool ok = false;
@@ -61,75 +36,14 @@ struct run_out {
   uint64_t late = 0;
 };
 
-// One GET, then `response` cut by `seg` under `mode`; masks applied in place to held pieces,
-// bytes copied out as the engine declares them final (as the dataplane forwards them).
+// One GET, then `response` cut by `seg` under `mode` (run_guarded with the merged catalog).
 run_out run(std::string_view response, const segmentation& seg, const scan::response_mode& mode) {
-  merged& m = merged::shared();
+  const run_result r = run_guarded(response, seg, scan::flush_mode::mask, false, 1, false, &mode, &merged());
   run_out out;
-  auto f = std::make_unique<engine::flow_engine>();
-  if (m.x == nullptr || !engine::flow_engine_setup(*f, m.cfg)) return out;
-  struct held_piece {
-    uint8_t* p;
-    size_t n;
-    uint64_t off;
-  };
-  struct state {
-    std::vector<held_piece> held;
-    uint64_t released = 0, late = 0;
-    std::vector<std::string>* ids;
-    const scan::pattern_db* db;
-  } st;
-  st.ids = &out.finding_ids;
-  st.db = m.db.get();
-  engine::engine_sink sink;
-  sink.ctx = &st;
-  sink.on_mask = [](void* ctx, const mask::mask_action& a) {
-    auto& s = *static_cast<state*>(ctx);
-    if (a.raw_off < s.released) s.late += std::min<uint64_t>(s.released - a.raw_off, a.raw_len);
-    for (auto& h : s.held) mask::mask_apply(h.p, h.n, h.off, a);
-  };
-  sink.on_finding = [](void* ctx, const scan::finding& fd) {
-    auto& s = *static_cast<state*>(ctx);
-    s.ids->push_back(s.db->patterns()[fd.pattern].id);
-  };
-  const std::string req = "GET /v1/x HTTP/1.1\r\nHost: t\r\n\r\n";
-  engine::feed_request(*f, *m.x, reinterpret_cast<const uint8_t*>(req.data()), req.size(), 0, sink);
-  engine::set_response_mode(*f, mode);
-  auto release_to = [&](uint64_t fin) {
-    while (st.released < fin) {
-      bool moved = false;
-      for (auto& h : st.held)
-        if (st.released >= h.off && st.released < h.off + h.n) {
-          const uint64_t upto = std::min<uint64_t>(fin, h.off + h.n);
-          out.released.append(reinterpret_cast<const char*>(h.p + (st.released - h.off)), upto - st.released);
-          st.released = upto;
-          moved = true;
-          break;
-        }
-      if (!moved) break;
-    }
-  };
-  uint64_t now = 1000, off = 0;
-  engine::feed_result r;
-  bool failed = false;
-  feed_segmented(response, seg, [&](std::span<uint8_t> piece) {
-    if (failed) return;
-    st.held.push_back({piece.data(), piece.size(), off});
-    off += piece.size();
-    r = engine::feed_response(*f, *m.x, piece.data(), piece.size(), now += 1000, sink);
-    if (r.error != engine::engine_error::none) {
-      failed = true;
-      return;
-    }
-    release_to(r.final_offset);
-  });
-  if (!failed) {
-    r = engine::finish_response(*f, *m.x, now += 1000, sink);
-    if (r.error == engine::engine_error::none) release_to(r.final_offset);
-  }
-  engine::flow_engine_teardown(*f);
-  out.ok = r.error == engine::engine_error::none;
-  out.late = st.late;
+  out.ok = r.ok;
+  out.released = r.released;
+  out.late = r.late;
+  for (const scan::finding& f : r.findings) out.finding_ids.push_back(merged().db->patterns()[f.pattern].id);
   return out;
 }
 
@@ -142,7 +56,7 @@ bool contains(const std::string& hay, std::string_view needle) { return hay.find
 
 scan::response_mode mode_for(std::vector<std::string> sets, std::vector<std::string> entities) {
   scan::response_mode m;
-  const auto r = merged::shared().db->entity_mask(sets, entities);
+  const auto r = merged().db->entity_mask(sets, entities);
   EXPECT_EQ(r.error, "");
   m.entities = r.mask;
   return m;
@@ -165,7 +79,7 @@ void expect_every_segmentation(const scan::response_mode& m, const run_out& whol
 }
 
 TEST(pattern_sets, merged_db_holds_both_sets) {
-  const scan::pattern_db& db = *merged::shared().db;
+  const scan::pattern_db& db = *merged().db;
   ASSERT_EQ(db.set_count(), 2u);
   EXPECT_EQ(db.set_name(0), "us-phi-core");
   EXPECT_EQ(db.set_name(1), "oncology-research");
