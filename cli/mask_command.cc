@@ -112,22 +112,11 @@ int mask_command(const std::vector<std::string>& args) {
   }
 
   if (pattern_files.empty()) pattern_files.push_back(default_patterns_path());
-  std::vector<scan::pattern_set> sets;
   std::string patterns;  // the files, for messages
-  for (const std::string& path : pattern_files) {
-    auto one = scan::pattern_set_load(path);
-    if (auto* e = std::get_if<scan::load_error>(&one)) {
-      std::fprintf(stderr, "phigate mask: pattern set %s: %s: %s\n", path.c_str(), e->where.c_str(),
-                   e->reason.c_str());
-      return 1;
-    }
-    sets.push_back(std::move(std::get<scan::pattern_set>(one)));
-    patterns += (patterns.empty() ? "" : ", ") + path;
-  }
-  auto set = scan::pattern_set_merge(std::move(sets));
+  for (const std::string& path : pattern_files) patterns += (patterns.empty() ? "" : ", ") + path;
+  auto set = scan::pattern_set_load_all(pattern_files);
   if (auto* e = std::get_if<scan::load_error>(&set)) {
-    std::fprintf(stderr, "phigate mask: pattern set %s: %s: %s\n", patterns.c_str(), e->where.c_str(),
-                 e->reason.c_str());
+    std::fprintf(stderr, "phigate mask: pattern set %s: %s\n", e->where.c_str(), e->reason.c_str());
     return 1;
   }
   auto compiled = scan::pattern_db::compile(std::get<scan::pattern_set>(set));

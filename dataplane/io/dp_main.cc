@@ -649,20 +649,11 @@ int main(int argc, char** argv) {
   }
   // Several sets are merged before compiling (one db, one scan per byte); masking profiles
   // choose among them by set name.
-  std::vector<scan::pattern_set> sets;
-  for (const std::string& path : cfg.patterns) {
-    auto set = scan::pattern_set_load(path);
-    if (auto* e = std::get_if<scan::load_error>(&set)) {
-      std::fprintf(stderr, "phigate-dp: patterns %s: %s: %s\n", path.c_str(), e->where.c_str(), e->reason.c_str());
-      return 1;
-    }
-    sets.push_back(std::move(std::get<scan::pattern_set>(set)));
-  }
   std::string patterns_label;
   for (const std::string& path : cfg.patterns) patterns_label += (patterns_label.empty() ? "" : ", ") + path;
-  auto merged = scan::pattern_set_merge(std::move(sets));
+  auto merged = scan::pattern_set_load_all(cfg.patterns);
   if (auto* e = std::get_if<scan::load_error>(&merged)) {
-    std::fprintf(stderr, "phigate-dp: patterns %s: %s: %s\n", patterns_label.c_str(), e->where.c_str(), e->reason.c_str());
+    std::fprintf(stderr, "phigate-dp: patterns: %s: %s\n", e->where.c_str(), e->reason.c_str());
     return 1;
   }
   auto compiled = scan::pattern_db::compile(std::get<scan::pattern_set>(merged));

@@ -552,3 +552,17 @@ std::variant<pattern_set, load_error> pattern_set_load(const std::string& path) 
 }
 
 }  // namespace phigate::scan
+
+namespace phigate::scan {
+
+std::variant<pattern_set, load_error> pattern_set_load_all(const std::vector<std::string>& paths) {
+  std::vector<pattern_set> sets;
+  for (const std::string& path : paths) {
+    auto one = pattern_set_load(path);
+    if (auto* e = std::get_if<load_error>(&one)) return load_error{path + ": " + e->where, e->reason};
+    sets.push_back(std::move(std::get<pattern_set>(one)));
+  }
+  return pattern_set_merge(std::move(sets));
+}
+
+}  // namespace phigate::scan

@@ -90,6 +90,9 @@ std::optional<load_error> pattern_set_check(const pattern_set& set);
 // merged or fails pattern_set_check (`where` prefixed with "<set name>: "), two sets with the
 // same name, a pattern id present in two sets (both named), more than 512 entries in total.
 std::variant<pattern_set, load_error> pattern_set_merge(std::vector<pattern_set> sets);
+// Loads every file (a file's errors get `where` prefixed with "<path>: ") and merges them: what
+// phigate-dp's "patterns" list and repeated `phigate mask --patterns` mean.
+std::variant<pattern_set, load_error> pattern_set_load_all(const std::vector<std::string>& paths);
 
 // "patterns[3] (id ssn-delimited)" or "patterns[3]" when the id is not usable.
 std::string pattern_entry_where(size_t index, std::string_view id);

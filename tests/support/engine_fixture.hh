@@ -26,16 +26,7 @@ struct catalog {
   // Loads and merges the pattern sets at `paths` (one path: that set alone) into this catalog.
   // In place, because the scratches are made from members.
   void load(const std::vector<std::string>& paths) {
-    std::vector<scan::pattern_set> sets;
-    for (const std::string& path : paths) {
-      auto set = scan::pattern_set_load(path);
-      if (auto* e = std::get_if<scan::load_error>(&set)) {
-        ADD_FAILURE() << "catalog " << path << ": " << e->where << ": " << e->reason;
-        return;
-      }
-      sets.push_back(std::move(std::get<scan::pattern_set>(set)));
-    }
-    auto merged = scan::pattern_set_merge(std::move(sets));
+    auto merged = scan::pattern_set_load_all(paths);
     if (auto* e = std::get_if<scan::load_error>(&merged)) {
       ADD_FAILURE() << "catalog: " << e->where << ": " << e->reason;
       return;

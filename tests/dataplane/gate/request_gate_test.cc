@@ -475,14 +475,8 @@ TEST(resolve_profiles, an_entity_the_pattern_set_lacks_is_an_error) {
 // Pattern sets per route: us-phi-core and the oncology-research fixture loaded together.
 const scan::pattern_db& two_set_db() {
   static std::unique_ptr<scan::pattern_db> db = [] {
-    std::vector<scan::pattern_set> sets;
-    for (const std::string path : {std::string(PHIGATE_PATTERN_DIR) + "/us-phi-core.json",
-                                   std::string(PHIGATE_TEST_DATA) + "/oncology-research.json"}) {
-      auto s = scan::pattern_set_load(path);
-      EXPECT_TRUE(std::holds_alternative<scan::pattern_set>(s)) << path;
-      sets.push_back(std::get<scan::pattern_set>(s));
-    }
-    auto m = scan::pattern_set_merge(std::move(sets));
+    auto m = scan::pattern_set_load_all({std::string(PHIGATE_PATTERN_DIR) + "/us-phi-core.json",
+                                         std::string(PHIGATE_TEST_DATA) + "/oncology-research.json"});
     EXPECT_TRUE(std::holds_alternative<scan::pattern_set>(m));
     auto r = scan::pattern_db::compile(std::get<scan::pattern_set>(m));
     EXPECT_TRUE(r.index() == 0);

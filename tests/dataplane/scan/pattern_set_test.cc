@@ -471,6 +471,18 @@ TEST(pattern_set_merge, check_rejects_inconsistent_merged_sets) {
   EXPECT_EQ(pattern_set_check(single)->where, "patterns[0] (id ssn-delimited).origin");
 }
 
+TEST(pattern_set_merge, load_all_names_the_file_and_merges) {
+  const std::string core = std::string(PHIGATE_PATTERN_DIR) + "/us-phi-core.json";
+  const std::string onc = std::string(PHIGATE_TEST_DATA) + "/oncology-research.json";
+  auto both = pattern_set_load_all({core, onc});
+  ASSERT_TRUE(std::holds_alternative<pattern_set>(both)) << std::get<load_error>(both).reason;
+  EXPECT_EQ(std::get<pattern_set>(both).name, "us-phi-core+oncology-research");
+  auto missing = pattern_set_load_all({core, "/nonexistent/set.json"});
+  ASSERT_TRUE(std::holds_alternative<load_error>(missing));
+  EXPECT_TRUE(std::get<load_error>(missing).where.starts_with("/nonexistent/set.json: "))
+      << std::get<load_error>(missing).where;
+}
+
 TEST(pattern_set_merge, fixture_second_set_loads) {
   auto r = pattern_set_load(std::string(PHIGATE_TEST_DATA) + "/oncology-research.json");
   ASSERT_TRUE(std::holds_alternative<pattern_set>(r)) << std::get<load_error>(r).where << ": "
