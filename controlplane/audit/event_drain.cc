@@ -35,7 +35,9 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
-bool write_all(int fd, const std::string& s) {
+}  // namespace
+
+bool event_log_write(int fd, const std::string& s) {
   size_t off = 0;
   while (off < s.size()) {
     const ssize_t n = ::write(fd, s.data() + off, s.size() - off);
@@ -45,8 +47,6 @@ bool write_all(int fd, const std::string& s) {
   }
   return true;
 }
-
-}  // namespace
 
 nlohmann::json event_record(const gate::audit_event& e, const scan::pattern_db* db) {
   nlohmann::json j;
@@ -160,7 +160,7 @@ event_drain::result event_drain::pump(int64_t now_ms, size_t budget) {
       return out;
     }
   }
-  if (event_fd_ >= 0 && !write_all(event_fd_, lines)) out.error = event_path_ + ": event log write failed";
+  if (event_fd_ >= 0 && !event_log_write(event_fd_, lines)) out.error = event_path_ + ": event log write failed";
   for (size_t r = 0; r < rings_.size(); ++r)
     if (last[r] != 0) rings_[r]->durable.store(last[r], std::memory_order_release);
   records_ += taken;
@@ -172,7 +172,7 @@ event_drain::result event_drain::pump(int64_t now_ms, size_t budget) {
 
 std::optional<std::string> event_drain::append_record(const nlohmann::json& record, int64_t now_ms) {
   if (failed_) return std::string("audit log failed earlier");
-  if (event_fd_ >= 0 && !write_all(event_fd_, record.dump() + "\n")) return event_path_ + ": event log write failed";
+  if (event_fd_ >= 0 && !event_log_write(event_fd_, record.dump() + "\n")) return event_path_ + ": event log write failed";
   if (log_ == nullptr) return std::nullopt;
   auto a = log_->append(record, now_ms);
   if (auto* err = std::get_if<audit_error>(&a)) {

@@ -28,6 +28,10 @@ namespace phigate::audit {
 // Findings are named by entity and pattern id from `db` (nullptr: pattern indexes only).
 nlohmann::json event_record(const gate::audit_event& e, const scan::pattern_db* db);
 
+// Appends whole lines to the plain event log (retrying short writes); false on a write error.
+// Shared by event_drain and event_uplink, the two consumers of the audit rings.
+bool event_log_write(int fd, const std::string& lines);
+
 class event_drain {
  public:
   // `log` may be null only in tests of the event log alone; `event_log_path` "" = none.

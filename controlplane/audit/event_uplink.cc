@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
 
 #include "controlplane/audit/event_drain.hh"
 
@@ -105,18 +104,8 @@ size_t event_uplink::on_ack(const ipc::audit_ack& ack) {
     }
     if (last != 0) ring.durable.store(last, std::memory_order_release);
   }
-  if (event_fd_ >= 0 && !lines.empty()) {
-    size_t off = 0;
-    while (off < lines.size()) {
-      const ssize_t w = ::write(event_fd_, lines.data() + off, lines.size() - off);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        event_error_ = event_path_ + ": event log write failed";
-        break;
-      }
-      off += static_cast<size_t>(w);
-    }
-  }
+  if (event_fd_ >= 0 && !lines.empty() && !event_log_write(event_fd_, lines))
+    event_error_ = event_path_ + ": event log write failed";
   return n;
 }
 

@@ -851,6 +851,16 @@ void link_changed(dp_gate& g, bool up) {
 }
 }  // namespace
 
+namespace {
+// Main thread: the drain thread's audit_record lines join what goes out on the connection.
+void take_uplink_lines(dp_gate& g) {
+  if (!g.uplink || g.peer_fd < 0) return;
+  std::lock_guard<std::mutex> lock(g.uplink_mu);
+  g.pending_write += g.uplink_out;
+  g.uplink_out.clear();
+}
+}  // namespace
+
 void dp_gate_poll(dp_gate& g, int timeout_ms) {
   reclaim(g);
   if (g.listen_fd < 0) {
@@ -865,24 +875,14 @@ void dp_gate_poll(dp_gate& g, int timeout_ms) {
         g.outbox.pop_front();
       }
   }
-  if (g.uplink && g.peer_fd >= 0) {
-    std::lock_guard<std::mutex> lock(g.uplink_mu);
-    g.pending_write += g.uplink_out;
-    g.uplink_out.clear();
-  }
+  take_uplink_lines(g);
   pollfd p[3] = {{g.listen_fd, POLLIN, 0}, {g.wake_fd, POLLIN, 0},
                  {g.peer_fd, static_cast<short>(POLLIN | (g.pending_write.empty() ? 0 : POLLOUT)), 0}};
   if (::poll(p, g.peer_fd >= 0 ? 3 : 2, timeout_ms) <= 0) return;
   if (p[1].revents & POLLIN) {
     uint64_t n = 0;
     (void)!::read(g.wake_fd, &n, sizeof n);
-    if (g.peer_fd >= 0) {
-      // Take the new lines now and try to write them in this same call.
-      std::lock_guard<std::mutex> lock(g.uplink_mu);
-      g.pending_write += g.uplink_out;
-      g.uplink_out.clear();
-      if (!g.pending_write.empty()) p[2].revents |= POLLOUT;
-    }
+    take_uplink_lines(g);  // written in this same call, below
   }
   if (p[0].revents & POLLIN) {
     const int c = ::accept4(g.listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
