@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dataplane/scan/pattern_set.hh"
+
 namespace phigate::cp {
 
 namespace {
@@ -36,12 +38,37 @@ std::string get_int(const json& o, const char* key, T lo, T hi, T& out, const st
   return {};
 }
 
+// The same shape and messages as phigate-dp's "patterns" (dataplane/io/dp_config.cc), except
+// that here it is optional.
+std::string get_patterns(const json& j, std::vector<std::string>& out) {
+  out.clear();
+  if (!j.contains("patterns")) return {};
+  constexpr const char* shape = "patterns: a pattern set path or a non-empty list of paths";
+  const json& p = j["patterns"];
+  if (p.is_string()) {
+    out.push_back(p.get<std::string>());
+  } else if (p.is_array() && !p.empty()) {
+    if (p.size() > scan::pattern_set_max_merged)
+      return "patterns: at most " + std::to_string(scan::pattern_set_max_merged) + " pattern sets";
+    for (size_t k = 0; k < p.size(); ++k) {
+      if (!p[k].is_string()) return "patterns[" + std::to_string(k) + "]: must be a path string";
+      out.push_back(p[k].get<std::string>());
+    }
+  } else {
+    return shape;
+  }
+  for (size_t k = 0; k < out.size(); ++k)
+    if (out[k].empty())
+      return p.is_string() ? std::string("patterns: must not be empty") : "patterns[" + std::to_string(k) + "]: must not be empty";
+  return {};
+}
+
 }  // namespace
 
 std::string cp_config_parse(const std::string& text, cp_config& c) {
   const json j = json::parse(text, nullptr, false, true);
   if (j.is_discarded() || !j.is_object()) return "config: not a JSON object";
-  if (auto e = check_keys(j, {"oidc", "policy", "credentials", "approvals", "api", "dataplane", "audit"}, ""); !e.empty()) return e;
+  if (auto e = check_keys(j, {"oidc", "policy", "credentials", "patterns", "approvals", "api", "dataplane", "audit"}, ""); !e.empty()) return e;
   if (!j.contains("oidc") || !j["oidc"].is_object()) return "oidc: required, an object";
   const json& o = j["oidc"];
   if (auto e = check_keys(o, {"issuer", "audience", "groups_claim", "ca_file", "key_refresh_s"}, "oidc."); !e.empty()) return e;
@@ -53,6 +80,7 @@ std::string cp_config_parse(const std::string& text, cp_config& c) {
   if (auto e = get_str(j, "policy", c.policy, ""); !e.empty()) return e;
   if (c.policy.empty()) return "policy: required, the policy file";
   if (auto e = get_str(j, "credentials", c.credentials, ""); !e.empty()) return e;
+  if (auto e = get_patterns(j, c.patterns); !e.empty()) return e;
   if (!j.contains("approvals") || !j["approvals"].is_object()) return "approvals: required, an object";
   const json& a = j["approvals"];
   if (auto e = check_keys(a, {"db", "webhook_url", "pending_ttl_s", "default_grant_ttl_s", "max_grant_ttl_s"}, "approvals.");

@@ -3,6 +3,7 @@
 // Checked completely before anything starts, so a bad file gives a clear message and exit 1.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace phigate::cp {
 
@@ -13,6 +14,10 @@ struct cp_config {
   // Policy and backend credentials (the secret store: a 0600 file; $PHIGATE_CREDENTIAL_<NAME>
   // overrides). Re-read on SIGHUP.
   std::string policy, credentials;
+  // Pattern set files (phigate-dp's "patterns": one path or 1..16, merged into one database),
+  // compiled here and pushed to the dataplane; re-read on SIGHUP. Empty: the dataplane keeps the
+  // database it loaded from its own configuration. Paths are used as given, like the others.
+  std::vector<std::string> patterns;
   // Approvals.
   std::string approvals_db;           // SQLite file
   std::string webhook_url;            // Slack-compatible; "" = none

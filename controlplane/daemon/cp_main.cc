@@ -2,9 +2,11 @@
 //
 //   identity   OIDC discovery + JWKS (key_manager), refreshed on schedule and on unknown kids;
 //              the verified keys are pushed to the dataplane, which verifies tokens itself.
-//   policy     the policy file and the backend credentials (secret store), re-read on SIGHUP,
-//              validated, and pushed with the keys and the active grants as one snapshot over
-//              the dataplane's control socket (controlplane/ipc); a snapshot the dataplane
+//   policy     the policy file, the backend credentials (secret store) and the pattern sets
+//              (optional), re-read on SIGHUP, validated together (controlplane/daemon/cp_material),
+//              and pushed with the keys and the active grants as one snapshot over the
+//              dataplane's control socket (controlplane/ipc); the compiled pattern database goes
+//              before the first snapshot of a connection that names it. A snapshot the dataplane
 //              refuses leaves the running one in place.
 //   approvals  approval requests arrive from the dataplane; approvers decide over the REST API
 //              (phigate approvals ...); grants go back in the next snapshot; one-time grants are
@@ -25,10 +27,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <sys/stat.h>
 #include <thread>
@@ -40,13 +40,12 @@
 #include "controlplane/audit/audit_log.hh"
 #include "controlplane/audit/audit_sink.hh"
 #include "controlplane/daemon/cp_config.hh"
+#include "controlplane/daemon/cp_material.hh"
 #include "controlplane/daemon/dp_link.hh"
 #include "controlplane/daemon/metrics.hh"
 #include "controlplane/ipc/ipc_contract.hh"
-#include "controlplane/ipc/secret_store.hh"
 #include "controlplane/oidc/key_manager.hh"
 #include "controlplane/oidc/oidc_client.hh"
-#include "dataplane/policy/policy.hh"
 
 namespace {
 
@@ -59,38 +58,6 @@ void on_hup(int) { g_reload.store(true); }
 
 int64_t now_ms() { return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 int64_t now_s() { return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
-
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
-
-// Policy text and credentials, validated; swapped whole on reload.
-struct policy_material {
-  std::string policy_text;
-  std::map<std::string, std::string> credentials;
-};
-
-std::variant<policy_material, std::string> load_material(const cp::cp_config& cfg) {
-  policy_material m;
-  if (!read_file(cfg.policy, m.policy_text)) return cfg.policy + ": cannot be read";
-  const policy::compile_result c = policy::compile(m.policy_text, cfg.policy);
-  if (!c.error.empty()) return c.error;
-  auto creds = ipc::load_credentials(cfg.credentials);
-  if (auto* e = std::get_if<std::string>(&creds)) return *e;
-  m.credentials = std::move(std::get<ipc::credential_map>(creds));
-  for (uint32_t i = 0; i < policy::route_count(*c.snap); ++i) {
-    const policy::route* r = policy::route_at(*c.snap, static_cast<int32_t>(i));
-    if (r && !r->credential.empty() && !m.credentials.count(r->credential))
-      std::fprintf(stderr, "phigate-cp: warning: route %s names credential %s, which the secret store lacks "
-                           "(its requests will be answered 502)\n", r->id.c_str(), r->credential.c_str());
-  }
-  return m;
-}
 
 std::vector<std::string> json_strings(const nlohmann::json& j, const char* key) {
   std::vector<std::string> out;
@@ -123,13 +90,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "phigate-cp: %s\n", e.c_str());
     return 1;
   }
-  auto material = load_material(cfg);
+  auto material = cp::load_material(cfg);
   if (auto* e = std::get_if<std::string>(&material)) {
     std::fprintf(stderr, "phigate-cp: %s\n", e->c_str());
     return 1;
   }
+  // Replaced whole by a reload on this thread; the link thread copies from it for every push.
   std::mutex material_mu;
-  policy_material current = std::move(std::get<policy_material>(material));
+  cp::policy_material current = std::move(std::get<cp::policy_material>(material));
 
   // Identity provider.
   oidc::oidc_config oc;
@@ -215,6 +183,9 @@ int main(int argc, char** argv) {
 
   // The dataplane link.
   cp::dp_link::handlers h;
+  // The database the snapshot being pushed names: build() takes it from the same copy of the
+  // material as the policy, h.patterns hands it to the link right after. Link thread only.
+  std::shared_ptr<const ipc::patterns> building_patterns;
   h.build = [&]() {
     ipc::snapshot s;
     s.generation = ++generation;
@@ -223,7 +194,9 @@ int main(int argc, char** argv) {
       s.policy_name = cfg.policy;
       s.policy_text = current.policy_text;
       s.credentials = current.credentials;
+      building_patterns = current.patterns;
     }
+    if (building_patterns) s.patterns_sha256 = building_patterns->sha256;
     const auto ks = keys.current();
     if (ks->version != 0) {
       s.jwks_text = ks->jwks_json;
@@ -238,6 +211,7 @@ int main(int argc, char** argv) {
                             r.request.one_time});
     return s;
   };
+  h.patterns = [&building_patterns]() { return building_patterns; };
   h.on_approval_request = [&](const nlohmann::json& rec) {
     approvals::approval_request req;
     req.requester = rec.value("subject", "");
@@ -322,6 +296,11 @@ int main(int argc, char** argv) {
         auto* v = std::get_if<std::vector<approvals::approval_record>>(&l))
       pending = v->size();
     const auto ks = keys.stats();
+    double pattern_db_bytes = 0;
+    {
+      std::lock_guard<std::mutex> lock(material_mu);
+      if (current.patterns) pattern_db_bytes = double(current.patterns->db.size());
+    }
     std::vector<std::pair<std::string, double>> m = {
         {"approvals_pending", double(pending)},
         {"approval_requests_total", double(approval_requests.load())},
@@ -329,6 +308,8 @@ int main(int argc, char** argv) {
         {"grants_consumed_total", double(grants_consumed.load())},
         {"dataplane_connected", link->connected() ? 1.0 : 0.0},
         {"snapshots_pushed_total", double(link->pushes())},
+        {"patterns_pushed_total", double(link->patterns_pushes())},
+        {"pattern_db_bytes", pattern_db_bytes},
         {"snapshots_refused_total", double(link->refused())},
         {"snapshot_generation_applied", double(link->last_applied_generation())},
         {"key_refreshes_ok_total", double(ks.refreshes_ok)},
@@ -362,19 +343,28 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "phigate-cp: api on %s, dataplane control socket %s, issuer %s, audit log %s\n",
                cfg.public_url.c_str(), cfg.control_socket.c_str(), cfg.issuer.c_str(),
                cfg.audit_log.empty() ? "(none)" : cfg.audit_log.c_str());
+  if (current.patterns) {
+    std::string names;
+    for (const std::string& n : current.patterns->sets) names += (names.empty() ? "" : ", ") + n;
+    std::fprintf(stderr, "phigate-cp: pattern sets %s compiled (patterns %s, %zu bytes)\n",
+                 names.c_str(), current.patterns->sha256.substr(0, 12).c_str(), current.patterns->db.size());
+  }
   while (!g_stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (g_reload.exchange(false)) {
-      auto m2 = load_material(cfg);
+      auto m2 = cp::load_material(cfg);
       if (auto* e = std::get_if<std::string>(&m2)) {
-        std::fprintf(stderr, "phigate-cp: reload refused, the running policy stays: %s\n", e->c_str());
+        std::fprintf(stderr, "phigate-cp: reload refused, the running policy, credentials and pattern sets stay: %s\n",
+                     e->c_str());
       } else {
+        cp::policy_material& next = std::get<cp::policy_material>(m2);
+        const std::string sha = next.patterns ? next.patterns->sha256.substr(0, 12) : std::string("none configured");
         {
           std::lock_guard<std::mutex> lock(material_mu);
-          current = std::move(std::get<policy_material>(m2));
+          current = std::move(next);
         }
         link->push();
-        std::fprintf(stderr, "phigate-cp: policy and credentials reloaded\n");
+        std::fprintf(stderr, "phigate-cp: policy, credentials and pattern sets reloaded (patterns %s)\n", sha.c_str());
       }
     }
   }

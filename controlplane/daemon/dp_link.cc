@@ -54,6 +54,8 @@ void dp_link::stop() {
 void dp_link::run() {
   int fd = -1;
   ipc::line_reader reader;
+  // sha256 of the last patterns message written on this connection ("" = none yet).
+  std::string sent_patterns;
   while (!stop_.load()) {
     // Also while the dataplane is away: checkpoints stay due every second.
     if (h_.on_idle) h_.on_idle();
@@ -66,13 +68,26 @@ void dp_link::run() {
       }
       connected_.store(true);
       reader = ipc::line_reader{};
+      sent_patterns.clear();  // a new dataplane process (or connection) has staged nothing
       want_push_.store(true);  // a (re)started dataplane gets everything at once
     }
     bool lost = false;
     if (want_push_.exchange(false)) {
       const ipc::snapshot s = h_.build();
-      if (write_all(fd, ipc::encode(s))) ++pushes_;
-      else lost = true;
+      const std::shared_ptr<const ipc::patterns> p = h_.patterns ? h_.patterns() : nullptr;
+      // A database is megabytes: sent once per connection and change, not with every snapshot.
+      if (p && p->sha256 != sent_patterns) {
+        if (write_all(fd, ipc::encode(*p))) {
+          sent_patterns = p->sha256;
+          ++patterns_pushes_;
+        } else {
+          lost = true;
+        }
+      }
+      if (!lost) {
+        if (write_all(fd, ipc::encode(s))) ++pushes_;
+        else lost = true;
+      }
     }
     pollfd p{fd, POLLIN, 0};
     if (!lost && ::poll(&p, 1, 100) > 0) {

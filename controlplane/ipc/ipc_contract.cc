@@ -1,5 +1,9 @@
 #include "controlplane/ipc/ipc_contract.hh"
 
+#include <algorithm>
+
+#include "controlplane/auth/crypto_util.hh"
+
 namespace phigate::ipc {
 
 namespace {
@@ -46,6 +50,7 @@ std::string encode(const snapshot& s) {
     gs.push_back({{"approval_id", g.approval_id}, {"subject", g.subject}, {"route", g.route},
                   {"body_sha256", g.body_sha256}, {"expires_s", g.expires_s}, {"one_time", g.one_time}});
   j["grants"] = std::move(gs);
+  if (!s.patterns_sha256.empty()) j["patterns_sha256"] = s.patterns_sha256;
   return j.dump() + "\n";
 }
 
@@ -84,7 +89,36 @@ std::variant<snapshot, std::string> decode_snapshot(const json& j) {
       s.grants.push_back(std::move(out));
     }
   }
+  if (auto e = get_string(j, "patterns_sha256", s.patterns_sha256, false)) return *e;
+  if (!s.patterns_sha256.empty() && !is_lower_hex(s.patterns_sha256, 64))
+    return std::string("patterns_sha256: must be 64 lowercase hex digits");
   return s;
+}
+
+std::string encode(const patterns& p) {
+  json j = header(type_patterns);
+  j["sha256"] = p.sha256;
+  j["sets"] = p.sets;
+  j["db"] = auth::base64_encode(p.db);
+  return j.dump() + "\n";
+}
+
+std::variant<patterns, std::string> decode_patterns(const json& j) {
+  patterns p;
+  if (auto e = get_string(j, "sha256", p.sha256, true)) return *e;
+  if (!is_lower_hex(p.sha256, 64)) return std::string("sha256: must be 64 lowercase hex digits");
+  if (!j.contains("sets") || !j["sets"].is_array()) return std::string("sets: must be a list");
+  for (const json& s : j["sets"]) {
+    if (!s.is_string()) return std::string("sets: must be a list of strings");
+    p.sets.push_back(s.get<std::string>());
+  }
+  std::string b64;
+  if (auto e = get_string(j, "db", b64, true)) return *e;
+  auto raw = auth::base64_decode(b64);
+  if (!raw || raw->empty()) return std::string("db: must be non-empty base64");
+  if (auth::hex_encode(auth::as_chars(auth::sha256(*raw))) != p.sha256) return std::string("db: does not match sha256");
+  p.db = std::move(*raw);
+  return p;
 }
 
 std::string encode(const snapshot_result& r) {
@@ -205,25 +239,28 @@ std::variant<json, std::string> parse_line(std::string_view line) {
 bool line_reader::feed(const char* data, size_t len) {
   if (start_ > 0 && start_ == buf_.size()) {
     buf_.clear();
-    start_ = 0;
+    start_ = scan_ = 0;
   }
   buf_.append(data, len);
-  const size_t nl = buf_.find('\n', start_);
+  const size_t nl = buf_.find('\n', std::max(start_, scan_));
+  if (nl == std::string::npos) scan_ = buf_.size();
   const size_t pending = (nl == std::string::npos ? buf_.size() : nl) - start_;
   return pending <= max_line_bytes;
 }
 
 std::optional<std::string> line_reader::next() {
-  const size_t nl = buf_.find('\n', start_);
+  const size_t nl = buf_.find('\n', std::max(start_, scan_));
   if (nl == std::string::npos) {
+    scan_ = buf_.size();
     if (start_ > 0) {
       buf_.erase(0, start_);
+      scan_ -= start_;
       start_ = 0;
     }
     return std::nullopt;
   }
   std::string line = buf_.substr(start_, nl - start_);
-  start_ = nl + 1;
+  start_ = scan_ = nl + 1;
   return line;
 }
 

@@ -11,6 +11,10 @@
 //                              dataplane cannot run is refused there and then), the JWKS and
 //                              token rules, the backend credentials (in memory only: never
 //                              written to disk by either side), the active approval grants.
+//   cp -> dp  patterns         {"sha256", "sets", "db"}: a compiled pattern database
+//                              (scan::pattern_db::serialize, base64), sent before the first
+//                              snapshot of a connection and whenever it changes; a snapshot
+//                              names the database it runs with by "patterns_sha256"
 //   dp -> cp  snapshot_result  {"generation", "ok", "error"}: the running snapshot stays when
 //                              a new one is refused.
 //   dp -> cp  approval_request an approval_required decision record (audit record fields: who,
@@ -49,9 +53,11 @@
 namespace phigate::ipc {
 
 inline constexpr int contract_version = 1;
-inline constexpr size_t max_line_bytes = 8u << 20;
+// A compiled pattern database is megabytes (us-phi-core: 3.6 MB, 4.8 MB as base64).
+inline constexpr size_t max_line_bytes = 64u << 20;
 
 inline constexpr std::string_view type_snapshot = "snapshot";
+inline constexpr std::string_view type_patterns = "patterns";
 inline constexpr std::string_view type_snapshot_result = "snapshot_result";
 inline constexpr std::string_view type_approval_request = "approval_request";
 inline constexpr std::string_view type_grant_used = "grant_used";
@@ -76,11 +82,26 @@ struct snapshot {
   std::string issuer, audience, groups_claim = "groups";
   std::map<std::string, std::string> credentials;  // name -> header value
   std::vector<grant> grants;
+  // The pattern database to mask with (patterns::sha256 of a patterns message sent before on
+  // this connection); "" = the one the dataplane loaded from its own configuration.
+  std::string patterns_sha256;
 };
 
 std::string encode(const snapshot& s);
 // Errors name the field, never a value.
 std::variant<snapshot, std::string> decode_snapshot(const nlohmann::json& j);
+
+// A compiled pattern database (the control plane validated the sets and ran their examples).
+// The dataplane deserializes it off the lcores, keeps it staged, and swaps it in with the
+// snapshot that names it (snapshot::patterns_sha256).
+struct patterns {
+  std::string sha256;             // of db: 64 lowercase hex digits
+  std::vector<std::string> sets;  // the member sets' names, for messages and stats
+  std::string db;                 // the serialized database (raw bytes)
+};
+std::string encode(const patterns& p);
+// Checks the fields and that db's SHA-256 is sha256 (a truncated or altered line is refused).
+std::variant<patterns, std::string> decode_patterns(const nlohmann::json& j);
 
 struct snapshot_result {
   uint64_t generation = 0;
@@ -136,6 +157,9 @@ class line_reader {
  private:
   std::string buf_;
   size_t start_ = 0;
+  // Where the search for the next newline resumes: a megabyte line arriving in 64 KiB reads is
+  // searched once, not once per read.
+  size_t scan_ = 0;
 };
 
 }  // namespace phigate::ipc

@@ -1,10 +1,14 @@
-// ipc_contract: every message round-trips; malformed snapshots are refused naming the field (and
-// never quoting a credential); newer versions are refused; the line reader splits any
-// segmentation of a stream and refuses an over-long line.
+// ipc_contract: every message round-trips; malformed snapshots and pattern databases are refused
+// naming the field (and never quoting a credential); newer versions are refused; the line reader
+// splits any segmentation of a stream, carries a multi-megabyte line (a pattern database) whole
+// and refuses one over max_line_bytes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
+#include "controlplane/auth/crypto_util.hh"
 #include "controlplane/ipc/ipc_contract.hh"
 
 namespace phigate::ipc {
@@ -133,11 +137,145 @@ TEST(ipc_contract, line_reader_handles_any_split_and_bounds_lines) {
     while (auto l = r.next()) got.push_back(*l);
     EXPECT_EQ(got, (std::vector<std::string>{"one", "two two", "", "three"})) << cut;
   }
+}
+
+// A line of exactly max_line_bytes is still taken; one byte more ends the connection.
+TEST(ipc_contract, line_reader_refuses_a_line_over_max_line_bytes) {
   line_reader big;
   const std::string chunk(1 << 20, 'x');
-  bool ok = true;
-  for (int i = 0; i < 9 && ok; ++i) ok = big.feed(chunk.data(), chunk.size());
-  EXPECT_FALSE(ok) << "a line over 8 MiB ends the connection";
+  static_assert(max_line_bytes % (1 << 20) == 0);
+  for (size_t i = 0; i < max_line_bytes / chunk.size(); ++i) ASSERT_TRUE(big.feed(chunk.data(), chunk.size())) << i;
+  EXPECT_FALSE(big.next().has_value());
+  EXPECT_FALSE(big.feed("x", 1)) << "a line over max_line_bytes ends the connection";
+}
+
+// A pattern database line (megabytes) arrives in socket-sized reads: it comes out whole, and the
+// line after it too.
+TEST(ipc_contract, line_reader_carries_a_5mb_line_fed_in_64k_pieces) {
+  std::string big(5u << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  const std::string stream = big + "\nafter\n";
+  line_reader r;
+  std::vector<std::string> got;
+  for (size_t off = 0; off < stream.size(); off += 65536) {
+    ASSERT_TRUE(r.feed(stream.data() + off, std::min<size_t>(65536, stream.size() - off))) << off;
+    while (auto l = r.next()) got.push_back(std::move(*l));
+  }
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].size(), big.size());
+  EXPECT_TRUE(got[0] == big);
+  EXPECT_EQ(got[1], "after");
+}
+
+patterns sample_patterns() {
+  patterns p;
+  // Binary, as pattern_db::serialize() is: NULs, high bytes, a newline.
+  p.db = std::string("PHIGDB1\0\x03\xff\n\x80tail", 16);
+  p.sha256 = auth::hex_encode(auth::as_chars(auth::sha256(p.db)));
+  p.sets = {"us-phi-core", "oncology-research"};
+  return p;
+}
+
+nlohmann::json parsed(const std::string& line) {
+  auto j = parse_line(std::string_view(line).substr(0, line.size() - 1));
+  EXPECT_TRUE(std::holds_alternative<nlohmann::json>(j));
+  return std::get<nlohmann::json>(j);
+}
+
+TEST(ipc_contract, patterns_round_trip) {
+  const patterns p = sample_patterns();
+  const std::string line = encode(p);
+  ASSERT_EQ(line.find('\n'), line.size() - 1) << "one line, whatever bytes the db holds";
+  const nlohmann::json j = parsed(line);
+  EXPECT_EQ(j["type"], "patterns");
+  auto d = decode_patterns(j);
+  ASSERT_TRUE(std::holds_alternative<patterns>(d)) << std::get<std::string>(d);
+  EXPECT_EQ(std::get<patterns>(d).sha256, p.sha256);
+  EXPECT_EQ(std::get<patterns>(d).sets, p.sets);
+  EXPECT_TRUE(std::get<patterns>(d).db == p.db);
+}
+
+std::string patterns_error(const nlohmann::json& j) {
+  auto d = decode_patterns(j);
+  return std::holds_alternative<std::string>(d) ? std::get<std::string>(d) : "(accepted)";
+}
+
+TEST(ipc_contract, patterns_whose_db_is_not_the_named_one_are_refused) {
+  nlohmann::json j = parsed(encode(sample_patterns()));
+  j["sha256"] = std::string(64, '0');
+  EXPECT_EQ(patterns_error(j), "db: does not match sha256");
+  // A truncated db (a line cut short and re-terminated) fails the digest too.
+  patterns cut = sample_patterns();
+  cut.db.pop_back();
+  j = parsed(encode(cut));
+  j["sha256"] = sample_patterns().sha256;
+  EXPECT_EQ(patterns_error(j), "db: does not match sha256");
+}
+
+TEST(ipc_contract, patterns_with_bad_base64_are_refused) {
+  nlohmann::json j = parsed(encode(sample_patterns()));
+  j["db"] = "not base64!";
+  EXPECT_EQ(patterns_error(j), "db: must be non-empty base64");
+  j["db"] = j["db"].get<std::string>().substr(1);
+  EXPECT_EQ(patterns_error(j), "db: must be non-empty base64");
+  j["db"] = "";
+  EXPECT_EQ(patterns_error(j), "db: must be non-empty base64");
+}
+
+TEST(ipc_contract, patterns_missing_or_invalid_fields_name_the_field) {
+  const nlohmann::json good = parsed(encode(sample_patterns()));
+  nlohmann::json j = good;
+  j.erase("sha256");
+  EXPECT_EQ(patterns_error(j), "sha256: missing");
+  j = good;
+  j["sha256"] = 7;
+  EXPECT_EQ(patterns_error(j), "sha256: must be a string");
+  j = good;
+  j["sha256"] = std::string(64, 'A');
+  EXPECT_EQ(patterns_error(j), "sha256: must be 64 lowercase hex digits");
+  j = good;
+  j["sha256"] = std::string(63, 'a');
+  EXPECT_EQ(patterns_error(j), "sha256: must be 64 lowercase hex digits");
+  j = good;
+  j.erase("sets");
+  EXPECT_EQ(patterns_error(j), "sets: must be a list");
+  j = good;
+  j["sets"] = "us-phi-core";
+  EXPECT_EQ(patterns_error(j), "sets: must be a list");
+  j = good;
+  j["sets"] = {"us-phi-core", 3};
+  EXPECT_EQ(patterns_error(j), "sets: must be a list of strings");
+  j = good;
+  j.erase("db");
+  EXPECT_EQ(patterns_error(j), "db: missing");
+  j = good;
+  j["db"] = 12;
+  EXPECT_EQ(patterns_error(j), "db: must be a string");
+  EXPECT_EQ(patterns_error(good), "(accepted)");
+}
+
+TEST(ipc_contract, snapshot_names_its_pattern_database) {
+  snapshot s = sample();
+  s.patterns_sha256 = sample_patterns().sha256;
+  auto d = decode_snapshot(parsed(encode(s)));
+  ASSERT_TRUE(std::holds_alternative<snapshot>(d)) << std::get<std::string>(d);
+  EXPECT_EQ(std::get<snapshot>(d).patterns_sha256, s.patterns_sha256);
+  // "" (the dataplane's own database) is left out of the line and decodes as "".
+  const std::string own = encode(sample());
+  EXPECT_EQ(own.find("patterns_sha256"), std::string::npos);
+  auto d2 = decode_snapshot(parsed(own));
+  ASSERT_TRUE(std::holds_alternative<snapshot>(d2));
+  EXPECT_EQ(std::get<snapshot>(d2).patterns_sha256, "");
+  for (const std::string& bad : {std::string("abc"), std::string(64, 'G'), std::string(64, 'A'), std::string(65, 'a')}) {
+    nlohmann::json j = parsed(encode(s));
+    j["patterns_sha256"] = bad;
+    auto r = decode_snapshot(j);
+    ASSERT_TRUE(std::holds_alternative<std::string>(r)) << bad;
+    EXPECT_EQ(std::get<std::string>(r), "patterns_sha256: must be 64 lowercase hex digits");
+  }
+  nlohmann::json j = parsed(encode(s));
+  j["patterns_sha256"] = 1;
+  EXPECT_EQ(std::get<std::string>(decode_snapshot(j)), "patterns_sha256: must be a string");
 }
 
 }  // namespace
