@@ -837,7 +837,10 @@ std::vector<uint32_t> parse_list(const char* s) {
 }
 
 // One small connection (handshake, request, complete response, ACK) left open in every slot:
-// every flow live, its engine streams and both history rings touched.
+// every flow live and both history rings touched. Hyperscan stream state lives in the session's
+// block pool (two blocks per slot, reserved at create, touched only while a body is open): the
+// responses here are complete, so the RSS holds one block's worth; the worst case (every slot in
+// mid-body) adds the whole reservation, printed below.
 int run_memory_report(environment& e, const std::vector<uint32_t>& capacities, const std::vector<uint32_t>& histories,
                       double budget_gib) {
   conversation_shape shape;
@@ -871,6 +874,7 @@ int run_memory_report(environment& e, const std::vector<uint32_t>& capacities, c
         continue;
       }
       const mem_sample m1 = mem_now();
+      session::session_bind_thread(*s);  // as a worker does
       uint64_t refused = 0;
       for (uint32_t i = 0; i < cap; ++i) {
         const lane_address a = lane_address_of(i >> 16, i & 0xFFFF);
@@ -894,11 +898,15 @@ int run_memory_report(environment& e, const std::vector<uint32_t>& capacities, c
                   mb(m0.rss, m2.rss), per(m0.rss, m2.rss), static_cast<double>(t1 - t0) * 1e-9,
                   static_cast<double>(cap) / (static_cast<double>(t2 - t1) * 1e-9));
       if (refused) std::printf("  (%llu frames dropped or reset while filling the table)\n", static_cast<unsigned long long>(refused));
+      std::printf("  stream pool: 2 x %u B per slot reserved (%.1f MiB), %llu blocks touched at most\n",
+                  session::session_stream_block_bytes(*s), 2.0 * session::session_stream_block_bytes(*s) * cap / 1048576.0,
+                  static_cast<unsigned long long>(session::session_stream_stats(*s).high_water));
+      scan::stream_pool_bind(nullptr);
       std::fflush(stdout);
     }
   }
   std::printf("\nsizeof: flow_engine %zu, tcp_conn %zu, reasm %zu x2, flow_entry %zu; index: 2 x 8 B slots per entry "
-              "(64-byte buckets of 8); Hyperscan streams: 2 per slot, opened at session_create\n",
+              "(64-byte buckets of 8); Hyperscan streams: 2 blocks per slot in the session's pool, taken per body\n",
               sizeof(engine::flow_engine), sizeof(tcp::tcp_conn), sizeof(tcp::reasm), sizeof(flow::flow_entry));
   return 0;
 }

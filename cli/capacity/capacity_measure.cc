@@ -449,6 +449,7 @@ std::variant<memory_result, std::string> measure_memory(const engine::engine_con
   session_ptr s(session::session_create(bench::replay_session_config(cfg, m.table_capacity), sink, &why));
   if (!s) return std::string("session_create: ") + (why ? why : "failed");
   const uint64_t rss1 = rss_bytes();
+  session::session_bind_thread(*s);  // as a worker does
   const bench::script& sc = rs.fc.scripts[0];
   uint64_t refused = 0;
   m.sampled_flows = std::min(flows, kMemorySampleFlows);
@@ -471,7 +472,11 @@ std::variant<memory_result, std::string> measure_memory(const engine::engine_con
            " flows live";
   m.rss_create_bytes = static_cast<double>(rss1 > rss0 ? rss1 - rss0 : 0);
   m.rss_live_bytes = static_cast<double>(rss2 > rss1 ? rss2 - rss1 : 0);
-  m.bytes_per_flow = m.rss_create_bytes / flows + m.rss_live_bytes / m.sampled_flows;
+  // Hyperscan stream state: two pool blocks per table slot, touched only while a body is open
+  // (the sampled flows' responses are complete). Planned for as if every slot were mid-body.
+  const double streams = 2.0 * session::session_stream_block_bytes(*s) * static_cast<double>(m.table_capacity);
+  m.bytes_per_flow = (m.rss_create_bytes + streams) / flows + m.rss_live_bytes / m.sampled_flows;
+  scan::stream_pool_bind(nullptr);
   return m;
 }
 

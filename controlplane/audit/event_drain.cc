@@ -48,7 +48,7 @@ bool event_log_write(int fd, const std::string& s) {
   return true;
 }
 
-nlohmann::json event_record(const gate::audit_event& e, const scan::pattern_db* db) {
+nlohmann::json event_record(const gate::audit_event& e, const scan::pattern_names* names) {
   nlohmann::json j;
   j["type"] = gate::event_kind_name(e.kind);
   j["time_ns"] = e.time_ns;
@@ -90,9 +90,10 @@ nlohmann::json event_record(const gate::audit_event& e, const scan::pattern_db* 
     for (uint8_t i = 0; i < e.finding_used; ++i) {
       nlohmann::json f;
       const uint16_t p = e.finding_pattern[i];
-      if (db != nullptr && p < db->patterns().size()) {
-        f["entity"] = db->patterns()[p].entity;
-        f["pattern"] = db->patterns()[p].id;
+      std::string entity, id;
+      if (names != nullptr && names->lookup(e.patterns_db, p, entity, id)) {
+        f["entity"] = entity;
+        f["pattern"] = id;
       } else {
         f["pattern_index"] = p;
       }
@@ -106,7 +107,7 @@ nlohmann::json event_record(const gate::audit_event& e, const scan::pattern_db* 
   return j;
 }
 
-event_drain::event_drain(audit_writer* log, std::vector<gate::event_ring*> rings, const scan::pattern_db* db,
+event_drain::event_drain(audit_writer* log, std::vector<gate::event_ring*> rings, const scan::pattern_names* db,
                          const std::string& event_log_path)
     : log_(log), rings_(std::move(rings)), db_(db), event_path_(event_log_path) {
   if (!event_log_path.empty())

@@ -20,13 +20,14 @@
 
 #include "controlplane/audit/audit_log.hh"
 #include "dataplane/gate/audit_event.hh"
-#include "dataplane/scan/pattern_db.hh"
+#include "dataplane/scan/pattern_names.hh"
 
 namespace phigate::audit {
 
 // The audit record for one event: identities, routing facts, decisions, counts; never payloads.
-// Findings are named by entity and pattern id from `db` (nullptr: pattern indexes only).
-nlohmann::json event_record(const gate::audit_event& e, const scan::pattern_db* db);
+// Findings are named by entity and pattern id from the names of the database they were made
+// with (audit_event::patterns_db; nullptr: pattern indexes only).
+nlohmann::json event_record(const gate::audit_event& e, const scan::pattern_names* db);
 
 // Appends whole lines to the plain event log (retrying short writes); false on a write error.
 // Shared by event_drain and event_uplink, the two consumers of the audit rings.
@@ -35,7 +36,7 @@ bool event_log_write(int fd, const std::string& lines);
 class event_drain {
  public:
   // `log` may be null only in tests of the event log alone; `event_log_path` "" = none.
-  event_drain(audit_writer* log, std::vector<gate::event_ring*> rings, const scan::pattern_db* db,
+  event_drain(audit_writer* log, std::vector<gate::event_ring*> rings, const scan::pattern_names* db,
               const std::string& event_log_path);
   ~event_drain();
   event_drain(const event_drain&) = delete;
@@ -62,7 +63,7 @@ class event_drain {
  private:
   audit_writer* log_;
   std::vector<gate::event_ring*> rings_;
-  const scan::pattern_db* db_;
+  const scan::pattern_names* db_;
   int event_fd_ = -1;
   std::string event_path_;
   uint64_t records_ = 0;

@@ -8,7 +8,7 @@
 
 namespace phigate::audit {
 
-event_uplink::event_uplink(std::vector<gate::event_ring*> rings, const scan::pattern_db* db, std::string boot,
+event_uplink::event_uplink(std::vector<gate::event_ring*> rings, const scan::pattern_names* db, std::string boot,
                            const std::string& event_log_path, size_t owner_capacity)
     : rings_(std::move(rings)), db_(db), boot_(std::move(boot)), sent_(rings_.size()),
       owner_capacity_(owner_capacity), event_path_(event_log_path) {

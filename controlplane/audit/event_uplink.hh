@@ -26,7 +26,7 @@
 
 #include "controlplane/ipc/ipc_contract.hh"
 #include "dataplane/gate/audit_event.hh"
-#include "dataplane/scan/pattern_db.hh"
+#include "dataplane/scan/pattern_names.hh"
 
 namespace phigate::audit {
 
@@ -41,7 +41,7 @@ struct event_uplink_counters {
 class event_uplink {
  public:
   // `boot` is this run's 16-hex-digit id (ipc contract); `event_log_path` "" = no event log.
-  event_uplink(std::vector<gate::event_ring*> rings, const scan::pattern_db* db, std::string boot,
+  event_uplink(std::vector<gate::event_ring*> rings, const scan::pattern_names* db, std::string boot,
                const std::string& event_log_path, size_t owner_capacity = 4096);
   ~event_uplink();
   event_uplink(const event_uplink&) = delete;
@@ -71,7 +71,7 @@ class event_uplink {
   void durable(const nlohmann::json& rec, std::string& lines);
 
   std::vector<gate::event_ring*> rings_;
-  const scan::pattern_db* db_;
+  const scan::pattern_names* db_;
   std::string boot_;
   // Per ring: the records sent on this connection, oldest first (they match the ring's
   // unconsumed events one to one from its tail).

@@ -1,6 +1,7 @@
 #include "dataplane/engine/flow_engine.hh"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <new>
 #include <string_view>
@@ -10,6 +11,10 @@ namespace phigate::engine {
 struct engine_scratch {
   const engine_config* cfg = nullptr;
   scan::scan_scratch* scan = nullptr;
+  const scan::pattern_db* dbs[2] = {nullptr, nullptr};
+  int current = 0;
+  // Written by the owner thread only (load + store, no read-modify-write); read by any.
+  std::atomic<int64_t> open_bodies[2] = {0, 0};
 };
 
 namespace {
@@ -19,7 +24,8 @@ constexpr int kText = 0, kFields = 1;
 
 // The scan sink of the body in progress: its profile, and no masks when it goes unmasked.
 scan::scan_sink body_sink(const flow_engine& f, const engine_sink& sink) {
-  return {sink.ctx, f.body_unmasked ? nullptr : sink.on_mask, sink.on_finding, f.body_entities, f.body_style};
+  const scan::pattern_db* db = f.body_x != nullptr ? f.body_x->dbs[f.body_slot] : nullptr;
+  return {db, sink.ctx, f.body_unmasked ? nullptr : sink.on_mask, sink.on_finding, f.body_entities, f.body_style};
 }
 
 struct call {
@@ -54,10 +60,25 @@ void end_begun_channels(call& c) {
   }
 }
 
-void open_channel(call& c, int slot) {
-  scan::channel_open(c.f.channel[slot]);
+void open_channel(call& c, int slot, const scan::pattern_db& db) {
+  if (!scan::channel_open(c.f.channel[slot], db)) {
+    scan::scan_scratch_counters(*c.x.scan).no_stream_memory++;
+    return fail(c.f, engine_error::no_stream_memory);
+  }
   scan::channel_begin(*c.x.scan, slot, c.f.channel[slot], c.scan_sink());
   c.begun[slot] = true;
+}
+
+inline void count_bodies(engine_scratch& x, int slot, int64_t d) {
+  x.open_bodies[slot].store(x.open_bodies[slot].load(std::memory_order_relaxed) + d, std::memory_order_release);
+}
+
+// The body's streams are gone (closed or released): its database may be freed once no other
+// body holds it.
+void unbind_body(flow_engine& f) {
+  for (auto& ch : f.channel) scan::channel_release(ch);
+  if (f.body_x != nullptr) count_bodies(*f.body_x, f.body_slot, -1);
+  f.body_x = nullptr;
 }
 
 void on_response_head(void* ctx, const http::message_head& h) {
@@ -77,11 +98,21 @@ void on_response_head(void* ctx, const http::message_head& h) {
   if (!has_body) return;
   decode::sse_init(f.body);
   f.in_body = true;
+  engine_scratch& x = c.x;
+  const scan::pattern_db& db = *x.dbs[x.current];
+  unbind_body(f);  // a body abandoned on this connection before (a reset mid-body)
+  f.body_x = &x;
+  f.body_slot = static_cast<uint8_t>(x.current);
+  count_bodies(x, x.current, +1);
   f.body_unmasked = f.mode.unmasked;
   f.body_entities = f.mode.entities;
   f.body_style = f.mode.style;
-  if (codec != body_codec::json) open_channel(c, kText);
-  if (codec != body_codec::text) open_channel(c, kFields);
+  if (f.body_entities != scan::all_entities && f.mode.db != db.serial()) {
+    f.body_entities = scan::all_entities;
+    scan::scan_scratch_counters(*x.scan).profile_db_fallback++;
+  }
+  if (codec != body_codec::json) open_channel(c, kText, db);
+  if (codec != body_codec::text && f.error == engine_error::none) open_channel(c, kFields, db);
 }
 
 void on_response_body(void* ctx, const uint8_t* data, size_t len, uint64_t off) {
@@ -128,6 +159,7 @@ void on_response_end(void* ctx, uint64_t off) {
     end_begun_channels(c);
     for (int slot = 0; slot < 2; ++slot)
       if (f.channel[slot].open) scan::channel_close(s, slot, f.channel[slot], c.scan_sink());
+    unbind_body(f);
     f.in_body = false;
   }
   f.head_start = off;
@@ -197,6 +229,7 @@ const char* engine_error_name(engine_error e) {
     case engine_error::json: return "json_malformed";
     case engine_error::sse: return "sse_malformed";
     case engine_error::map_overflow: return "map_overflow";
+    case engine_error::no_stream_memory: return "no_stream_memory";
   }
   return "unknown";
 }
@@ -245,6 +278,7 @@ engine_scratch* engine_scratch_create(const engine_config& cfg) {
   auto* x = new (std::nothrow) engine_scratch();
   if (!x) return nullptr;
   x->cfg = &cfg;
+  x->dbs[0] = cfg.db;
   x->scan = scan::scan_scratch_create(*cfg.db);
   if (!x->scan) {
     delete x;
@@ -262,26 +296,42 @@ void engine_scratch_destroy(engine_scratch* x) {
 
 scan::scan_counters& engine_scratch_counters(engine_scratch& x) { return scan::scan_scratch_counters(*x.scan); }
 
+int engine_scratch_adopt(engine_scratch& x, const scan::pattern_db& db, hs_scratch_t* stream_scratch,
+                         hs_scratch_t* block_scratch) {
+  if (x.dbs[x.current] == &db) {
+    scan::scan_scratch_use(*x.scan, stream_scratch, block_scratch);
+    return x.current;
+  }
+  const int other = x.current ^ 1;
+  if (x.open_bodies[other].load(std::memory_order_acquire) != 0) return -1;
+  scan::scan_scratch_use(*x.scan, stream_scratch, block_scratch);
+  x.dbs[other] = &db;
+  x.current = other;
+  return other;
+}
+
+const scan::pattern_db* engine_scratch_db(const engine_scratch& x) { return x.dbs[x.current]; }
+int engine_scratch_slot(const engine_scratch& x) { return x.current; }
+int64_t engine_scratch_open_bodies(const engine_scratch& x, int slot) {
+  return x.open_bodies[slot & 1].load(std::memory_order_acquire);
+}
+
 bool flow_engine_setup(flow_engine& f, const engine_config& cfg) {
-  f.cfg = &cfg;
-  for (auto& ch : f.channel)
-    if (!scan::channel_setup(ch, *cfg.db)) {
-      flow_engine_teardown(f);
-      return false;
-    }
+  f.body_x = nullptr;
+  for (auto& ch : f.channel) scan::channel_init(ch);
+  http::parser_init(f.request, http::direction::request, cfg.limits);
+  http::parser_init(f.response, http::direction::response, cfg.limits);
   flow_engine_reset(f);
   return true;
 }
 
-void flow_engine_teardown(flow_engine& f) {
-  for (auto& ch : f.channel) scan::channel_teardown(ch);
-}
+void flow_engine_teardown(flow_engine& f) { unbind_body(f); }
 
 void flow_engine_reset(flow_engine& f) {
-  http::parser_init(f.request, http::direction::request, f.cfg->limits);
-  http::parser_init(f.response, http::direction::response, f.cfg->limits);
+  http::parser_init(f.request, http::direction::request, http::parser_get_limits(f.request));
+  http::parser_init(f.response, http::direction::response, http::parser_get_limits(f.response));
   decode::sse_init(f.body);
-  for (auto& ch : f.channel) ch.open = false;
+  unbind_body(f);
   f.response_end = f.head_start = f.hold_since_ns = f.final_offset = 0;
   f.codec = body_codec::none;
   f.in_body = false;
@@ -335,7 +385,7 @@ feed_result flush_response(flow_engine& f, engine_scratch& x, uint64_t now_ns, c
   if (f.error != engine_error::none) return conclude(f, now_ns);
   const scan::scan_sink ss = body_sink(f, sink);
   for (int slot = 0; slot < 2; ++slot)
-    if (f.channel[slot].open) scan::channel_flush(*x.scan, slot, f.channel[slot], f.cfg->flush, ss);
+    if (f.channel[slot].open) scan::channel_flush(*x.scan, slot, f.channel[slot], x.cfg->flush, ss);
   return conclude(f, now_ns);
 }
 

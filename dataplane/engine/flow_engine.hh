@@ -34,6 +34,7 @@ enum class engine_error : uint8_t {
   json,                      // malformed JSON body
   sse,                       // malformed event stream
   map_overflow,              // too many escapes held at once to map masks precisely
+  no_stream_memory,          // no Hyperscan stream state left (the lcore's pool is exhausted)
 };
 const char* engine_error_name(engine_error e);
 
@@ -73,8 +74,28 @@ engine_scratch* engine_scratch_create(const engine_config& cfg);  // setup time
 void engine_scratch_destroy(engine_scratch* x);
 scan::scan_counters& engine_scratch_counters(engine_scratch& x);
 
+// Pattern database swaps (phigate-cp pushes a new one while traffic flows). A thread's bodies
+// bind, when they start, to the database current on its engine_scratch and finish on it; two
+// slots hold the current database and the one before, which keeps serving bodies that started
+// on it until they end.
+//
+// Between feeds, on the scratch's thread: bodies that start from now on use `db` (in the slot
+// the current one does not occupy). The other slot must have no open body (its database is
+// replaced); returns that slot, or -1 when it still has open bodies (retry later). The
+// Hyperscan scratches must serve `db` and the current database (see scan::scan_scratch_use);
+// the caller owns them and frees the previous pair once this thread passed a quiescent point.
+int engine_scratch_adopt(engine_scratch& x, const scan::pattern_db& db, hs_scratch_t* stream_scratch,
+                         hs_scratch_t* block_scratch);
+// The database new bodies bind to, and its slot.
+const scan::pattern_db* engine_scratch_db(const engine_scratch& x);
+int engine_scratch_slot(const engine_scratch& x);
+// Bodies open on slot 0 or 1 (any thread may read it: the owner decides when to free a database).
+int64_t engine_scratch_open_bodies(const engine_scratch& x, int slot);
+
 struct alignas(64) flow_engine {
-  const engine_config* cfg = nullptr;
+  // The scratch whose open-body count this flow's body holds (null: no body bound); the body's
+  // database is its slot `body_slot` (a body keeps the database it started with).
+  engine_scratch* body_x = nullptr;
   http::parser request;
   http::parser response;
   decode::sse_state body;        // SSE state; its JSON and fold states serve the other codecs
@@ -90,6 +111,7 @@ struct alignas(64) flow_engine {
   // next one. Ordered to fit the slack of the struct's last cache line.
   scan::style_override body_style = scan::style_override::pattern;
   bool body_unmasked = false;
+  uint8_t body_slot = 0;
   uint64_t body_entities = scan::all_entities;
   scan::response_mode mode{};    // how the next response body is masked (set_response_mode)
 };
@@ -98,8 +120,10 @@ struct alignas(64) flow_engine {
 // request-target copy left the parsers.
 static_assert(sizeof(flow_engine) <= 2048, "flow_engine grew: it is per-flow state");
 
-// Setup time: opens the Hyperscan streams. Returns false on allocation failure.
+// Setup time (the parsers take cfg.limits; streams open per body, see engine_scratch_adopt).
+// Returns false on allocation failure.
 bool flow_engine_setup(flow_engine& f, const engine_config& cfg);
+// Frees the stream state of a body in progress. On the flow's thread, or after it stopped.
 void flow_engine_teardown(flow_engine& f);
 // A new connection on a set-up engine (no allocation). The response mode returns to the default
 // (every entity masked, each pattern's own style).

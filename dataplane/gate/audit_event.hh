@@ -78,6 +78,7 @@ struct audit_event {
   uint16_t finding_pattern[finding_slots] = {};
   uint16_t finding_count[finding_slots] = {};
   uint8_t finding_used = 0;
+  uint32_t patterns_db = 0;  // pattern_db::serial() the finding_pattern indexes belong to
 };
 
 // Single producer (one lcore), single consumer (the writer thread). Capacity a power of two.

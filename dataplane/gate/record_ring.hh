@@ -20,6 +20,8 @@ struct record_header {
   uint16_t pad;
   uint32_t pattern;     // span: pattern index
   uint32_t len;         // bytes: payload length; span: masked length
+  uint32_t db;          // span: pattern_db::serial() of the database `pattern` indexes
+  uint32_t pad2;
   uint64_t conn_id;
   uint64_t stream_off;  // bytes/span: stream offset of the first byte
   uint64_t t_ns;

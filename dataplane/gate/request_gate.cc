@@ -139,6 +139,7 @@ profile_resolution resolve_profiles(const policy::snapshot& policy, const scan::
         return out;
       }
       r.entities = m.mask;
+      r.db = db->serial();
     }
   } catch (const std::exception&) {
     out.profiles.clear();
@@ -368,6 +369,7 @@ session::request_answer request_gate::decide(const session::request_info& r, uin
   if (profile >= 0 && gs->profiles != nullptr && static_cast<uint32_t>(profile) < gs->profile_count) {
     a.mask_entities = gs->profiles[profile].entities;
     a.mask_style = gs->profiles[profile].style;
+    a.mask_db = gs->profiles[profile].db;
   }
   a.unmasked = route != nullptr && id.verified && policy::route_unmasked_for(*route, id.groups, id.group_count);
   a.profile_tag = profile_tag_make(gs->generation, profile);
@@ -398,6 +400,7 @@ void request_gate::response_done(const session::response_info& r, uint64_t now_n
   e->aborted = r.aborted;
   e->response_bytes = r.response_bytes;
   e->findings = r.findings;
+  e->patterns_db = r.patterns_db;
   e->unmasked = r.unmasked;
   if (r.unmasked) ++n_.responses_unmasked;
   // The profile's name, when the snapshot that chose it is still the current one.

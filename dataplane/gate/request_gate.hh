@@ -78,6 +78,7 @@ class credential_store {
 struct resolved_profile {
   uint64_t entities = scan::all_entities;
   scan::style_override style = scan::style_override::pattern;
+  uint32_t db = 0;  // pattern_db::serial() the entity bits refer to (0: every entity)
 };
 
 // Setup (snapshot install): resolves every profile of `policy` against `db`

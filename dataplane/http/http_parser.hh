@@ -132,6 +132,10 @@ struct parser {
 
 // Resets p to the start of a stream in direction d (stream offset 0).
 void parser_init(parser& p, direction d, const parser_limits& lim = {});
+// The limits p was initialised with (a new connection on the same parser keeps them).
+inline parser_limits parser_get_limits(const parser& p) {
+  return parser_limits{p.max_head_bytes, p.max_headers, p.max_chunk_size};
+}
 // Feeds len bytes. Returns the number of bytes consumed: == len unless an error occurred; on error,
 // p is stuck in error state (every further call returns 0 and the same error) and
 // parser_error(p) names it. Callbacks may be called several times per feed (pipelining).

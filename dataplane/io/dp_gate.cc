@@ -180,11 +180,13 @@ struct worker_recorder {
     h.t_ns = now;
     push(*static_cast<worker_recorder*>(ctx), h, b);
   }
-  static void on_span(void* ctx, uint64_t conn, uint64_t off, uint32_t len, uint32_t pattern, uint64_t now) {
+  static void on_span(void* ctx, uint64_t conn, uint64_t off, uint32_t len, uint32_t pattern, uint32_t db,
+                      uint64_t now) {
     gate::record_header h{};
     h.kind = gate::record_kind::span;
     h.len = len;
     h.pattern = pattern;
+    h.db = db;
     h.conn_id = conn;
     h.stream_off = off;
     h.t_ns = now;
@@ -203,14 +205,20 @@ struct worker_recorder {
 struct open_recording {
   std::unique_ptr<recording::recording_writer> writer;
   uint64_t recorded[2] = {0, 0};  // [request, response] stream bytes already appended
-  struct span { uint64_t off; uint32_t len; uint32_t pattern; };
+  struct span { uint64_t off; uint32_t len; uint32_t pattern; uint32_t db; };
   std::vector<span> spans;        // response findings not yet attached to bytes
   uint64_t gaps = 0;              // bytes lost to a full ring
 };
 
 struct dp_gate {
   dp_config cfg;
-  const scan::pattern_db* db = nullptr;
+  dp_patterns* patterns = nullptr;
+  std::function<int64_t(unsigned, int)> open_bodies;
+  std::function<void(int, uint32_t)> retire_slot;
+  // A snapshot naming a new pattern database waits here until the previous swap settled (no
+  // body open on the database before the current one); a newer one replaces it.
+  std::optional<ipc::snapshot> pending;
+  uint64_t patterns_refused = 0, patterns_waits = 0;
   std::atomic<const dp_state*> state{nullptr};
   std::atomic<const gate::gate_snapshot*> view{nullptr};
   std::vector<std::unique_ptr<dp_state>> live;  // the current state and retired ones not yet freed
@@ -462,7 +470,7 @@ void pump_recordings(dp_gate& g) {
       }
       open_recording& r = it->second;
       if (h.kind == gate::record_kind::span) {
-        r.spans.push_back({h.stream_off, h.len, h.pattern});
+        r.spans.push_back({h.stream_off, h.len, h.pattern, h.db});
       } else if (h.kind == gate::record_kind::bytes) {
         const int d = h.response ? 1 : 0;
         uint64_t off = h.stream_off, n = h.len;
@@ -476,13 +484,15 @@ void pump_recordings(dp_gate& g) {
             r.gaps += off - r.recorded[d];
           }
           std::vector<recording::recording_mask_span> masks;
+          std::deque<std::string> labels;  // the spans' entity views point into these until append
           if (d == 1) {
             for (const auto& s : r.spans) {
               const uint64_t lo = std::max(s.off, off), hi = std::min(s.off + s.len, off + n);
               if (lo >= hi) continue;
-              const auto pats = g.db->patterns();
-              masks.push_back({static_cast<uint32_t>(lo - off), static_cast<uint32_t>(hi - lo),
-                               s.pattern < pats.size() ? std::string_view(pats[s.pattern].entity) : "phi"});
+              std::string entity, id;
+              if (!g.patterns->names().lookup(s.db, s.pattern, entity, id)) entity = "phi";
+              labels.push_back(std::move(entity));
+              masks.push_back({static_cast<uint32_t>(lo - off), static_cast<uint32_t>(hi - lo), labels.back()});
             }
             std::erase_if(r.spans, [&](const auto& s) { return s.off + s.len <= off + n; });
           }
@@ -523,6 +533,53 @@ int control_listen(const std::string& path) {
   return fd;
 }
 
+void finish_snapshot(dp_gate& g, const ipc::snapshot_result& res) {
+  if (res.ok) ++g.snapshots_applied;
+  else {
+    ++g.snapshots_refused;
+    std::fprintf(stderr, "phigate-dp: control: snapshot %llu refused, the running one stays: %s\n",
+                 static_cast<unsigned long long>(res.generation), res.error.c_str());
+  }
+  g.pending_write += ipc::encode(res);
+}
+
+// Installs the pending snapshot's pattern database and policy together, once every worker runs
+// the current database and none has a body left on the one before (dp_patterns::settled).
+void try_pending(dp_gate& g) {
+  if (!g.pending) return;
+  if (!g.open_bodies || !g.patterns->settled(g.open_bodies)) {
+    ++g.patterns_waits;
+    return;
+  }
+  ipc::snapshot snap = std::move(*g.pending);
+  g.pending.reset();
+  ipc::snapshot_result res;
+  res.generation = snap.generation;
+  std::string why;
+  const scan::pattern_db* next = g.patterns->staged(snap.patterns_sha256, why);
+  if (next == nullptr) {
+    res.error = why;  // replaced by a later patterns message meanwhile
+    return finish_snapshot(g, res);
+  }
+  // The profiles are resolved against the new database before anything changes.
+  auto st = build_state(snap, next);
+  if (auto* e = std::get_if<std::string>(&st)) {
+    res.error = *e;
+    return finish_snapshot(g, res);
+  }
+  if (std::string e = g.patterns->install(snap.patterns_sha256, g.retire_slot); !e.empty()) {
+    res.error = e;
+    return finish_snapshot(g, res);
+  }
+  publish(g, std::move(std::get<std::unique_ptr<dp_state>>(st)));
+  const pattern_gen* cur = g.patterns->current();
+  std::fprintf(stderr, "phigate-dp: pattern database %s (%s, %u patterns) installed as generation %llu\n",
+               cur->sha256.substr(0, 12).c_str(), cur->label.c_str(), static_cast<unsigned>(cur->db->patterns().size()),
+               static_cast<unsigned long long>(cur->index));
+  res.ok = true;
+  finish_snapshot(g, res);
+}
+
 void handle_line(dp_gate& g, const std::string& line) {
   auto parsed = ipc::parse_line(line);
   if (auto* e = std::get_if<std::string>(&parsed)) {
@@ -553,6 +610,16 @@ void handle_line(dp_gate& g, const std::string& line) {
     }
     return;
   }
+  if (j["type"] == ipc::type_patterns) {
+    auto p = ipc::decode_patterns(j);
+    std::string e = std::holds_alternative<std::string>(p) ? "patterns: " + std::get<std::string>(p)
+                                                          : g.patterns->stage(std::get<ipc::patterns>(p));
+    if (!e.empty()) {
+      ++g.patterns_refused;
+      std::fprintf(stderr, "phigate-dp: control: pattern database refused, the running one stays: %s\n", e.c_str());
+    }
+    return;
+  }
   if (j["type"] != ipc::type_snapshot) return;  // unknown types are ignored (contract)
   ipc::snapshot_result res;
   auto m = ipc::decode_snapshot(j);
@@ -560,36 +627,56 @@ void handle_line(dp_gate& g, const std::string& line) {
     res.error = "snapshot: " + *e;
   } else {
     res.generation = std::get<ipc::snapshot>(m).generation;
-    auto st = build_state(std::get<ipc::snapshot>(m), g.db);
-    if (auto* e2 = std::get_if<std::string>(&st)) {
-      res.error = *e2;
+    ipc::snapshot& snap = std::get<ipc::snapshot>(m);
+    const pattern_gen* cur = g.patterns->current();
+    if (!snap.patterns_sha256.empty() && snap.patterns_sha256 != cur->sha256) {
+      // A new pattern database: installed with this snapshot once the previous swap settled.
+      std::string why;
+      if (g.patterns->staged(snap.patterns_sha256, why) == nullptr) {
+        res.error = why;
+      } else {
+        if (g.pending) {
+          ipc::snapshot_result old;
+          old.generation = g.pending->generation;
+          old.error = "superseded by snapshot " + std::to_string(snap.generation);
+          finish_snapshot(g, old);
+        }
+        g.pending = std::move(snap);
+        try_pending(g);
+        return;
+      }
     } else {
-      publish(g, std::move(std::get<std::unique_ptr<dp_state>>(st)));
-      res.ok = true;
+      auto st = build_state(snap, cur->db.get());
+      if (auto* e2 = std::get_if<std::string>(&st)) {
+        res.error = *e2;
+      } else {
+        publish(g, std::move(std::get<std::unique_ptr<dp_state>>(st)));
+        res.ok = true;
+      }
     }
   }
-  if (res.ok) ++g.snapshots_applied;
-  else {
-    ++g.snapshots_refused;
-    std::fprintf(stderr, "phigate-dp: control: snapshot %llu refused, the running one stays: %s\n",
-                 static_cast<unsigned long long>(res.generation), res.error.c_str());
-  }
-  g.pending_write += ipc::encode(res);
+  finish_snapshot(g, res);
 }
 
 }  // namespace
 
-dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, unsigned workers, std::string& error) {
+void dp_gate_set_pattern_hooks(dp_gate& g, std::function<int64_t(unsigned w, int slot)> open_bodies,
+                               std::function<void(int slot, uint32_t serial)> retiring) {
+  g.open_bodies = std::move(open_bodies);
+  g.retire_slot = std::move(retiring);
+}
+
+dp_gate_ptr dp_gate_create(const dp_config& cfg, dp_patterns* patterns, unsigned workers, std::string& error) {
   dp_gate_ptr g(new dp_gate);
   g->cfg = cfg;
-  g->db = db;
+  g->patterns = patterns;
   if (!cfg.policy.empty()) {
     auto m = snapshot_from_files(cfg);
     if (auto* e = std::get_if<std::string>(&m)) {
       error = *e;
       return nullptr;
     }
-    auto st = build_state(std::get<ipc::snapshot>(m), g->db);
+    auto st = build_state(std::get<ipc::snapshot>(m), patterns->current()->db.get());
     if (auto* e = std::get_if<std::string>(&st)) {
       error = *e;
       return nullptr;
@@ -637,7 +724,7 @@ dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, uns
     rings.push_back(&g->gates.back()->ring());
   }
   if (g->audit) {
-    g->drain = std::make_unique<audit::event_drain>(g->audit.get(), rings, db, cfg.event_log);
+    g->drain = std::make_unique<audit::event_drain>(g->audit.get(), rings, &patterns->names(), cfg.event_log);
   } else {
     uint8_t b[8];
     if (RAND_bytes(b, sizeof b) != 1) {
@@ -645,7 +732,7 @@ dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, uns
       return nullptr;
     }
     g->uplink = std::make_unique<audit::event_uplink>(
-        rings, db, auth::hex_encode(std::string_view(reinterpret_cast<const char*>(b), sizeof b)), cfg.event_log);
+        rings, &patterns->names(), auth::hex_encode(std::string_view(reinterpret_cast<const char*>(b), sizeof b)), cfg.event_log);
     if (!g->uplink->event_log_error().empty()) {
       error = g->uplink->event_log_error();
       return nullptr;
@@ -863,6 +950,7 @@ void take_uplink_lines(dp_gate& g) {
 
 void dp_gate_poll(dp_gate& g, int timeout_ms) {
   reclaim(g);
+  try_pending(g);
   if (g.listen_fd < 0) {
     if (timeout_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));
     return;
@@ -999,6 +1087,13 @@ std::string dp_gate_stats_json(const dp_gate& g) {
                    {"refused", g.snapshots_refused},
                    {"control_plane_connected", g.peer_fd >= 0},
                    {"outbox_dropped", g.outbox_dropped}};
+  {
+    const pattern_gen* cur = g.patterns->current();
+    j["patterns"] = {{"generation", cur->index}, {"sets", cur->label}, {"sha256", cur->sha256},
+                     {"patterns", cur->db->patterns().size()}, {"swaps", g.patterns->swaps()},
+                     {"refused", g.patterns_refused}, {"pending", g.pending.has_value()},
+                     {"waits", g.patterns_waits}};
+  }
   uint64_t rec_dropped = 0;
   for (const auto& r : g.recorders) rec_dropped += r->dropped.load(std::memory_order_relaxed);
   if (g.syslog) {

@@ -11,10 +11,12 @@
 // thread is the audit ring consumer and queues approval requests for the control socket.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "dataplane/io/dp_config.hh"
+#include "dataplane/io/dp_patterns.hh"
 #include "dataplane/scan/pattern_db.hh"
 #include "dataplane/session/request_hold.hh"
 #include "dataplane/session/session.hh"
@@ -30,7 +32,14 @@ using dp_gate_ptr = std::unique_ptr<dp_gate, dp_gate_deleter>;
 // Builds the gate: the audit log must open; the first snapshot comes from the files named in the
 // config (policy, credentials, JWKS) when given, else from the control plane (until then every
 // protected request is answered 503 no_policy). Returns null and a message naming the file.
-dp_gate_ptr dp_gate_create(const dp_config& cfg, const scan::pattern_db* db, unsigned workers, std::string& error);
+// `patterns` (owned by the caller, outlives the gate) resolves masking profiles and names
+// findings; phigate-cp's pattern pushes are staged and installed through it.
+dp_gate_ptr dp_gate_create(const dp_config& cfg, dp_patterns* patterns, unsigned workers, std::string& error);
+// Setup, once the workers' sessions exist: reads worker w's open bodies on an engine slot (the
+// condition for installing the next pattern database), and hears when a slot's database is
+// retired (its counters are final; the stats fold them under its names).
+void dp_gate_set_pattern_hooks(dp_gate& g, std::function<int64_t(unsigned w, int slot)> open_bodies,
+                               std::function<void(int slot, uint32_t serial)> retiring);
 session::request_decider dp_gate_decider(dp_gate& g, unsigned worker);
 session::request_hold_config dp_gate_hold_config(const dp_gate& g);
 // The worker's recording tap (all hooks null when recordings are not configured).

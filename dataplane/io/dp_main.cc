@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <cstring>
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,7 @@
 #include "dataplane/net/checksum.hh"
 #include "dataplane/net/packet_parse.hh"
 #include "dataplane/scan/pattern_db.hh"
+#include "dataplane/scan/stream_pool.hh"
 #include "dataplane/session/session.hh"
 
 namespace {
@@ -75,6 +77,10 @@ struct alignas(64) worker_ctx {
   uint64_t tsc_hz = 1;
   uint64_t next_tick_ns = 0;  // the next session_tick (worker_idle_point)
   std::atomic<uint64_t>* quiescent = nullptr;  // the gate's snapshot reclamation (null: no gate)
+  // Pattern databases: the worker adopts a new generation at its idle point (dp_patterns.hh).
+  io::dp_patterns* patterns = nullptr;
+  uint64_t pattern_index = 0;
+  unsigned index = 0;
   uint16_t queue = 0;  // RX and TX queue on both ports (rss sharding: the worker's index)
   // Dispatched mode (workers > 1): frames arrive from the io lcore on `in` (m->port = the port
   // they came in on) and leave through `out` (m->port = the port to send them on).
@@ -284,6 +290,14 @@ void worker_idle_point(worker_ctx& w, uint64_t now_ns, bool input_idle) {
   }
   tx_drain(w, w.tx[0], now_ns, input_idle);
   tx_drain(w, w.tx[1], now_ns, input_idle);
+  // A new pattern database: bodies that start from now on use it (one pointer load per loop).
+  if (const io::pattern_gen* pg = w.patterns->current(); pg->index != w.pattern_index) {
+    const io::pattern_gen::scratch_pair sp = pg->scratch.empty() ? io::pattern_gen::scratch_pair{} : pg->scratch[w.index];
+    if (session::session_adopt_patterns(*w.session, *pg->db, sp.stream, sp.block) >= 0) {
+      w.pattern_index = pg->index;
+      w.patterns->adopted(w.index, pg->index);
+    }
+  }
   // Between bursts no snapshot reference is held: a replaced one may be freed after this.
   if (w.quiescent) w.quiescent->store(w.quiescent->load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
@@ -291,6 +305,7 @@ void worker_idle_point(worker_ctx& w, uint64_t now_ns, bool input_idle) {
 // Dispatched mode: a worker takes its flows' frames from its ring.
 int dispatched_worker_main(void* arg) {
   auto& w = *static_cast<worker_ctx*>(arg);
+  session::session_bind_thread(*w.session);  // stream state from the session's pool, no malloc
   rte_mbuf* pkts[kBurst];
   while (!g_stop.load(std::memory_order_relaxed)) {
     const uint64_t now_ns = tsc_ns(rte_get_tsc_cycles(), w.tsc_hz);
@@ -383,6 +398,7 @@ int io_main(void* arg) {
 
 int worker_main(void* arg) {
   auto& w = *static_cast<worker_ctx*>(arg);
+  session::session_bind_thread(*w.session);  // stream state from the session's pool, no malloc
   const io::dp_config& cfg = *w.cfg;
   const uint16_t ports[2] = {cfg.client_port, cfg.server_port};
   rte_mbuf* pkts[kBurst];
@@ -466,8 +482,34 @@ totals sum_workers(const std::vector<worker_ctx*>& ws, const io_ctx* io) {
   return t;
 }
 
+// Findings by entity across pattern swaps (main thread). Workers count findings per engine slot
+// and pattern index; an index means a pattern of whichever database occupies the slot. When a
+// slot's database is retired its counts so far are folded under its entity names and become the
+// slot's baseline.
+struct entity_counts {
+  std::vector<std::pair<std::string, uint64_t>> retired;
+  std::vector<std::array<std::array<uint64_t, 64>, 2>> base;  // [worker][slot][pattern]
+};
+
+void add_named(std::vector<std::pair<std::string, uint64_t>>& by, const std::string& name, uint64_t n) {
+  if (n == 0) return;
+  auto it = std::find_if(by.begin(), by.end(), [&](const auto& p) { return p.first == name; });
+  if (it == by.end()) by.emplace_back(name, n);
+  else it->second += n;
+}
+
+void retire_slot(entity_counts& ec, const std::vector<worker_ctx*>& ws, int slot, const std::vector<std::string>& names) {
+  for (size_t w = 0; w < ws.size(); ++w) {
+    const auto& c = session::session_stats(*ws[w]->session).findings_by_pattern[slot];
+    for (size_t p = 0; p < 64; ++p) {
+      if (p < names.size()) add_named(ec.retired, names[p], c[p] - ec.base[w][slot][p]);
+      ec.base[w][slot][p] = c[p];
+    }
+  }
+}
+
 std::string stats_json(const std::vector<worker_ctx*>& ws, const io_ctx* io, const io::dp_gate* gate,
-                       const scan::pattern_db& db) {
+                       const io::dp_patterns& pats, const entity_counts& ec) {
   const totals w = sum_workers(ws, io);
   const session::session_counters& s = w.s;
   std::string j = "{\"rx_packets\":" + std::to_string(w.rx_packets) + ",\"tx_packets\":" + std::to_string(w.tx_packets) +
@@ -489,16 +531,38 @@ std::string stats_json(const std::vector<worker_ctx*>& ws, const io_ctx* io, con
   // Findings by entity (the pattern's entity; counts only).
   j += ",\"findings_by_entity\":{";
   {
-    std::vector<std::pair<std::string, uint64_t>> by;
-    const auto pats = db.patterns();
-    for (size_t i = 0; i < pats.size() && i < 64; ++i) {
-      if (s.findings_by_pattern[i] == 0) continue;
-      auto it = std::find_if(by.begin(), by.end(), [&](const auto& p) { return p.first == pats[i].entity; });
-      if (it == by.end()) by.emplace_back(pats[i].entity, s.findings_by_pattern[i]);
-      else it->second += s.findings_by_pattern[i];
+    std::vector<std::pair<std::string, uint64_t>> by = ec.retired;
+    for (int slot = 0; slot < 2; ++slot) {
+      const std::vector<std::string> names = pats.names().entities(pats.slot_serial(slot));
+      for (size_t i = 0; i < names.size() && i < 64; ++i) {
+        uint64_t base = 0;
+        for (size_t w = 0; w < ws.size(); ++w) base += ec.base[w][slot][i];
+        add_named(by, names[i], s.findings_by_pattern[slot][i] - base);
+      }
     }
     for (size_t i = 0; i < by.size(); ++i)
       j += std::string(i ? "," : "") + "\"" + by[i].first + "\":" + std::to_string(by[i].second);
+  }
+  // Stream state (per-worker pools) and the scanner's fail-closed counters.
+  {
+    uint64_t blocks = 0, in_use = 0, high = 0, failed = 0, no_mem = 0, fallback = 0, map_overflow = 0, late = 0;
+    for (const worker_ctx* wk : ws) {
+      const scan::stream_pool_stats p = session::session_stream_stats(*wk->session);
+      const scan::scan_counters& c = session::session_scan_stats(*wk->session);
+      blocks += p.blocks;
+      in_use += p.in_use;
+      high += p.high_water;
+      failed += p.failed;
+      no_mem += c.no_stream_memory;
+      fallback += c.profile_db_fallback;
+      map_overflow += c.map_overflow;
+      late += c.late_mask_bytes;
+    }
+    j += "},\"streams\":{\"block_bytes\":" + std::to_string(pats.stream_block_bytes()) + ",\"blocks\":" +
+         std::to_string(blocks) + ",\"in_use\":" + std::to_string(in_use) + ",\"high_water\":" + std::to_string(high) +
+         ",\"failed\":" + std::to_string(failed) + ",\"no_stream_memory\":" + std::to_string(no_mem) +
+         ",\"profile_db_fallback\":" + std::to_string(fallback) + ",\"map_overflow\":" + std::to_string(map_overflow) +
+         ",\"late_mask_bytes\":" + std::to_string(late);
   }
   j += "},\"decisions_by_verdict\":{";
   for (size_t i = 0; i < session::request_verdict_count; ++i)
@@ -540,11 +604,11 @@ int stats_listen(const std::string& path) {
 }
 
 void stats_serve(int fd, const std::vector<worker_ctx*>& ws, const io_ctx* io, const io::dp_gate* gate,
-                 const scan::pattern_db& db) {
+                 const io::dp_patterns& pats, const entity_counts& ec) {
   for (;;) {
     const int c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) return;
-    const std::string j = stats_json(ws, io, gate, db);
+    const std::string j = stats_json(ws, io, gate, pats, ec);
     ssize_t off = 0;
     while (off < static_cast<ssize_t>(j.size())) {
       const ssize_t n = write(c, j.data() + off, j.size() - off);
@@ -663,17 +727,26 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<scan::pattern_db> db = std::move(std::get<0>(compiled));
   engine::engine_config ecfg;
-  ecfg.db = db.get();
+  ecfg.db = db.get();  // the first database; dp_patterns owns it and may retire it after swaps
   if (const char* why = engine::engine_config_check(ecfg)) {
     std::fprintf(stderr, "phigate-dp: %s\n", why);
     return 1;
   }
+  // Stream state comes from each worker session's block pool (the workers never call malloc for
+  // it); the block bounds the databases phigate-cp may push later.
+  const uint32_t stream_block = scan::stream_pool_block_for(db->stream_bytes(), cfg.stream_state_bytes);
+  if (db->stream_bytes() > stream_block) {
+    std::fprintf(stderr, "phigate-dp: patterns %s need %u bytes of stream state per channel; flows.stream_state_bytes "
+                 "is %u\n", patterns_label.c_str(), db->stream_bytes(), stream_block);
+    return 1;
+  }
+  io::dp_patterns patterns(std::move(db), patterns_label, cfg.workers, stream_block);
 
   // The request gate (policy, credentials, identity, audit log) is checked before any port starts.
   io::dp_gate_ptr gate;
   if (cfg.gate) {
     std::string err;
-    gate = io::dp_gate_create(cfg, db.get(), cfg.workers, err);
+    gate = io::dp_gate_create(cfg, &patterns, cfg.workers, err);
     if (!gate) {
       std::fprintf(stderr, "phigate-dp: gate: %s\n", err.c_str());
       return 1;
@@ -752,6 +825,8 @@ int main(int argc, char** argv) {
     w->tx[1].port = cfg.server_port;
     w->tsc_hz = hz;
     w->queue = use_rss ? static_cast<uint16_t>(i) : 0;
+    w->patterns = &patterns;
+    w->index = i;
     session::session_config scfg;
     scfg.engine = &ecfg;
     scfg.table.capacity = cfg.flow_capacity;
@@ -761,6 +836,7 @@ int main(int argc, char** argv) {
     scfg.table.timeout_ns[static_cast<size_t>(flow::timeout_class::syn)] = uint64_t{cfg.syn_timeout_s} * 1'000'000'000ULL;
     scfg.table.timeout_ns[static_cast<size_t>(flow::timeout_class::closing)] = uint64_t{cfg.closing_timeout_s} * 1'000'000'000ULL;
     scfg.history_bytes = cfg.history_bytes;
+    scfg.stream_block_bytes = stream_block;
     scfg.tcp.midstream = cfg.midstream_accept ? tcp::midstream_policy::accept : tcp::midstream_policy::reset;
     scfg.reasm.max_segments_per_flow = cfg.reasm_segments_per_flow;
     scfg.reasm.max_bytes_per_flow = cfg.reasm_bytes_per_flow;
@@ -797,6 +873,12 @@ int main(int argc, char** argv) {
     workers.push_back(w.get());
     owned.push_back(std::move(w));
   }
+  entity_counts counts;
+  counts.base.assign(nw, {});
+  if (gate)
+    io::dp_gate_set_pattern_hooks(
+        *gate, [&workers](unsigned w, int slot) { return session::session_open_bodies(*workers[w]->session, slot); },
+        [&](int slot, uint32_t serial) { retire_slot(counts, workers, slot, patterns.names().entities(serial)); });
   std::unique_ptr<io_ctx> io_lcore;
   if (nw > 1 && !use_rss) {
     io_lcore = std::make_unique<io_ctx>();
@@ -823,7 +905,7 @@ int main(int argc, char** argv) {
     rte_eal_remote_launch(io_main, io_lcore.get(), lcores[0]);
   }
   while (!g_stop.load()) {
-    if (stats_fd >= 0) stats_serve(stats_fd, workers, io_lcore.get(), gate.get(), *db);
+    if (stats_fd >= 0) stats_serve(stats_fd, workers, io_lcore.get(), gate.get(), patterns, counts);
     // The main lcore sleeps between polls: it usually shares a CPU with other work (the ports'
     // kernel side, the control plane), and rte_delay_ms would busy-wait that CPU away.
     if (gate) {

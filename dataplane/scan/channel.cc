@@ -16,6 +16,7 @@ constexpr uint32_t kMaxEnds = 64;
 struct stage {
   scan_scratch* owner = nullptr;
   channel_state* ch = nullptr;
+  const pattern_db* db = nullptr;  // the channel's: its stream was opened against it
   scan_sink sink{};
   uint64_t base = 0;      // logical offset of buf[0]
   uint32_t len = 0;       // staged bytes
@@ -28,13 +29,12 @@ struct stage {
 }  // namespace
 
 struct scan_scratch {
-  const pattern_db* db = nullptr;
-  hs_scratch_t* hs_stream = nullptr;  // hs_scan_stream / stream resets
-  hs_scratch_t* hs_block = nullptr;   // block scans nested inside stream callbacks
-  hs_stream_t* spare = nullptr;       // end-of-data probes on timer flush
+  hs_scratch_t* hs_stream = nullptr;  // hs_scan_stream / stream close (in use)
+  hs_scratch_t* hs_block = nullptr;   // block scans nested inside stream callbacks (in use)
+  hs_scratch_t* own_stream = nullptr; // allocated at create, freed at destroy
+  hs_scratch_t* own_block = nullptr;
   scan_counters counters;
   uint32_t n_ends = 0;
-  uint32_t max_before = 0;  // the trigger table's longest backward reach
   bool gating = true;
   // Gated regions of one scan, gathered so Hyperscan is called once: its per-call cost (restoring
   // every pattern's stream state) dominated when each region was a call of its own.
@@ -133,7 +133,7 @@ mask_style effective_style(const scan_sink& sink, mask_style own) {
 void record_finding(stage& st, uint32_t id, uint64_t s, uint64_t e) {
   scan_scratch& sc = *st.owner;
   channel_state& ch = *st.ch;
-  emit_masks(st, s, e, effective_style(st.sink, sc.db->patterns()[id].mask));
+  emit_masks(st, s, e, effective_style(st.sink, st.db->patterns()[id].mask));
   const map_entry* first = map_find(st, s);
   const map_entry* last = map_find(st, e - 1);
   const uint64_t raw_s = first ? first->raw + ((first->kind == source_kind::text ||
@@ -178,7 +178,7 @@ bool context_ok(const stage& st, const pattern_meta& m, uint64_t s, uint32_t win
   if (n <= sizeof low) {
     for (size_t i = 0; i < n; ++i) low[i] = ascii_lower(text[i]);
     for (uint32_t k = 0; k < m.keyword_count; ++k) {
-      std::string_view kw = st.owner->db->keyword(m.keyword_first + k);
+      std::string_view kw = st.db->keyword(m.keyword_first + k);
       if (kw.empty() || kw.size() > n) continue;
       const uint8_t* p = low;
       const uint8_t* const last = low + (n - kw.size());  // last possible start
@@ -195,7 +195,7 @@ bool context_ok(const stage& st, const pattern_meta& m, uint64_t s, uint32_t win
     return false;
   }
   for (uint32_t k = 0; k < m.keyword_count; ++k) {
-    std::string_view kw = st.owner->db->keyword(m.keyword_first + k);
+    std::string_view kw = st.db->keyword(m.keyword_first + k);
     if (kw.empty() || kw.size() > n) continue;
     for (size_t i = 0; i + kw.size() <= n; ++i) {
       size_t j = 0;
@@ -233,11 +233,11 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
     return 0;  // another end inside a value already found
   // The response's masking profile leaves this entity alone: skipped before start recovery, the
   // most expensive step, so a narrow profile also scans faster.
-  if (!sc.db->entity_enabled(id, st.sink.entities)) {
+  if (!st.db->entity_enabled(id, st.sink.entities)) {
     sc.counters.entity_skipped++;
     return 0;
   }
-  const pattern_meta& m = sc.db->patterns()[id];
+  const pattern_meta& m = st.db->patterns()[id];
   // Context-gated entries (bare numbers) fire on every timestamp and token count; when no
   // keyword is anywhere near, reject before paying for start recovery.
   if (m.context_window && !context_ok(st, m, e, m.max_length + m.context_window)) {
@@ -250,7 +250,7 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
   const uint32_t n = static_cast<uint32_t>(e - lo);
   for (uint32_t i = 0; i < n; ++i) sc.rev[i] = st.buf[e - 1 - i - st.base];
   sc.n_ends = 0;
-  hs_scan(sc.db->start_db(id), reinterpret_cast<const char*>(sc.rev), n, 0, sc.hs_block, on_end, &sc);
+  hs_scan(st.db->start_db(id), reinterpret_cast<const char*>(sc.rev), n, 0, sc.hs_block, on_end, &sc);
   if (sc.n_ends == 0) {
     sc.counters.no_start++;
     return 0;
@@ -331,7 +331,7 @@ void feed_direct(stage& st, uint64_t a, uint64_t b) {
 void scan_pending(stage& st) {
   if (st.scanned == st.len) return;
   channel_state& ch = *st.ch;
-  const trigger_table& tt = st.owner->db->triggers();
+  const trigger_table& tt = st.db->triggers();
   const uint64_t end = st.base + st.len;
   if (!tt.enabled || !st.owner->gating) {
     feed_direct(st, st.base + st.scanned, end);
@@ -340,7 +340,7 @@ void scan_pending(stage& st) {
   }
   // Regions closer than this are merged: a Hyperscan call costs about as much as scanning it.
   constexpr uint64_t kMergeGap = 48;
-  const uint64_t reach = static_cast<uint64_t>(st.owner->max_before) + 1;
+  const uint64_t reach = static_cast<uint64_t>(st.db->trigger_before_max()) + 1;
   uint64_t cur_s = ch.fed_upto, cur_e = std::max(ch.gate_until, ch.fed_upto);
   bool open = ch.gate_until > ch.fed_upto;
   for (uint32_t i = st.scanned; i < st.len; ++i) {
@@ -387,7 +387,7 @@ void slide(stage& st) {
   st.base += st.len - keep;
   st.len = st.scanned = keep;
   const uint64_t end = st.base + st.len;
-  const uint64_t reach = static_cast<uint64_t>(st.owner->db->max_length()) + 2;
+  const uint64_t reach = static_cast<uint64_t>(st.db->max_length()) + 2;
   const uint64_t horizon = std::max(st.ch->final_logical, end > reach ? end - reach : 0);
   uint32_t first = 0;
   while (first < st.map_count && st.map[first].logical + st.map[first].n <= horizon) ++first;
@@ -418,6 +418,7 @@ inline void add_entry(stage& st, uint64_t raw, uint32_t n, uint8_t raw_len, sour
 void load(stage& st, scan_scratch& sc, channel_state& ch, const scan_sink& sink) {
   st.owner = &sc;
   st.ch = &ch;
+  st.db = sink.db;
   st.sink = sink;
   st.base = ch.logical_end - ch.window_len;
   std::memcpy(st.buf, ch.window, ch.window_len);
@@ -503,11 +504,9 @@ const char* style_override_name(style_override s) {
 scan_scratch* scan_scratch_create(const pattern_db& db) {
   auto* s = new (std::nothrow) scan_scratch();
   if (!s) return nullptr;
-  s->db = &db;
-  for (int c = 0; c < 256; ++c) s->max_before = std::max<uint32_t>(s->max_before, db.triggers().before[c]);
-  s->hs_stream = db.alloc_scratch(nullptr);
-  s->hs_block = db.alloc_scratch(nullptr);
-  if (!s->hs_stream || !s->hs_block || hs_open_stream(db.stream_db(), 0, &s->spare) != HS_SUCCESS) {
+  s->own_stream = s->hs_stream = db.alloc_scratch(nullptr);
+  s->own_block = s->hs_block = db.alloc_scratch(nullptr);
+  if (!s->hs_stream || !s->hs_block) {
     scan_scratch_destroy(s);
     return nullptr;
   }
@@ -516,30 +515,31 @@ scan_scratch* scan_scratch_create(const pattern_db& db) {
 
 void scan_scratch_destroy(scan_scratch* s) {
   if (!s) return;
-  if (s->spare) hs_close_stream(s->spare, nullptr, nullptr, nullptr);
-  if (s->hs_stream) hs_free_scratch(s->hs_stream);
-  if (s->hs_block) hs_free_scratch(s->hs_block);
+  if (s->own_stream) hs_free_scratch(s->own_stream);
+  if (s->own_block) hs_free_scratch(s->own_block);
   delete s;
+}
+
+void scan_scratch_use(scan_scratch& s, hs_scratch_t* stream_scratch, hs_scratch_t* block_scratch) {
+  s.hs_stream = stream_scratch ? stream_scratch : s.own_stream;
+  s.hs_block = block_scratch ? block_scratch : s.own_block;
 }
 
 scan_counters& scan_scratch_counters(scan_scratch& s) { return s.counters; }
 
 void scan_scratch_set_gating(scan_scratch& s, bool on) { s.gating = on; }
 
-bool channel_setup(channel_state& ch, const pattern_db& db) {
-  ch = channel_state{};
-  return hs_open_stream(db.stream_db(), 0, &ch.stream) == HS_SUCCESS;
-}
+void channel_init(channel_state& ch) { ch = channel_state{}; }
 
-void channel_teardown(channel_state& ch) {
+void channel_release(channel_state& ch) {
   if (ch.stream) hs_close_stream(ch.stream, nullptr, nullptr, nullptr);
   ch.stream = nullptr;
+  ch.open = false;
 }
 
-void channel_open(channel_state& ch) {
-  hs_reset_stream(ch.stream, 0, nullptr, nullptr, nullptr);
-  hs_stream_t* stream = ch.stream;
-  // Reset everything but the stream handle; the window and map are rewritten before use.
+bool channel_open(channel_state& ch, const pattern_db& db) {
+  channel_release(ch);  // a message abandoned without close (its connection was reset)
+  // Reset everything; the window and map are rewritten before use.
   ch.logical_end = ch.final_logical = 0;
   ch.first_held_raw = kNoOffset;
   ch.has_pending = ch.overflow = false;
@@ -547,8 +547,12 @@ void channel_open(channel_state& ch) {
   ch.held_count = 0;
   ch.hs_fed = ch.fed_upto = ch.gate_until = ch.call_hs_start = 0;
   ch.call_delta = ch.prev_delta = 0;
-  ch.stream = stream;
+  if (hs_open_stream(db.stream_db(), 0, &ch.stream) != HS_SUCCESS) {
+    ch.stream = nullptr;
+    return false;
+  }
   ch.open = true;
+  return true;
 }
 
 void channel_begin(scan_scratch& s, int slot, channel_state& ch, const scan_sink& sink) {
@@ -591,10 +595,10 @@ bool channel_end(scan_scratch& s, int slot) {
   uint64_t end = st.base + st.len;
   uint64_t hold = end;
   if (st.len && st.buf[st.len - 1] != kFieldSeparator) {
-    const uint32_t t = std::min<uint32_t>(st.len, s.db->max_length());
+    const uint32_t t = std::min<uint32_t>(st.len, st.db->max_length());
     for (uint32_t i = 0; i < t; ++i) s.rev[i] = st.buf[st.len - 1 - i];
     uint32_t longest = 0;
-    hs_scan(s.db->hold_db(), reinterpret_cast<const char*>(s.rev), t, 0, s.hs_block, on_max_end, &longest);
+    hs_scan(st.db->hold_db(), reinterpret_cast<const char*>(s.rev), t, 0, s.hs_block, on_max_end, &longest);
     hold = end - longest;
   }
   if (hold < end) s.counters.holds++;
@@ -606,7 +610,8 @@ void channel_close(scan_scratch& s, int slot, channel_state& ch, const scan_sink
   load(st, s, ch, sink);
   ch.prev_delta = ch.call_delta;
   ch.call_hs_start = ch.hs_fed;
-  hs_reset_stream(ch.stream, 0, s.hs_stream, on_match, &st);  // end-of-data matches
+  hs_close_stream(ch.stream, s.hs_stream, on_match, &st);  // end-of-data matches; frees the stream
+  ch.stream = nullptr;
   emit_pending(ch, sink);
   save(st, st.base + st.len);
   ch.open = false;
@@ -617,15 +622,21 @@ void channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode
   stage& st = s.st[slot];
   load(st, s, ch, sink);
   s.counters.flushes++;
-  // What would match if the text ended here: probe a copy so the real stream continues.
-  hs_reset_and_copy_stream(s.spare, ch.stream, nullptr, nullptr, nullptr);
-  const int64_t saved_prev = ch.prev_delta;
-  const uint64_t saved_start = ch.call_hs_start;
-  ch.prev_delta = ch.call_delta;
-  ch.call_hs_start = ch.hs_fed;
-  hs_reset_stream(s.spare, 0, s.hs_stream, on_match, &st);
-  ch.prev_delta = saved_prev;
-  ch.call_hs_start = saved_start;
+  // What would match if the text ended here: probe a copy so the real stream continues. Without
+  // memory for the copy the probe is skipped and every held byte is masked (fail closed).
+  hs_stream_t* probe = nullptr;
+  if (hs_copy_stream(&probe, ch.stream) == HS_SUCCESS) {
+    const int64_t saved_prev = ch.prev_delta;
+    const uint64_t saved_start = ch.call_hs_start;
+    ch.prev_delta = ch.call_delta;
+    ch.call_hs_start = ch.hs_fed;
+    hs_close_stream(probe, s.hs_stream, on_match, &st);
+    ch.prev_delta = saved_prev;
+    ch.call_hs_start = saved_start;
+  } else {
+    s.counters.probe_failed++;
+    mode = flush_mode::mask;
+  }
   const uint64_t end = st.base + st.len;
   if (mode == flush_mode::mask)
     emit_masks(st, ch.final_logical, end, sink.style == style_override::all ? mask_style::all : mask_style::alnum);

@@ -18,8 +18,15 @@
 // - Masks are emitted as raw-offset actions the caller applies; a byte the engine declared final
 //   is never masked later (such a "late" mask can only follow a timer flush and is counted).
 //
+// - A channel's Hyperscan stream lives for one message body: opened at channel_open against the
+//   database current then, closed at channel_close (end-of-data matches) or channel_release. A
+//   new pattern database therefore takes effect at the next body of every flow, while bodies in
+//   progress finish on the one they started with (the stream, the start and hold databases and
+//   the pattern metadata must agree for a whole message).
+//
 // Thread affinity: channel_state belongs to one flow (one lcore); scan_scratch to one thread.
-// Neither allocates after setup.
+// Neither allocates after setup except for stream state, which comes from Hyperscan's stream
+// allocator: the dataplane routes it to a per-lcore block pool (scan/stream_pool.hh).
 #include <hs.h>
 
 #include <cstddef>
@@ -98,11 +105,14 @@ struct scan_counters {
   uint64_t flushes = 0;
   uint64_t map_overflow = 0;
   uint64_t entity_skipped = 0;     // reports of entities the response's profile leaves unmasked
+  uint64_t probe_failed = 0;       // timer flush without memory for its probe: held bytes masked
+  uint64_t profile_db_fallback = 0; // bodies masked fully: their profile named another database
+  uint64_t no_stream_memory = 0;   // bodies failed closed: no stream state available
 };
 
-// Per-flow, per-channel state. Value type; the Hyperscan stream is opened once at setup and
-// reset per message so the packet path never allocates. Not cache-line aligned on its own: it
-// lives inside the (aligned) flow_engine, and padding each channel to 64 bytes cost 128 per flow.
+// Per-flow, per-channel state. The Hyperscan stream exists while a message body is open (see
+// above). Not cache-line aligned on its own: it lives inside the (aligned) flow_engine, and
+// padding each channel to 64 bytes cost 128 per flow.
 struct channel_state {
   hs_stream_t* stream = nullptr;
   uint64_t logical_end = 0;     // logical bytes appended in this message
@@ -137,6 +147,7 @@ static_assert(sizeof(channel_state) <= 768, "channel_state grew: it is per flow,
 // for the fail-closed masks of a timer flush (which otherwise use alnum). A null on_mask scans
 // without masking (findings still reported).
 struct scan_sink {
+  const pattern_db* db = nullptr;  // the message's: the one its channels were opened against
   void* ctx = nullptr;
   void (*on_mask)(void* ctx, const mask::mask_action& a) = nullptr;
   void (*on_finding)(void* ctx, const finding& f) = nullptr;
@@ -144,22 +155,28 @@ struct scan_sink {
   style_override style = style_override::pattern;
 };
 
-// Per-thread scratch: Hyperscan scratches, the spare stream used to probe "end of data" on a
-// timer flush, and one stage per channel slot of the flow being fed.
+// Per-thread scratch: Hyperscan scratches and one stage per channel slot of the flow being fed.
 struct scan_scratch;
 
 scan_scratch* scan_scratch_create(const pattern_db& db);  // setup time (allocates)
 void scan_scratch_destroy(scan_scratch* s);
+// Between feeds: scan with these Hyperscan scratches from now on (nullptr: the ones allocated at
+// create). Each must serve every database a channel of this thread is open on (a scratch
+// allocated for one database and grown for the other, pattern_db::alloc_scratch, or a clone of
+// such a one). Not owned: the caller frees them once this thread no longer uses them.
 scan_counters& scan_scratch_counters(scan_scratch& s);
 // Trigger gating is on by default when the pattern set allows it; off scans every byte (the
 // reference behaviour the differential tests compare against).
 void scan_scratch_set_gating(scan_scratch& s, bool on);
+void scan_scratch_use(scan_scratch& s, hs_scratch_t* stream_scratch, hs_scratch_t* block_scratch);
 
-bool channel_setup(channel_state& ch, const pattern_db& db);  // opens the stream (setup time)
-void channel_teardown(channel_state& ch);
+void channel_init(channel_state& ch);  // an idle channel without a stream
+// Abandons the message in progress, if any (no end-of-data report) and frees its stream.
+void channel_release(channel_state& ch);
 
-// Starts a message body on `ch` (stream reset, window cleared).
-void channel_open(channel_state& ch);
+// Starts a message body on `ch` against `db` (window cleared, stream opened). False when no
+// stream memory was available: the body cannot be scanned and must fail closed.
+bool channel_open(channel_state& ch, const pattern_db& db);
 
 // --- appending logical text during one feed (between channel_begin and channel_end) ---
 // `slot` (0 or 1) picks the thread's stage; a flow uses one slot per channel.
@@ -172,7 +189,8 @@ void channel_put_separator(scan_scratch& s, int slot);
 // held map overflowed (the body can no longer be masked precisely: fail closed).
 bool channel_end(scan_scratch& s, int slot);
 
-// Message end: reports end-of-data matches, emits the pending finding, everything final.
+// Message end: reports end-of-data matches, emits the pending finding, everything final; frees
+// the stream.
 void channel_close(scan_scratch& s, int slot, channel_state& ch, const scan_sink& sink);
 // Timer: decide held bytes now (end-of-data probe on a copy of the stream, then mask or
 // release the rest per mode). Everything becomes final; the stream continues.

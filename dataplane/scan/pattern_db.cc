@@ -3,6 +3,7 @@
 #include "dataplane/scan/pattern_db.hh"
 
 #include <algorithm>
+#include <atomic>
 #include <array>
 #include <climits>
 #include <cstdlib>
@@ -150,6 +151,18 @@ pattern_db::~pattern_db() {
   hs_free_database(stream_db_);
   hs_free_database(hold_db_);
   for (hs_database_t* d : start_dbs_) hs_free_database(d);
+}
+
+namespace {
+std::atomic<uint32_t> g_serial{0};
+}  // namespace
+
+void pattern_db::finish_load() {
+  serial_ = g_serial.fetch_add(1, std::memory_order_relaxed) + 1;
+  trigger_before_max_ = 0;
+  for (int c = 0; c < 256; ++c) trigger_before_max_ = std::max<uint32_t>(trigger_before_max_, triggers_.before[c]);
+  size_t n = 0;
+  stream_bytes_ = hs_stream_size(stream_db_, &n) == HS_SUCCESS ? static_cast<uint32_t>(n) : 0;
 }
 
 void pattern_db::finish_summary() {
@@ -309,6 +322,7 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const 
         return *r;
       }
     }
+    db->finish_load();
     return db;
   } catch (const std::bad_alloc&) {
     return err("patterns", "out of memory");
@@ -494,6 +508,7 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
       }
     }
     if (!r.at_end()) return err(db_where, "trailing bytes after the last database");
+    db->finish_load();
     return db;
   } catch (const std::bad_alloc&) {
     return err(db_where, "out of memory");

@@ -152,9 +152,19 @@ class pattern_db {
   // that scratch is in use.
   hs_scratch_t* alloc_scratch(hs_scratch_t* existing = nullptr) const;
 
+  // A number unique to this loaded database within the process (from 1): findings, masking
+  // profiles and counters name the database they were made with, as several can be live while
+  // a new one replaces the old (bodies that started on the old one finish on it).
+  uint32_t serial() const { return serial_; }
+  // Bytes of Hyperscan stream state one open channel needs (hs_stream_size).
+  uint32_t stream_bytes() const { return stream_bytes_; }
+  // The trigger table's longest backward reach (scan/trigger.hh).
+  uint32_t trigger_before_max() const { return trigger_before_max_; }
+
  private:
   pattern_db() = default;
   void finish_summary();
+  void finish_load();  // serial, stream size, trigger reach: once everything else is set
 
   std::string name_;
   int version_ = 0;
@@ -172,6 +182,9 @@ class pattern_db {
   hs_database_t* hold_db_ = nullptr;
   trigger_table triggers_{};
   std::vector<hs_database_t*> start_dbs_;
+  uint32_t serial_ = 0;
+  uint32_t stream_bytes_ = 0;
+  uint32_t trigger_before_max_ = 0;
 };
 
 }  // namespace phigate::scan

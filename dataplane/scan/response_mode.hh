@@ -28,6 +28,11 @@ struct response_mode {
   // The response is parsed and scanned (findings counted, fail-closed errors still reset) but no
   // mask is applied: the caller was entitled to the unmasked text.
   bool unmasked = false;
+  // pattern_db::serial() of the database `entities` was computed against (0: none, for the
+  // default mode). A body that starts on another database (a pattern swap came between the
+  // request's decision and its response) masks every entity instead: its bits would name other
+  // slots there (fail closed).
+  uint32_t db = 0;
 };
 
 // Everything masked, each pattern in its own style: the default and the fail-closed fallback.

@@ -63,6 +63,7 @@ struct request_answer {
   // forward: how this request's response is masked (the route's masking profile, and whether the
   // caller may read it unmasked). Values only: a flow can outlive the snapshots they came from.
   uint64_t mask_entities = scan::all_entities;
+  uint32_t mask_db = 0;  // scan::response_mode::db of mask_entities
   scan::style_override mask_style = scan::style_override::pattern;
   bool unmasked = false;
   // Opaque to the session: handed back in response_info (the decider names the profile with it).
@@ -80,8 +81,10 @@ struct response_info {
   uint16_t status = 0;             // 0: no response head seen (connection ended first)
   uint64_t response_bytes = 0;     // response stream bytes, head included
   uint32_t findings = 0;           // findings of this response (all entities)
-  const uint16_t* findings_by_pattern = nullptr;  // counts per pattern index, `patterns` long
+  // Counts per pattern index, `patterns` long; valid only during response_done.
+  const uint16_t* findings_by_pattern = nullptr;
   uint32_t patterns = 0;
+  uint32_t patterns_db = 0;        // pattern_db::serial() of the database the body was scanned with
   bool aborted = false;            // the connection ended before the response did
   bool unmasked = false;           // served without masks (request_answer::unmasked)
   uint32_t profile_tag = 0;        // request_answer::profile_tag of its request (0: default mode)

@@ -64,6 +64,8 @@ struct resp_findings {
   uint32_t total = 0;
   uint64_t start = 0;          // response stream offset of the current head
   uint32_t profile_tag = 0;    // the mode of this response, once its final head is seen
+  uint32_t db = 0;             // pattern_db::serial() of the database its body is scanned with
+  uint16_t db_patterns = 0;    // and that database's pattern count
   bool unmasked = false;
   bool mode_taken = false;
 };
@@ -76,6 +78,7 @@ struct mode_queue {
   struct entry {
     uint64_t entities;
     uint32_t profile_tag;
+    uint32_t db;  // scan::response_mode::db
     scan::style_override style;
     bool unmasked;
   };
@@ -109,6 +112,7 @@ struct session_ctx {
   flow::flow_table* table = nullptr;
   tcp::reasm_pool* pool = nullptr;
   engine::engine_scratch* x = nullptr;
+  scan::stream_pool* streams = nullptr;  // Hyperscan stream state of open bodies
   std::unique_ptr<uint8_t[]> history;  // capacity * 2 * history_bytes
   std::vector<held_pkt> recs;
   uint32_t free_head = no_record;
@@ -125,8 +129,7 @@ struct session_ctx {
   std::vector<waiter> timers;
   size_t timer_count = 0, timer_cursor = 0;
   uint64_t next_conn_id = 0;
-  uint32_t patterns = 0;
-  std::vector<uint16_t> findings_scratch;  // response_info::findings_by_pattern
+  std::vector<uint16_t> findings_scratch;  // response_info::findings_by_pattern (zero between uses)
   session_counters n;
   tcp::tcp_counters tn;
 };
@@ -260,14 +263,14 @@ void mode_push(session_ctx& s, session_flow& f, const request_answer& a) {
     ++s.n.response_mode_overflow;
     return;
   }
-  m.q[(m.head + m.count) % response_mode_depth] = {a.mask_entities, a.profile_tag, a.mask_style, a.unmasked};
+  m.q[(m.head + m.count) % response_mode_depth] = {a.mask_entities, a.profile_tag, a.mask_db, a.mask_style, a.unmasked};
   ++m.count;
 }
 
 // The mode of the oldest forwarded request without a response (the default when none is queued:
 // no decider, or a response nobody asked for). `take` consumes it.
 mode_queue::entry mode_front(mode_queue& m, bool take) {
-  mode_queue::entry e{scan::default_response_mode.entities, 0, scan::default_response_mode.style, false};
+  mode_queue::entry e{scan::default_response_mode.entities, 0, 0, scan::default_response_mode.style, false};
   if (m.count != 0) {
     e = m.q[m.head];
     if (take) {
@@ -418,10 +421,10 @@ void note_finding(call& c, const scan::finding& fd) {
   session_ctx& s = *c.s;
   if (s.cfg.recorder.on_span != nullptr)
     s.cfg.recorder.on_span(s.cfg.recorder.ctx, c.f->conn_id, fd.raw_start,
-                           static_cast<uint32_t>(fd.raw_end - fd.raw_start), fd.pattern, c.now);
+                           static_cast<uint32_t>(fd.raw_end - fd.raw_start), fd.pattern, c.f->rf.db, c.now);
   resp_findings& rf = c.f->rf;
   ++s.n.findings;
-  ++s.n.findings_by_pattern[std::min<uint32_t>(fd.pattern, 63)];
+  ++s.n.findings_by_pattern[c.f->eng.body_slot & 1][std::min<uint32_t>(fd.pattern, 63)];
   ++rf.total;
   for (uint16_t i = 0; i < rf.used; ++i)
     if (rf.pattern[i] == fd.pattern) {
@@ -437,7 +440,6 @@ void note_finding(call& c, const scan::finding& fd) {
 void report_response(session_ctx& s, session_flow& f, uint64_t end, bool aborted, uint64_t now) {
   resp_findings& rf = f.rf;
   if (s.cfg.decider.response_done != nullptr) {
-    std::fill(s.findings_scratch.begin(), s.findings_scratch.end(), uint16_t{0});
     for (uint16_t i = 0; i < rf.used; ++i)
       if (rf.pattern[i] < s.findings_scratch.size()) s.findings_scratch[rf.pattern[i]] = rf.count[i];
     response_info ri;
@@ -447,7 +449,8 @@ void report_response(session_ctx& s, session_flow& f, uint64_t end, bool aborted
     ri.response_bytes = end - rf.start;
     ri.findings = rf.total;
     ri.findings_by_pattern = s.findings_scratch.data();
-    ri.patterns = static_cast<uint32_t>(s.findings_scratch.size());
+    ri.patterns = std::min<uint32_t>(rf.db_patterns, static_cast<uint32_t>(s.findings_scratch.size()));
+    ri.patterns_db = rf.db;
     ri.aborted = aborted;
     if (rf.mode_taken) {
       ri.unmasked = rf.unmasked;
@@ -459,6 +462,8 @@ void report_response(session_ctx& s, session_flow& f, uint64_t end, bool aborted
       ri.profile_tag = m.profile_tag;
     }
     s.cfg.decider.response_done(s.cfg.decider.ctx, ri, now);
+    for (uint16_t i = 0; i < rf.used; ++i)
+      if (rf.pattern[i] < s.findings_scratch.size()) s.findings_scratch[rf.pattern[i]] = 0;
   }
   const uint64_t start = end;
   rf = resp_findings{};
@@ -493,9 +498,14 @@ engine::engine_sink engine_sink_for(call* k) {
     if (h.interim) return;
     session_flow& f = *c.f;
     f.rf.status = h.status;
+    // The engine binds this body to its current database right after this callback.
+    if (const scan::pattern_db* db = engine::engine_scratch_db(*c.s->x)) {
+      f.rf.db = db->serial();
+      f.rf.db_patterns = static_cast<uint16_t>(db->patterns().size());
+    }
     // Runs before the engine opens this body's channels: the mode applies to this response.
     const mode_queue::entry m = mode_front(f.modes, true);
-    engine::set_response_mode(f.eng, scan::response_mode{m.entities, m.style, m.unmasked});
+    engine::set_response_mode(f.eng, scan::response_mode{m.entities, m.style, m.unmasked, m.db});
     f.rf.profile_tag = m.profile_tag;
     f.rf.unmasked = m.unmasked;
     f.rf.mode_taken = true;
@@ -737,9 +747,15 @@ session_ctx* session_create(const session_config& cfg, const session_sink& sink,
   s->table = flow::flow_table_create_for<session_flow>(cfg.table);
   s->pool = tcp::reasm_pool_create(cfg.reasm);
   s->x = engine::engine_scratch_create(*cfg.engine);
+  if (cfg.engine->db != nullptr) {
+    const uint32_t block = scan::stream_pool_block_for(cfg.engine->db->stream_bytes(), cfg.stream_block_bytes);
+    if (block >= cfg.engine->db->stream_bytes() && scan::stream_pool_install())
+      s->streams = scan::stream_pool_create(uint64_t{cfg.table.capacity} * 2 + 2, block);
+  }
   const uint64_t hist = uint64_t{cfg.table.capacity} * 2 * cfg.history_bytes;
   if (hist != 0) s->history.reset(new (std::nothrow) uint8_t[hist]);
-  bool ok = s->table != nullptr && s->pool != nullptr && s->x != nullptr && (hist == 0 || s->history);
+  bool ok = s->table != nullptr && s->pool != nullptr && s->x != nullptr && s->streams != nullptr &&
+            (hist == 0 || s->history);
   if (ok) {
     // One record per segment the pool can hold, plus the frame in flight.
     s->recs.resize(size_t{cfg.reasm.max_segments} + 1);
@@ -754,8 +770,7 @@ session_ctx* session_create(const session_config& cfg, const session_sink& sink,
       s->waiters.resize(flow::flow_table_capacity(*s->table));
     }
     s->timers.resize(flow::flow_table_capacity(*s->table));
-    s->patterns = cfg.engine->db ? static_cast<uint32_t>(cfg.engine->db->patterns().size()) : 0;
-    s->findings_scratch.assign(s->patterns, 0);
+    s->findings_scratch.assign(scan::pattern_set_max_entries, 0);
   }
   if (ok) {
     uint32_t opened = 0;
@@ -772,7 +787,7 @@ session_ctx* session_create(const session_config& cfg, const session_sink& sink,
     }
   }
   if (!ok) {
-    *why = "allocation failed (flow table, reassembly pool, engine scratch, history or engine streams)";
+    *why = "allocation failed (flow table, reassembly pool, engine scratch, stream pool, history or engine streams)";
     session_destroy(s.release());
     return nullptr;
   }
@@ -796,6 +811,7 @@ void session_destroy(session_ctx* s) {
   }
   if (s->pool != nullptr) tcp::reasm_pool_destroy(s->pool);
   if (s->x != nullptr) engine::engine_scratch_destroy(s->x);
+  scan::stream_pool_destroy(s->streams);  // after the flows' streams went back to it
   delete s;
 }
 
@@ -1041,5 +1057,19 @@ const tcp::tcp_counters& session_tcp_stats(const session_ctx& s) { return s.tn; 
 const tcp::reasm_counters& session_reasm_stats(const session_ctx& s) { return tcp::reasm_pool_counters(*s.pool); }
 uint32_t session_held_packets(const session_ctx& s) { return s.held; }
 uint32_t session_live_flows(const session_ctx& s) { return flow::flow_table_live(*s.table); }
+
+void session_bind_thread(session_ctx& s) { scan::stream_pool_bind(s.streams); }
+uint32_t session_stream_block_bytes(const session_ctx& s) { return scan::stream_pool_block_bytes(*s.streams); }
+scan::stream_pool_stats session_stream_stats(const session_ctx& s) { return scan::stream_pool_read(*s.streams); }
+const scan::scan_counters& session_scan_stats(const session_ctx& s) { return engine::engine_scratch_counters(*s.x); }
+
+int session_adopt_patterns(session_ctx& s, const scan::pattern_db& db, hs_scratch_t* stream_scratch,
+                           hs_scratch_t* block_scratch) {
+  return engine::engine_scratch_adopt(*s.x, db, stream_scratch, block_scratch);
+}
+
+int session_pattern_slot(const session_ctx& s) { return engine::engine_scratch_slot(*s.x); }
+
+int64_t session_open_bodies(const session_ctx& s, int slot) { return engine::engine_scratch_open_bodies(*s.x, slot); }
 
 }  // namespace phigate::session

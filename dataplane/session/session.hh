@@ -33,6 +33,7 @@
 #include <cstdint>
 
 #include "dataplane/engine/flow_engine.hh"
+#include "dataplane/scan/stream_pool.hh"
 #include "dataplane/session/request_hold.hh"
 #include "dataplane/flow/flow_table.hh"
 #include "dataplane/net/packet_parse.hh"
@@ -49,8 +50,9 @@ struct session_recorder {
   // stream offset; a retransmission repeats offsets already reported.
   void (*on_bytes)(void* ctx, uint64_t conn_id, bool response, uint64_t stream_off, const uint8_t* b, uint32_t n,
                    uint64_t now_ns) = nullptr;
-  // A finding in the response stream (raw offsets), for marking masked spans by entity.
-  void (*on_span)(void* ctx, uint64_t conn_id, uint64_t stream_off, uint32_t len, uint32_t pattern,
+  // A finding in the response stream (raw offsets), for marking masked spans by entity: pattern
+  // index `pattern` of the database with serial `db` (pattern_db::serial).
+  void (*on_span)(void* ctx, uint64_t conn_id, uint64_t stream_off, uint32_t len, uint32_t pattern, uint32_t db,
                   uint64_t now_ns) = nullptr;
   // The connection ended (closed, reset, evicted, or the session is being destroyed).
   void (*on_end)(void* ctx, uint64_t conn_id, uint64_t now_ns) = nullptr;
@@ -62,6 +64,9 @@ struct session_config {
   tcp::reasm_config reasm{};
   const engine::engine_config* engine = nullptr;  // outlives the session (db shared read-only)
   uint32_t history_bytes = 64 * 1024;  // per direction per flow slot; a power of two (or 0)
+  // Hyperscan stream state per channel: the session's pool holds two blocks per flow slot (plus
+  // two for timer-flush probes) of this size (scan::stream_pool_block_for; 0: automatic).
+  uint32_t stream_block_bytes = 0;
   // The engine's hold timer: held response bytes older than this are decided (flush_response).
   uint64_t hold_timeout_ns = 2'000'000'000ULL;
   request_decider decider{};      // decide == nullptr: requests are not held
@@ -180,13 +185,22 @@ struct session_counters {
   uint64_t response_mode_overflow = 0; // forwards past response_mode_depth: their responses fully masked
   uint64_t timer_resets = 0;           // flows failed by a timer from session_tick (RSTs on their next packet)
   uint64_t findings = 0;
-  uint64_t findings_by_pattern[64] = {};  // index = pattern; the last slot collects the rest
+  // [database slot][pattern]: the slot (session_pattern_slot) of the database the body was
+  // scanned with; pattern index 63 collects the rest.
+  uint64_t findings_by_pattern[2][64] = {};
 };
 
 struct session_ctx;  // opaque, per lcore
 
 // Setup time: allocates everything. nullptr on failure with *why set to a static reason.
 session_ctx* session_create(const session_config& cfg, const session_sink& sink, const char** why);
+// The calling thread (the session's lcore) takes stream state from this session's pool: call
+// once on that thread before the first packet. Without it the thread's streams use malloc.
+void session_bind_thread(session_ctx& s);
+uint32_t session_stream_block_bytes(const session_ctx& s);
+scan::stream_pool_stats session_stream_stats(const session_ctx& s);
+// The engine's scanner counters (read from another thread: monitoring only).
+const scan::scan_counters& session_scan_stats(const session_ctx& s);
 // Drops every held frame through the sink, then frees everything.
 void session_destroy(session_ctx* s);
 
@@ -200,6 +214,15 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns);
 size_t session_tick(session_ctx& s, uint64_t now_ns, size_t budget);
 
 const session_counters& session_stats(const session_ctx& s);
+
+// Pattern database swaps (engine::engine_scratch_adopt), between bursts on the session's lcore:
+// bodies that start from now on use `db`. Returns its slot, or -1 while bodies are still open on
+// the database it would replace (retry at a later idle point).
+int session_adopt_patterns(session_ctx& s, const scan::pattern_db& db, hs_scratch_t* stream_scratch,
+                           hs_scratch_t* block_scratch);
+int session_pattern_slot(const session_ctx& s);
+// Bodies open on a slot's database; any thread may read it.
+int64_t session_open_bodies(const session_ctx& s, int slot);
 const tcp::tcp_counters& session_tcp_stats(const session_ctx& s);
 const tcp::reasm_counters& session_reasm_stats(const session_ctx& s);
 uint32_t session_held_packets(const session_ctx& s);

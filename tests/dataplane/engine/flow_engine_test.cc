@@ -249,6 +249,7 @@ TEST(flow_engine, held_raw_span_bound_fails_closed) {
     std::vector<scan::finding> findings;
   };
   scan::scan_sink sink;
+  sink.db = &db;
   sink.on_mask = [](void* ctx, const mask::mask_action& a) { static_cast<out*>(ctx)->masks.push_back(a); };
   sink.on_finding = [](void* ctx, const scan::finding& f) { static_cast<out*>(ctx)->findings.push_back(f); };
   auto put = [&](std::string_view t, uint64_t raw) {
@@ -259,8 +260,8 @@ TEST(flow_engine, held_raw_span_bound_fails_closed) {
     out o;
     sink.ctx = &o;
     scan::channel_state ch;
-    ASSERT_TRUE(scan::channel_setup(ch, db));
-    scan::channel_open(ch);
+    scan::channel_init(ch);
+    ASSERT_TRUE(scan::channel_open(ch, db));
     const uint64_t before = scan::scan_scratch_counters(*s).map_overflow;
     // "see " is final; "https://portal" is held, its two pieces `gap` raw bytes apart.
     scan::channel_begin(*s, 0, ch, sink);
@@ -295,7 +296,7 @@ TEST(flow_engine, held_raw_span_bound_fails_closed) {
       EXPECT_TRUE(ch.overflow);
       EXPECT_EQ(scan::scan_scratch_counters(*s).map_overflow, before + 1);
     }
-    scan::channel_teardown(ch);
+    scan::channel_release(ch);
   }
   scan::scan_scratch_destroy(s);
 }

@@ -60,6 +60,7 @@ TEST(response_mode, catalog_numbers_its_entities) {
 TEST(response_mode, entity_mask_without_email_keeps_emails_masks_ssns_every_segmentation) {
   scan::response_mode m;
   m.entities = scan::all_entities & ~bits({"email"});
+  m.db = catalog::shared().db->serial();
   for (const std::string* resp : {&kJson, &kSse}) {
     SCOPED_TRACE(resp == &kJson ? "json" : "sse");
     const mode_run whole = run_mode(*resp, {resp->size()}, m);
@@ -107,6 +108,7 @@ TEST(response_mode, timer_flush_under_style_all_and_entity_mask) {
   // never leak.
   scan::response_mode m;
   m.entities = scan::all_entities & ~bits({"email"});
+  m.db = catalog::shared().db->serial();
   m.style = scan::style_override::all;
   for (const auto& seg : {segmentation(kSse.size(), 1), segmentation{kSse.size() / 2, kSse.size() - kSse.size() / 2}}) {
     const mode_run r = run_mode(kSse, seg, m, true);

@@ -59,6 +59,7 @@ scan::response_mode mode_for(std::vector<std::string> sets, std::vector<std::str
   const auto r = merged().db->entity_mask(sets, entities);
   EXPECT_EQ(r.error, "");
   m.entities = r.mask;
+  m.db = merged().db->serial();
   return m;
 }
 

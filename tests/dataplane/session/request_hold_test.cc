@@ -31,6 +31,7 @@ struct fake_decider {
   std::vector<request_answer> answers;
   std::vector<seen_request> seen;
   std::vector<session::response_info> responses;
+  std::vector<std::vector<uint16_t>> findings_copies;  // findings_by_pattern is valid only in the call
   std::atomic<uint64_t> durable{0};
   std::string response_text = "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
 
@@ -49,7 +50,10 @@ struct fake_decider {
       return a;
     };
     d.response_done = [](void* ctx, const session::response_info& r, uint64_t) {
-      static_cast<fake_decider*>(ctx)->responses.push_back(r);
+      auto& self = *static_cast<fake_decider*>(ctx);
+      self.findings_copies.emplace_back(r.findings_by_pattern, r.findings_by_pattern + r.patterns);
+      self.responses.push_back(r);
+      self.responses.back().findings_by_pattern = nullptr;  // dangling after the call
     };
     d.durable = &durable;
     return d;
@@ -313,7 +317,8 @@ TEST(request_hold, response_end_is_reported_with_status_and_findings) {
   EXPECT_EQ(d.responses[0].response_bytes, resp.size());
   EXPECT_EQ(d.responses[0].findings, 2u);
   uint32_t sum = 0;
-  for (uint32_t i = 0; i < d.responses[0].patterns; ++i) sum += d.responses[0].findings_by_pattern[i];
+  ASSERT_EQ(d.findings_copies[0].size(), d.responses[0].patterns);
+  for (uint16_t n : d.findings_copies[0]) sum += n;
   EXPECT_EQ(sum, d.responses[0].findings);
   EXPECT_FALSE(d.responses[0].aborted);
 }
@@ -338,7 +343,7 @@ struct tap {
       if (off + n > s.size()) s.resize(off + n, '?');
       s.replace(off, n, reinterpret_cast<const char*>(b), n);
     };
-    r.on_span = [](void* ctx, uint64_t, uint64_t, uint32_t len, uint32_t, uint64_t) {
+    r.on_span = [](void* ctx, uint64_t, uint64_t, uint32_t len, uint32_t, uint32_t, uint64_t) {
       static_cast<tap*>(ctx)->spans += len > 0;
     };
     r.on_end = [](void* ctx, uint64_t, uint64_t) { ++static_cast<tap*>(ctx)->ends; };
@@ -444,6 +449,7 @@ request_answer forward_mode(bool unmasked, uint64_t entities = scan::all_entitie
   request_answer a = forward();
   a.unmasked = unmasked;
   a.mask_entities = entities;
+  a.mask_db = catalog::shared().db->serial();  // the bits name the harness's database's slots
   a.mask_style = style;
   a.profile_tag = tag;
   return a;
