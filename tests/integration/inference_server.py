@@ -52,14 +52,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            for tok in TOKENS:
+            # "pause_after": i, "pause_s": t: a stall after token i (a slow model mid-value).
+            pause_after, pause_s = int(body.get("pause_after", -1)), float(body.get("pause_s", 0))
+            for i, tok in enumerate(TOKENS):
                 ev = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000,
                       "model": "clinical-7b",
                       "choices": [{"index": 0, "delta": {"content": tok}, "finish_reason": None}]}
                 data = ("data: " + json.dumps(ev) + "\n\n").encode()
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 self.wfile.flush()
-                time.sleep(0.01)
+                time.sleep(pause_s if i == pause_after else 0.01)
             done = b"data: [DONE]\n\n"
             self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done))
             self.wfile.flush()

@@ -101,6 +101,13 @@ TEST(dp_config, flow_and_reassembly_limits) {
   EXPECT_FALSE(d.midstream_accept);
   EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"history_bytes": 5000}})"), "flows.history_bytes: 0 or a power of two from 4096");
   EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"history_bytes": 0}})"), "");
+  // Stream state per channel: 0 (automatic) or 64..4096 (it bounds databases pushed later).
+  EXPECT_EQ(d.stream_state_bytes, 0u);
+  dp_config e;
+  ASSERT_EQ(dp_config_parse("{" + kBase + R"(, "flows": {"stream_state_bytes": 512}})", e), "");
+  EXPECT_EQ(e.stream_state_bytes, 512u);
+  EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"stream_state_bytes": 32}})"), "flows.stream_state_bytes: 0 (automatic) or 64..4096");
+  EXPECT_NE(parse("{" + kBase + R"(, "flows": {"stream_state_bytes": 8192}})").find("flows.stream_state_bytes"), std::string::npos);
   EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"midstream": "pass"}})"), R"(flows.midstream: "reset" or "accept")");
   EXPECT_EQ(parse("{" + kBase + R"(, "reassembly": {"segments": 1024, "segments_per_flow": 2048}})"),
             "reassembly.segments: at least segments_per_flow");
