@@ -18,14 +18,7 @@ namespace phigate::cp {
 
 namespace {
 
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
+using ipc::read_file;
 
 // The message and the compiled db: load_material resolves the policy's profiles against the db,
 // which is then dropped (the dataplane deserializes its own copy from the message).

@@ -14,17 +14,24 @@ extern char** environ;
 
 namespace phigate::ipc {
 
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
 std::variant<credential_map, std::string> load_credentials(const std::string& path) {
   credential_map out;
   if (!path.empty()) {
     struct stat st{};
     if (::stat(path.c_str(), &st) != 0) return path + ": cannot be read";
     if ((st.st_mode & 077) != 0) return path + ": readable by group or others (chmod 600 it)";
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return path + ": cannot be read";
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false, true);
+    std::string text;
+    if (!read_file(path, text)) return path + ": cannot be read";
+    const nlohmann::json j = nlohmann::json::parse(text, nullptr, false, true);
     if (!j.is_object()) return path + ": must be a JSON object {\"name\": \"header value\"}";
     for (const auto& [k, v] : j.items()) {
       if (!v.is_string()) return path + ": " + k + ": must be a string";

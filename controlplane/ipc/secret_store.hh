@@ -14,4 +14,8 @@ using credential_map = std::map<std::string, std::string>;
 // path "" = environment only.
 std::variant<credential_map, std::string> load_credentials(const std::string& path);
 
+// The whole of a file the daemons read at setup (policy, JWKS, credentials); false when it
+// cannot be opened.
+bool read_file(const std::string& path, std::string& out);
+
 }  // namespace phigate::ipc

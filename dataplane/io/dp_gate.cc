@@ -49,14 +49,7 @@ namespace phigate::io {
 
 namespace {
 
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
+using ipc::read_file;
 
 int64_t unix_ms() {
   timespec ts{};

@@ -14,27 +14,10 @@
 #     again and service resumes; every request the inference server ever received has its
 #     forwarded decision record in the log (matched by body digest), each record exactly once;
 #   - the audit log verifies, with the approval and grant records in it.
-set -u
-dp=$1 root=$2 phigate=$3 cp=$4
-cd "$root"
-export PHIGATE=$phigate
-work=$(mktemp -d)
-pass=0 fail=0
-check() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $*" >&2; fi; }
-skip() { echo "SKIP: controlplane test: $*" >&2; exit 77; }
-. scripts/lib/appliance.sh
-cleanup() { appliance_down; rm -rf "$work"; }
-trap cleanup EXIT
-
-if ! ip netns add phigate-probe 2>/dev/null; then skip "this kernel refuses network namespaces"; fi
-ip netns del phigate-probe
-oidc_ensure_modules
-appliance_oidc_start "$work" || { echo "FAIL: the OpenID Provider did not start" >&2; exit 1; }
-alice=$(appliance_token dr-alice alice-secret-0123456789)
+. "$2/tests/integration/appliance_test_begin.sh" "$@" "controlplane test"
 bob=$(appliance_token approver-bob bob-secret-0123456789)
 printf '%s' "$alice" > "$work/alice.tok"
 printf '%s' "$bob" > "$work/bob.tok"
-check test -n "$alice"
 api_port=$(appliance_free_port)
 # Two workers: one-time grants must hold across them (below).
 APPLIANCE_WORKERS=2 appliance_prepare "$work" "$api_port" || { echo "FAIL: preparing the appliance" >&2; exit 1; }

@@ -9,24 +9,7 @@
 #   - A broken set is refused by phigate-cp at reload: the running database stays.
 #   - Swapping back to us-phi-core installs a third generation (the first one had drained);
 #     every response of the run is complete, no connection was reset.
-set -u
-dp=$1 root=$2 phigate=$3 cp=$4
-cd "$root"
-export PHIGATE=$phigate
-work=$(mktemp -d)
-pass=0 fail=0
-check() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $*" >&2; fi; }
-skip() { echo "SKIP: pattern swap test: $*" >&2; exit 77; }
-. scripts/lib/appliance.sh
-cleanup() { appliance_down; rm -rf "$work"; }
-trap cleanup EXIT
-
-if ! ip netns add phigate-probe 2>/dev/null; then skip "this kernel refuses network namespaces"; fi
-ip netns del phigate-probe
-oidc_ensure_modules
-appliance_oidc_start "$work" || { echo "FAIL: the OpenID Provider did not start" >&2; exit 1; }
-alice=$(appliance_token dr-alice alice-secret-0123456789)
-check test -n "$alice"
+. "$2/tests/integration/appliance_test_begin.sh" "$@" "pattern swap test"
 api_port=$(appliance_free_port)
 appliance_prepare "$work" "$api_port" || { echo "FAIL: preparing the appliance" >&2; exit 1; }
 cp patterns/us-phi-core.json "$work/site.json"
