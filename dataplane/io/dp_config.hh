@@ -37,6 +37,9 @@ struct dp_config {
   enum class sharding_mode : uint8_t { automatic, rss, software };
   sharding_mode sharding = sharding_mode::automatic;
   uint32_t hold_timeout_ms = 200;     // held response bytes are decided after this (fail closed)
+  // A forwarded request whose audit record is still not durable after this long resets its
+  // connection (request_hold_config::audit_wait_timeout_ns); 0: no deadline.
+  uint32_t audit_wait_ms = 10000;
   uint32_t idle_timeout_s = 300;
   uint32_t syn_timeout_s = 30;        // a connection still in its handshake
   uint32_t closing_timeout_s = 30;    // after FIN or RST (a clean close ends earlier)

@@ -102,6 +102,10 @@ struct request_decider {
 struct request_hold_config {
   uint32_t buffers = 64;              // requests being assembled at once per lcore
   uint32_t buffer_bytes = 80 * 1024;  // head + body held for the decision (>= max_head_bytes)
+  // A forwarded request still waiting for its durable audit record after this long (the control
+  // plane is away or stuck) resets its connection instead of holding the client indefinitely;
+  // it is never released unrecorded. 0: wait as long as the flow lives.
+  uint64_t audit_wait_timeout_ns = 0;
 };
 
 }  // namespace phigate::session

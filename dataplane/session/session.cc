@@ -121,7 +121,7 @@ struct session_ctx {
   // Request hold buffers (request_hold_config) and the flows waiting for a durable audit record.
   std::unique_ptr<uint8_t[]> hold_mem;
   std::vector<uint32_t> hold_free;
-  struct waiter { uint32_t slot; uint64_t conn_id; };
+  struct waiter { uint32_t slot; uint64_t conn_id; uint64_t since_ns = 0; };
   std::vector<waiter> waiters;
   size_t waiter_count = 0;
   // Flows with held response bytes or an open gap: their timers run from session_tick() even when
@@ -150,7 +150,8 @@ const char* request_verdict_name(request_verdict v) {
 const char* reset_reason_name(reset_reason r) {
   static const char* const names[] = {"none", "midstream", "response_unmaskable", "request_error", "reasm_memcap",
                                       "unfillable_gap", "request_refused", "request_blocked", "credential_too_long",
-                                      "request_buffers", "request_unparsable", "retransmit_unrecoverable"};
+                                      "request_buffers", "request_unparsable", "retransmit_unrecoverable",
+                                      "audit_wait_timeout"};
   static_assert(std::size(names) == reset_reason_count);
   return r < reset_reason::count ? names[static_cast<size_t>(r)] : "unknown";
 }
@@ -246,13 +247,13 @@ void gate_fill(call& c) {
   g.buf_len += static_cast<uint32_t>(n);
 }
 
-void list_waiter(session_ctx& s, session_flow& f, uint32_t slot) {
+void list_waiter(session_ctx& s, session_flow& f, uint32_t slot, uint64_t now_ns) {
   if (f.gate.waiting_listed) return;
   if (s.waiter_count == s.waiters.size()) {
     ++s.n.audit_wait_overflow;  // still released by its own next packet or ACK
     return;
   }
-  s.waiters[s.waiter_count++] = {slot, f.conn_id};
+  s.waiters[s.waiter_count++] = {slot, f.conn_id, now_ns};
   f.gate.waiting_listed = true;
 }
 
@@ -358,7 +359,7 @@ void gate_decide(call& c, uint64_t end) {
   if (waits) {
     g.wait_seq = std::max(g.wait_seq, a.wait_seq);
     ++s.n.audit_waits;
-    list_waiter(s, f, c.slot);
+    list_waiter(s, f, c.slot, c.now);
   }
   if (end == UINT64_MAX) {
     g.streaming = true;  // released as it arrives (after the wait, if any)
@@ -1004,6 +1005,19 @@ size_t session_tick(session_ctx& s, uint64_t now_ns, size_t budget) {
       auto& f = *static_cast<session_flow*>(flow::flow_table_payload_at(*s.table, w.slot));
       if (f.conn_id != w.conn_id || !f.gate.waiting_listed) continue;  // gone or reused
       if (f.gate.wait_seq != 0 && durable < f.gate.wait_seq) {
+        const uint64_t limit = s.cfg.hold.audit_wait_timeout_ns;
+        if (limit != 0 && now_ns >= w.since_ns + limit) {
+          // Fail closed now (the request never leaves); the RSTs go out on the flow's next
+          // packet: the client retransmits the request bytes nobody acknowledged.
+          f.gate.waiting_listed = false;
+          f.pending_reset = reset_reason::audit_wait_timeout;
+          call k{&s, &f, flow_dir::to_responder, nullptr, packet_action::held, now_ns};
+          k.slot = w.slot;
+          abort_both(k);
+          end_connection(s, f, now_ns);
+          ++s.n.audit_wait_timeouts;
+          continue;
+        }
         s.waiters[kept++] = w;
         continue;
       }

@@ -128,6 +128,7 @@ enum class reset_reason : uint8_t {
   // no longer send what we forwarded the first time, and the receiver needs it (history_bytes
   // smaller than the bytes in flight). Reset, rather than dropping every retransmission.
   retransmit_unrecoverable,
+  audit_wait_timeout,  // a forwarded request's audit record did not become durable in time
   count
 };
 inline constexpr size_t reset_reason_count = static_cast<size_t>(reset_reason::count);
@@ -180,6 +181,7 @@ struct session_counters {
   uint64_t credential_swaps = 0;
   uint64_t audit_waits = 0;            // forwards that had to wait for a durable audit record
   uint64_t audit_wait_overflow = 0;    // waiting flows beyond the wait list (released on their next packet)
+  uint64_t audit_wait_timeouts = 0;    // waiting flows reset after request_hold_config::audit_wait_timeout_ns
   uint64_t responses = 0;              // final (non-1xx) responses ended
   uint64_t responses_unmasked = 0;     // of which served without masks (request_answer::unmasked)
   uint64_t response_mode_overflow = 0; // forwards past response_mode_depth: their responses fully masked

@@ -101,6 +101,12 @@ TEST(dp_config, flow_and_reassembly_limits) {
   EXPECT_FALSE(d.midstream_accept);
   EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"history_bytes": 5000}})"), "flows.history_bytes: 0 or a power of two from 4096");
   EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"history_bytes": 0}})"), "");
+  // The deadline of a request waiting for its durable audit record: 10 s unless set; 0 = none.
+  EXPECT_EQ(d.audit_wait_ms, 10000u);
+  dp_config t;
+  ASSERT_EQ(dp_config_parse("{" + kBase + R"(, "timers": {"audit_wait_ms": 0}})", t), "");
+  EXPECT_EQ(t.audit_wait_ms, 0u);
+  EXPECT_NE(parse("{" + kBase + R"(, "timers": {"audit_wait_ms": 700000}})").find("timers.audit_wait_ms"), std::string::npos);
   // Stream state per channel: 0 (automatic) or 64..4096 (it bounds databases pushed later).
   EXPECT_EQ(d.stream_state_bytes, 0u);
   dp_config e;
