@@ -87,8 +87,8 @@ struct mode_queue {
   uint32_t overflow = 0;
 };
 
-// Per-flow state, constructed once per table slot at setup (the engine's Hyperscan streams are
-// opened then and reused by every connection the slot carries).
+// Per-flow state, constructed once per table slot at setup (the engine's Hyperscan streams come
+// from the session's pool while a response body is open).
 struct session_flow {
   tcp::tcp_conn tcp;
   tcp::reasm r[2];
