@@ -83,7 +83,7 @@ struct snapshot {
   std::map<std::string, std::string> credentials;  // name -> header value
   std::vector<grant> grants;
   // The pattern database to mask with (patterns::sha256 of a patterns message sent before on
-  // this connection); "" = the one the dataplane loaded from its own configuration.
+  // this connection); "" = keep the one running (the dataplane's own, or the last one pushed).
   std::string patterns_sha256;
 };
 

@@ -24,8 +24,7 @@ constexpr int kText = 0, kFields = 1;
 
 // The scan sink of the body in progress: its profile, and no masks when it goes unmasked.
 scan::scan_sink body_sink(const flow_engine& f, const engine_sink& sink) {
-  const scan::pattern_db* db = f.body_x != nullptr ? f.body_x->dbs[f.body_slot] : nullptr;
-  return {db, sink.ctx, f.body_unmasked ? nullptr : sink.on_mask, sink.on_finding, f.body_entities, f.body_style};
+  return {flow_engine_body_db(f), sink.ctx, f.body_unmasked ? nullptr : sink.on_mask, sink.on_finding, f.body_entities, f.body_style};
 }
 
 struct call {
@@ -100,7 +99,7 @@ void on_response_head(void* ctx, const http::message_head& h) {
   f.in_body = true;
   engine_scratch& x = c.x;
   const scan::pattern_db& db = *x.dbs[x.current];
-  unbind_body(f);  // a body abandoned on this connection before (a reset mid-body)
+  unbind_body(f);  // defensive: a body still bound would keep its slot's count (and database) forever
   f.body_x = &x;
   f.body_slot = static_cast<uint8_t>(x.current);
   count_bodies(x, x.current, +1);
@@ -311,7 +310,9 @@ int engine_scratch_adopt(engine_scratch& x, const scan::pattern_db& db, hs_scrat
 }
 
 const scan::pattern_db* engine_scratch_db(const engine_scratch& x) { return x.dbs[x.current]; }
-int engine_scratch_slot(const engine_scratch& x) { return x.current; }
+const scan::pattern_db* flow_engine_body_db(const flow_engine& f) {
+  return f.body_x != nullptr ? f.body_x->dbs[f.body_slot] : nullptr;
+}
 int64_t engine_scratch_open_bodies(const engine_scratch& x, int slot) {
   return x.open_bodies[slot & 1].load(std::memory_order_acquire);
 }

@@ -86,9 +86,8 @@ scan::scan_counters& engine_scratch_counters(engine_scratch& x);
 // the caller owns them and frees the previous pair once this thread passed a quiescent point.
 int engine_scratch_adopt(engine_scratch& x, const scan::pattern_db& db, hs_scratch_t* stream_scratch,
                          hs_scratch_t* block_scratch);
-// The database new bodies bind to, and its slot.
+// The database new bodies bind to.
 const scan::pattern_db* engine_scratch_db(const engine_scratch& x);
-int engine_scratch_slot(const engine_scratch& x);
 // Bodies open on slot 0 or 1 (any thread may read it: the owner decides when to free a database).
 int64_t engine_scratch_open_bodies(const engine_scratch& x, int slot);
 
@@ -119,6 +118,10 @@ struct alignas(64) flow_engine {
 // measurement in docs/benchmarks.md. It was 4096 before the held map was packed and the
 // request-target copy left the parsers.
 static_assert(sizeof(flow_engine) <= 2048, "flow_engine grew: it is per-flow state");
+
+// The database the body in progress is scanned with (nullptr between bodies): findings name
+// their patterns by its indexes.
+const scan::pattern_db* flow_engine_body_db(const flow_engine& f);
 
 // Setup time (the parsers take cfg.limits; streams open per body, see engine_scratch_adopt).
 // Returns false on allocation failure.

@@ -16,7 +16,6 @@ constexpr uint32_t kMaxEnds = 64;
 struct stage {
   scan_scratch* owner = nullptr;
   channel_state* ch = nullptr;
-  const pattern_db* db = nullptr;  // the channel's: its stream was opened against it
   scan_sink sink{};
   uint64_t base = 0;      // logical offset of buf[0]
   uint32_t len = 0;       // staged bytes
@@ -133,7 +132,7 @@ mask_style effective_style(const scan_sink& sink, mask_style own) {
 void record_finding(stage& st, uint32_t id, uint64_t s, uint64_t e) {
   scan_scratch& sc = *st.owner;
   channel_state& ch = *st.ch;
-  emit_masks(st, s, e, effective_style(st.sink, st.db->patterns()[id].mask));
+  emit_masks(st, s, e, effective_style(st.sink, st.sink.db->patterns()[id].mask));
   const map_entry* first = map_find(st, s);
   const map_entry* last = map_find(st, e - 1);
   const uint64_t raw_s = first ? first->raw + ((first->kind == source_kind::text ||
@@ -178,7 +177,7 @@ bool context_ok(const stage& st, const pattern_meta& m, uint64_t s, uint32_t win
   if (n <= sizeof low) {
     for (size_t i = 0; i < n; ++i) low[i] = ascii_lower(text[i]);
     for (uint32_t k = 0; k < m.keyword_count; ++k) {
-      std::string_view kw = st.db->keyword(m.keyword_first + k);
+      std::string_view kw = st.sink.db->keyword(m.keyword_first + k);
       if (kw.empty() || kw.size() > n) continue;
       const uint8_t* p = low;
       const uint8_t* const last = low + (n - kw.size());  // last possible start
@@ -195,7 +194,7 @@ bool context_ok(const stage& st, const pattern_meta& m, uint64_t s, uint32_t win
     return false;
   }
   for (uint32_t k = 0; k < m.keyword_count; ++k) {
-    std::string_view kw = st.db->keyword(m.keyword_first + k);
+    std::string_view kw = st.sink.db->keyword(m.keyword_first + k);
     if (kw.empty() || kw.size() > n) continue;
     for (size_t i = 0; i + kw.size() <= n; ++i) {
       size_t j = 0;
@@ -233,11 +232,11 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
     return 0;  // another end inside a value already found
   // The response's masking profile leaves this entity alone: skipped before start recovery, the
   // most expensive step, so a narrow profile also scans faster.
-  if (!st.db->entity_enabled(id, st.sink.entities)) {
+  if (!st.sink.db->entity_enabled(id, st.sink.entities)) {
     sc.counters.entity_skipped++;
     return 0;
   }
-  const pattern_meta& m = st.db->patterns()[id];
+  const pattern_meta& m = st.sink.db->patterns()[id];
   // Context-gated entries (bare numbers) fire on every timestamp and token count; when no
   // keyword is anywhere near, reject before paying for start recovery.
   if (m.context_window && !context_ok(st, m, e, m.max_length + m.context_window)) {
@@ -250,7 +249,7 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
   const uint32_t n = static_cast<uint32_t>(e - lo);
   for (uint32_t i = 0; i < n; ++i) sc.rev[i] = st.buf[e - 1 - i - st.base];
   sc.n_ends = 0;
-  hs_scan(st.db->start_db(id), reinterpret_cast<const char*>(sc.rev), n, 0, sc.hs_block, on_end, &sc);
+  hs_scan(st.sink.db->start_db(id), reinterpret_cast<const char*>(sc.rev), n, 0, sc.hs_block, on_end, &sc);
   if (sc.n_ends == 0) {
     sc.counters.no_start++;
     return 0;
@@ -331,7 +330,7 @@ void feed_direct(stage& st, uint64_t a, uint64_t b) {
 void scan_pending(stage& st) {
   if (st.scanned == st.len) return;
   channel_state& ch = *st.ch;
-  const trigger_table& tt = st.db->triggers();
+  const trigger_table& tt = st.sink.db->triggers();
   const uint64_t end = st.base + st.len;
   if (!tt.enabled || !st.owner->gating) {
     feed_direct(st, st.base + st.scanned, end);
@@ -340,7 +339,7 @@ void scan_pending(stage& st) {
   }
   // Regions closer than this are merged: a Hyperscan call costs about as much as scanning it.
   constexpr uint64_t kMergeGap = 48;
-  const uint64_t reach = static_cast<uint64_t>(st.db->trigger_before_max()) + 1;
+  const uint64_t reach = static_cast<uint64_t>(st.sink.db->trigger_before_max()) + 1;
   uint64_t cur_s = ch.fed_upto, cur_e = std::max(ch.gate_until, ch.fed_upto);
   bool open = ch.gate_until > ch.fed_upto;
   for (uint32_t i = st.scanned; i < st.len; ++i) {
@@ -387,7 +386,7 @@ void slide(stage& st) {
   st.base += st.len - keep;
   st.len = st.scanned = keep;
   const uint64_t end = st.base + st.len;
-  const uint64_t reach = static_cast<uint64_t>(st.db->max_length()) + 2;
+  const uint64_t reach = static_cast<uint64_t>(st.sink.db->max_length()) + 2;
   const uint64_t horizon = std::max(st.ch->final_logical, end > reach ? end - reach : 0);
   uint32_t first = 0;
   while (first < st.map_count && st.map[first].logical + st.map[first].n <= horizon) ++first;
@@ -418,7 +417,6 @@ inline void add_entry(stage& st, uint64_t raw, uint32_t n, uint8_t raw_len, sour
 void load(stage& st, scan_scratch& sc, channel_state& ch, const scan_sink& sink) {
   st.owner = &sc;
   st.ch = &ch;
-  st.db = sink.db;
   st.sink = sink;
   st.base = ch.logical_end - ch.window_len;
   std::memcpy(st.buf, ch.window, ch.window_len);
@@ -595,10 +593,10 @@ bool channel_end(scan_scratch& s, int slot) {
   uint64_t end = st.base + st.len;
   uint64_t hold = end;
   if (st.len && st.buf[st.len - 1] != kFieldSeparator) {
-    const uint32_t t = std::min<uint32_t>(st.len, st.db->max_length());
+    const uint32_t t = std::min<uint32_t>(st.len, st.sink.db->max_length());
     for (uint32_t i = 0; i < t; ++i) s.rev[i] = st.buf[st.len - 1 - i];
     uint32_t longest = 0;
-    hs_scan(st.db->hold_db(), reinterpret_cast<const char*>(s.rev), t, 0, s.hs_block, on_max_end, &longest);
+    hs_scan(st.sink.db->hold_db(), reinterpret_cast<const char*>(s.rev), t, 0, s.hs_block, on_max_end, &longest);
     hold = end - longest;
   }
   if (hold < end) s.counters.holds++;

@@ -121,8 +121,9 @@ struct session_ctx {
   // Request hold buffers (request_hold_config) and the flows waiting for a durable audit record.
   std::unique_ptr<uint8_t[]> hold_mem;
   std::vector<uint32_t> hold_free;
-  struct waiter { uint32_t slot; uint64_t conn_id; uint64_t since_ns = 0; };
-  std::vector<waiter> waiters;
+  struct waiter { uint32_t slot; uint64_t conn_id; };
+  struct audit_waiter { uint32_t slot; uint64_t conn_id; uint64_t since_ns; };  // since: for audit_wait_timeout_ns
+  std::vector<audit_waiter> waiters;
   size_t waiter_count = 0;
   // Flows with held response bytes or an open gap: their timers run from session_tick() even when
   // no packet of theirs arrives (a model pausing mid-stream must not keep a token held).
@@ -420,10 +421,17 @@ void gate_after_feed(call& c) {
 
 void note_finding(call& c, const scan::finding& fd) {
   session_ctx& s = *c.s;
+  resp_findings& rf = c.f->rf;
+  if (rf.db == 0) {
+    // The database this body is scanned with: its indexes name the findings' patterns.
+    if (const scan::pattern_db* db = engine::flow_engine_body_db(c.f->eng)) {
+      rf.db = db->serial();
+      rf.db_patterns = static_cast<uint16_t>(db->patterns().size());
+    }
+  }
   if (s.cfg.recorder.on_span != nullptr)
     s.cfg.recorder.on_span(s.cfg.recorder.ctx, c.f->conn_id, fd.raw_start,
-                           static_cast<uint32_t>(fd.raw_end - fd.raw_start), fd.pattern, c.f->rf.db, c.now);
-  resp_findings& rf = c.f->rf;
+                           static_cast<uint32_t>(fd.raw_end - fd.raw_start), fd.pattern, rf.db, c.now);
   ++s.n.findings;
   ++s.n.findings_by_pattern[c.f->eng.body_slot & 1][std::min<uint32_t>(fd.pattern, 63)];
   ++rf.total;
@@ -499,11 +507,6 @@ engine::engine_sink engine_sink_for(call* k) {
     if (h.interim) return;
     session_flow& f = *c.f;
     f.rf.status = h.status;
-    // The engine binds this body to its current database right after this callback.
-    if (const scan::pattern_db* db = engine::engine_scratch_db(*c.s->x)) {
-      f.rf.db = db->serial();
-      f.rf.db_patterns = static_cast<uint16_t>(db->patterns().size());
-    }
     // Runs before the engine opens this body's channels: the mode applies to this response.
     const mode_queue::entry m = mode_front(f.modes, true);
     engine::set_response_mode(f.eng, scan::response_mode{m.entities, m.style, m.unmasked, m.db});
@@ -1001,7 +1004,7 @@ size_t session_tick(session_ctx& s, uint64_t now_ns, size_t budget) {
     const uint64_t durable = durable_seq(s);
     size_t kept = 0;
     for (size_t i = 0; i < s.waiter_count; ++i) {
-      const session_ctx::waiter w = s.waiters[i];
+      const session_ctx::audit_waiter w = s.waiters[i];
       auto& f = *static_cast<session_flow*>(flow::flow_table_payload_at(*s.table, w.slot));
       if (f.conn_id != w.conn_id || !f.gate.waiting_listed) continue;  // gone or reused
       if (f.gate.wait_seq != 0 && durable < f.gate.wait_seq) {
@@ -1081,8 +1084,6 @@ int session_adopt_patterns(session_ctx& s, const scan::pattern_db& db, hs_scratc
                            hs_scratch_t* block_scratch) {
   return engine::engine_scratch_adopt(*s.x, db, stream_scratch, block_scratch);
 }
-
-int session_pattern_slot(const session_ctx& s) { return engine::engine_scratch_slot(*s.x); }
 
 int64_t session_open_bodies(const session_ctx& s, int slot) { return engine::engine_scratch_open_bodies(*s.x, slot); }
 

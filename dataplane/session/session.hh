@@ -187,8 +187,8 @@ struct session_counters {
   uint64_t response_mode_overflow = 0; // forwards past response_mode_depth: their responses fully masked
   uint64_t timer_resets = 0;           // flows failed by a timer from session_tick (RSTs on their next packet)
   uint64_t findings = 0;
-  // [database slot][pattern]: the slot (session_pattern_slot) of the database the body was
-  // scanned with; pattern index 63 collects the rest.
+  // [database slot][pattern]: the engine slot of the database the body was scanned with (a
+  // pattern generation k occupies slot k & 1, io/dp_patterns.hh); pattern index 63 collects the rest.
   uint64_t findings_by_pattern[2][64] = {};
 };
 
@@ -222,7 +222,6 @@ const session_counters& session_stats(const session_ctx& s);
 // the database it would replace (retry at a later idle point).
 int session_adopt_patterns(session_ctx& s, const scan::pattern_db& db, hs_scratch_t* stream_scratch,
                            hs_scratch_t* block_scratch);
-int session_pattern_slot(const session_ctx& s);
 // Bodies open on a slot's database; any thread may read it.
 int64_t session_open_bodies(const session_ctx& s, int slot);
 const tcp::tcp_counters& session_tcp_stats(const session_ctx& s);
