@@ -836,16 +836,23 @@ std::vector<uint32_t> parse_list(const char* s) {
   return out;
 }
 
-// One small connection (handshake, request, complete response, ACK) left open in every slot:
-// every flow live and both history rings touched. Hyperscan stream state lives in the session's
-// block pool (two blocks per slot, reserved at create, touched only while a body is open): the
-// responses here are complete, so the RSS holds one block's worth; the worst case (every slot in
-// mid-body) adds the whole reservation, printed below.
+// One small connection (handshake, request, response, ACK) left open in every slot: every flow
+// live and both history rings touched. A response body's state (engine::body_state and two
+// Hyperscan stream blocks) comes from the session's pools, reserved at create and touched only
+// while bodies are open: with complete responses the RSS holds one body's worth; with --mid_body
+// each response's Content-Length claims one byte more than is sent, so every slot ends with its
+// body open (the worst case).
 int run_memory_report(environment& e, const std::vector<uint32_t>& capacities, const std::vector<uint32_t>& histories,
-                      double budget_gib) {
+                      double budget_gib, bool mid_body) {
   conversation_shape shape;
   frame_corpus_builder b;
-  b.add_connection(e.request, {e.small_responses[0]}, shape, 99);
+  std::string response = e.small_responses[0];
+  if (mid_body) {
+    const size_t at = response.find("Content-Length: ") + 16;
+    const size_t end = response.find("\r\n", at);
+    response.replace(at, end - at, std::to_string(std::stoul(response.substr(at, end - at)) + 1));
+  }
+  b.add_connection(e.request, {response}, shape, 99);
   const frame_corpus fc = b.take();
   const script& sc = fc.scripts[0];
   // Everything up to the server's FIN: SYN, SYN-ACK, ACK, request, response (with FIN) would
@@ -855,11 +862,13 @@ int run_memory_report(environment& e, const std::vector<uint32_t>& capacities, c
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const uint32_t cap : capacities) {
     for (const uint32_t hb : histories) {
-      // What filling the table touches: ~4.9 KB of slot state plus one page of each history ring.
-      const double touch_gib = static_cast<double>(cap) * (4900.0 + 2.0 * std::min<uint32_t>(hb, 4096)) / (1u << 30);
+      // What filling the table touches: ~1.2 KB of slot state (~3.3 KB with a body open) plus one
+      // page of each history ring.
+      const double slot_bytes = mid_body ? 3300.0 : 1200.0;
+      const double touch_gib = static_cast<double>(cap) * (slot_bytes + 2.0 * std::min<uint32_t>(hb, 4096)) / (1u << 30);
       if (touch_gib > budget_gib) {
         std::printf("| %u | %u | skipped: would touch ~%.1f GiB (> --memory_budget=%.1f GiB); worst case %.0f B/slot |\n",
-                    cap, hb, touch_gib, budget_gib, 4900.0 + 2.0 * hb);
+                    cap, hb, touch_gib, budget_gib, slot_bytes + 2.0 * hb);
         continue;
       }
       malloc_trim(0);
@@ -898,16 +907,22 @@ int run_memory_report(environment& e, const std::vector<uint32_t>& capacities, c
                   mb(m0.rss, m2.rss), per(m0.rss, m2.rss), static_cast<double>(t1 - t0) * 1e-9,
                   static_cast<double>(cap) / (static_cast<double>(t2 - t1) * 1e-9));
       if (refused) std::printf("  (%llu frames dropped or reset while filling the table)\n", static_cast<unsigned long long>(refused));
-      std::printf("  stream pool: 2 x %u B per slot reserved (%.1f MiB), %llu blocks touched at most\n",
+      const core::object_pool_stats bs = session::session_body_stats(*s);
+      std::printf("  stream pool: 2 x %u B per slot reserved (%.1f MiB), %llu blocks touched at most; body pool: %zu B "
+                  "per slot reserved (%.1f MiB), %llu open now, %llu touched at most\n",
                   session::session_stream_block_bytes(*s), 2.0 * session::session_stream_block_bytes(*s) * cap / 1048576.0,
-                  static_cast<unsigned long long>(session::session_stream_stats(*s).high_water));
+                  static_cast<unsigned long long>(session::session_stream_stats(*s).high_water),
+                  sizeof(engine::body_state), static_cast<double>(sizeof(engine::body_state)) * cap / 1048576.0,
+                  static_cast<unsigned long long>(bs.in_use), static_cast<unsigned long long>(bs.high_water));
       scan::stream_pool_bind(nullptr);
       std::fflush(stdout);
     }
   }
   std::printf("\nsizeof: flow_engine %zu, tcp_conn %zu, reasm %zu x2, flow_entry %zu; index: 2 x 8 B slots per entry "
-              "(64-byte buckets of 8); Hyperscan streams: 2 blocks per slot in the session's pool, taken per body\n",
-              sizeof(engine::flow_engine), sizeof(tcp::tcp_conn), sizeof(tcp::reasm), sizeof(flow::flow_entry));
+              "(64-byte buckets of 8); per open body: body_state %zu and 2 Hyperscan stream blocks from the session's "
+              "pools\n",
+              sizeof(engine::flow_engine), sizeof(tcp::tcp_conn), sizeof(tcp::reasm), sizeof(flow::flow_entry),
+              sizeof(engine::body_state));
   return 0;
 }
 
@@ -920,6 +935,7 @@ int main(int argc, char** argv) {
   const char* memory = nullptr;
   const char* history = nullptr;
   double budget_gib = 6.0;
+  bool mid_body = false;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
@@ -927,6 +943,7 @@ int main(int argc, char** argv) {
     else if (a.starts_with("--memory=")) memory = argv[i] + 9;
     else if (a.starts_with("--history=")) history = argv[i] + 10;
     else if (a.starts_with("--memory_budget=")) budget_gib = std::atof(argv[i] + 16);
+    else if (a == "--mid_body") mid_body = true;
     else argv[kept++] = argv[i];
   }
   argc = kept;
@@ -935,7 +952,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dp_bench: setup failed: %s\n", why.c_str());
     return 1;
   }
-  if (memory) return run_memory_report(*env, parse_list(memory), parse_list(history ? history : "0,4096,65536"), budget_gib);
+  if (memory) return run_memory_report(*env, parse_list(memory), parse_list(history ? history : "0,4096,65536"), budget_gib,
+                                       mid_body);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   if (const std::string why = datasets_build(*env); !why.empty()) {

@@ -540,7 +540,7 @@ void bm_flow_state(benchmark::State& state) {
     benchmark::DoNotOptimize(f);
   }
   engine::flow_engine_teardown(f);
-  const size_t streams = sizeof(f.channel) / sizeof(f.channel[0]);
+  const size_t streams = sizeof(engine::body_state::channel) / sizeof(engine::body_state::channel[0]);
   state.counters["sizeof_flow_engine"] = static_cast<double>(sizeof(engine::flow_engine));
   state.counters["http_parser_bytes"] = static_cast<double>(http::parser_state_size());
   state.counters["channel_state_bytes"] = static_cast<double>(sizeof(scan::channel_state));

@@ -15,6 +15,7 @@ struct engine_scratch {
   int current = 0;
   // Written by the owner thread only (load + store, no read-modify-write); read by any.
   std::atomic<int64_t> open_bodies[2] = {0, 0};
+  core::object_pool<body_state> bodies;
 };
 
 namespace {
@@ -23,8 +24,10 @@ constexpr decode::json_slots kSlots{0, 1};
 constexpr int kText = 0, kFields = 1;
 
 // The scan sink of the body in progress: its profile, and no masks when it goes unmasked.
+// Only called while a body is bound.
 scan::scan_sink body_sink(const flow_engine& f, const engine_sink& sink) {
-  return {flow_engine_body_db(f), sink.ctx, f.body_unmasked ? nullptr : sink.on_mask, sink.on_finding, f.body_entities, f.body_style};
+  const body_state& b = *f.body;
+  return {flow_engine_body_db(f), sink.ctx, b.unmasked ? nullptr : sink.on_mask, sink.on_finding, b.entities, b.style};
 }
 
 struct call {
@@ -38,7 +41,8 @@ struct call {
 
 void begin_open_channels(call& c) {
   for (int slot = 0; slot < 2; ++slot) {
-    scan::channel_state& ch = c.f.channel[slot];
+    if (c.f.body == nullptr) return;
+    scan::channel_state& ch = c.f.body->channel[slot];
     if (ch.open && !c.begun[slot]) {
       scan::channel_begin(*c.x.scan, slot, ch, c.scan_sink());
       c.begun[slot] = true;
@@ -60,11 +64,12 @@ void end_begun_channels(call& c) {
 }
 
 void open_channel(call& c, int slot, const scan::pattern_db& db) {
-  if (!scan::channel_open(c.f.channel[slot], db)) {
+  scan::channel_state& ch = c.f.body->channel[slot];
+  if (!scan::channel_open(ch, db)) {
     scan::scan_scratch_counters(*c.x.scan).no_stream_memory++;
     return fail(c.f, engine_error::no_stream_memory);
   }
-  scan::channel_begin(*c.x.scan, slot, c.f.channel[slot], c.scan_sink());
+  scan::channel_begin(*c.x.scan, slot, ch, c.scan_sink());
   c.begun[slot] = true;
 }
 
@@ -72,12 +77,15 @@ inline void count_bodies(engine_scratch& x, int slot, int64_t d) {
   x.open_bodies[slot].store(x.open_bodies[slot].load(std::memory_order_relaxed) + d, std::memory_order_release);
 }
 
-// The body's streams are gone (closed or released): its database may be freed once no other
-// body holds it.
+// The body's streams are gone (closed or released) and its state is back in the pool: its
+// database may be freed once no other body holds it.
 void unbind_body(flow_engine& f) {
-  for (auto& ch : f.channel) scan::channel_release(ch);
-  if (f.body_x != nullptr) count_bodies(*f.body_x, f.body_slot, -1);
-  f.body_x = nullptr;
+  body_state* b = f.body;
+  if (b == nullptr) return;
+  for (auto& ch : b->channel) scan::channel_release(ch);
+  count_bodies(*b->x, b->slot, -1);
+  b->x->bodies.put(b);
+  f.body = nullptr;
 }
 
 void on_response_head(void* ctx, const http::message_head& h) {
@@ -95,21 +103,28 @@ void on_response_head(void* ctx, const http::message_head& h) {
   if (c.sink.on_response_head) c.sink.on_response_head(c.sink.ctx, h, codec);
   f.codec = codec;
   if (!has_body) return;
-  decode::sse_init(f.body);
-  f.in_body = true;
   engine_scratch& x = c.x;
   const scan::pattern_db& db = *x.dbs[x.current];
   unbind_body(f);  // defensive: a body still bound would keep its slot's count (and database) forever
-  f.body_x = &x;
-  f.body_slot = static_cast<uint8_t>(x.current);
+  body_state* b = x.bodies.take();
+  if (b == nullptr) {
+    scan::scan_scratch_counters(*x.scan).no_body_memory++;
+    return fail(f, engine_error::no_body_memory);
+  }
+  decode::sse_init(b->dec);
+  for (auto& ch : b->channel) scan::channel_init(ch);
+  b->x = &x;
+  b->slot = static_cast<uint8_t>(x.current);
   count_bodies(x, x.current, +1);
-  f.body_unmasked = f.mode.unmasked;
-  f.body_entities = f.mode.entities;
-  f.body_style = f.mode.style;
-  if (f.body_entities != scan::all_entities && f.mode.db != db.serial()) {
-    f.body_entities = scan::all_entities;
+  b->unmasked = f.mode.unmasked;
+  b->entities = f.mode.entities;
+  b->style = f.mode.style;
+  if (b->entities != scan::all_entities && f.mode.db != db.serial()) {
+    b->entities = scan::all_entities;
     scan::scan_scratch_counters(*x.scan).profile_db_fallback++;
   }
+  f.body = b;
+  f.in_body = true;
   if (codec != body_codec::json) open_channel(c, kText, db);
   if (codec != body_codec::text && f.error == engine_error::none) open_channel(c, kFields, db);
 }
@@ -119,18 +134,19 @@ void on_response_body(void* ctx, const uint8_t* data, size_t len, uint64_t off) 
   flow_engine& f = c.f;
   if (f.error != engine_error::none || !f.in_body) return;
   scan::scan_scratch& s = *c.x.scan;
+  decode::sse_state& d = f.body->dec;
   switch (f.codec) {
-    case body_codec::text: decode::fold_feed(f.body.fold, s, kText, data, len, off); break;
+    case body_codec::text: decode::fold_feed(d.fold, s, kText, data, len, off); break;
     case body_codec::json:
-      if (!decode::json_feed(f.body.json, decode::json_mode::document, kSlots, s, data, len, off))
+      if (!decode::json_feed(d.json, decode::json_mode::document, kSlots, s, data, len, off))
         fail(f, engine_error::json);
       break;
     case body_codec::ndjson:
-      if (!decode::json_feed(f.body.json, decode::json_mode::events, kSlots, s, data, len, off))
+      if (!decode::json_feed(d.json, decode::json_mode::events, kSlots, s, data, len, off))
         fail(f, engine_error::json);
       break;
     case body_codec::sse:
-      if (!decode::sse_feed(f.body, kSlots, s, data, len, off)) fail(f, engine_error::sse);
+      if (!decode::sse_feed(d, kSlots, s, data, len, off)) fail(f, engine_error::sse);
       break;
     case body_codec::none: break;
   }
@@ -142,22 +158,25 @@ void on_response_end(void* ctx, uint64_t off) {
   if (f.error != engine_error::none) return;
   if (f.in_body) {
     scan::scan_scratch& s = *c.x.scan;
+    decode::sse_state& d = f.body->dec;
     switch (f.codec) {
-      case body_codec::text: decode::fold_finish(f.body.fold, s, kText); break;
+      case body_codec::text: decode::fold_finish(d.fold, s, kText); break;
       case body_codec::json:
       case body_codec::ndjson:
-        decode::fold_finish(f.body.json.fold, s, kFields);
-        if (!decode::json_complete(f.body.json)) fail(f, engine_error::json);
+        decode::fold_finish(d.json.fold, s, kFields);
+        if (!decode::json_complete(d.json)) fail(f, engine_error::json);
         break;
       case body_codec::sse:
-        if (!decode::sse_finish(f.body, kSlots, s)) fail(f, engine_error::sse);
+        if (!decode::sse_finish(d, kSlots, s)) fail(f, engine_error::sse);
         break;
       case body_codec::none: break;
     }
     if (f.error != engine_error::none) return;
     end_begun_channels(c);
-    for (int slot = 0; slot < 2; ++slot)
-      if (f.channel[slot].open) scan::channel_close(s, slot, f.channel[slot], c.scan_sink());
+    for (int slot = 0; slot < 2; ++slot) {
+      scan::channel_state& ch = f.body->channel[slot];
+      if (ch.open) scan::channel_close(s, slot, ch, c.scan_sink());
+    }
     unbind_body(f);
     f.in_body = false;
   }
@@ -186,12 +205,13 @@ http::parser_callbacks response_callbacks(call& c) {
 }
 
 uint64_t pending_raw(const flow_engine& f) {
-  if (!f.in_body) return scan::kNoOffset;
+  if (!f.in_body || f.body == nullptr) return scan::kNoOffset;
+  const decode::sse_state& d = f.body->dec;
   switch (f.codec) {
-    case body_codec::text: return f.body.fold.pending_raw;
+    case body_codec::text: return d.fold.pending_raw;
     case body_codec::json:
-    case body_codec::ndjson: return decode::json_pending_raw(f.body.json);
-    case body_codec::sse: return decode::sse_pending_raw(f.body);
+    case body_codec::ndjson: return decode::json_pending_raw(d.json);
+    case body_codec::sse: return decode::sse_pending_raw(d);
     case body_codec::none: break;
   }
   return scan::kNoOffset;
@@ -204,8 +224,9 @@ feed_result conclude(flow_engine& f, uint64_t now_ns) {
   if (f.error == engine_error::none) {
     uint64_t fin = std::min(f.response_end, f.head_start);
     fin = std::min(fin, pending_raw(f));
-    for (const auto& ch : f.channel)
-      if (ch.open) fin = std::min(fin, ch.first_held_raw);
+    if (f.body != nullptr)
+      for (const auto& ch : f.body->channel)
+        if (ch.open) fin = std::min(fin, ch.first_held_raw);
     if (fin < f.response_end) {
       if (f.hold_since_ns == 0 || fin > f.final_offset) f.hold_since_ns = now_ns ? now_ns : 1;
     } else {
@@ -229,6 +250,8 @@ const char* engine_error_name(engine_error e) {
     case engine_error::sse: return "sse_malformed";
     case engine_error::map_overflow: return "map_overflow";
     case engine_error::no_stream_memory: return "no_stream_memory";
+    case engine_error::no_body_memory: return "no_body_memory";
+    case engine_error::count: break;
   }
   return "unknown";
 }
@@ -272,10 +295,14 @@ const char* engine_config_check(const engine_config& cfg) {
   return nullptr;
 }
 
-engine_scratch* engine_scratch_create(const engine_config& cfg) {
+engine_scratch* engine_scratch_create(const engine_config& cfg, uint32_t open_bodies) {
   if (engine_config_check(cfg)) return nullptr;
   auto* x = new (std::nothrow) engine_scratch();
   if (!x) return nullptr;
+  if (!x->bodies.init(open_bodies)) {
+    delete x;
+    return nullptr;
+  }
   x->cfg = &cfg;
   x->dbs[0] = cfg.db;
   x->scan = scan::scan_scratch_create(*cfg.db);
@@ -294,6 +321,7 @@ void engine_scratch_destroy(engine_scratch* x) {
 }
 
 scan::scan_counters& engine_scratch_counters(engine_scratch& x) { return scan::scan_scratch_counters(*x.scan); }
+core::object_pool_stats engine_scratch_body_stats(const engine_scratch& x) { return x.bodies.stats(); }
 
 int engine_scratch_adopt(engine_scratch& x, const scan::pattern_db& db, hs_scratch_t* stream_scratch,
                          hs_scratch_t* block_scratch) {
@@ -311,15 +339,14 @@ int engine_scratch_adopt(engine_scratch& x, const scan::pattern_db& db, hs_scrat
 
 const scan::pattern_db* engine_scratch_db(const engine_scratch& x) { return x.dbs[x.current]; }
 const scan::pattern_db* flow_engine_body_db(const flow_engine& f) {
-  return f.body_x != nullptr ? f.body_x->dbs[f.body_slot] : nullptr;
+  return f.body != nullptr ? f.body->x->dbs[f.body->slot] : nullptr;
 }
 int64_t engine_scratch_open_bodies(const engine_scratch& x, int slot) {
   return x.open_bodies[slot & 1].load(std::memory_order_acquire);
 }
 
 bool flow_engine_setup(flow_engine& f, const engine_config& cfg) {
-  f.body_x = nullptr;
-  for (auto& ch : f.channel) scan::channel_init(ch);
+  f.body = nullptr;
   http::parser_init(f.request, http::direction::request, cfg.limits);
   http::parser_init(f.response, http::direction::response, cfg.limits);
   flow_engine_reset(f);
@@ -331,16 +358,12 @@ void flow_engine_teardown(flow_engine& f) { unbind_body(f); }
 void flow_engine_reset(flow_engine& f) {
   http::parser_init(f.request, http::direction::request, http::parser_get_limits(f.request));
   http::parser_init(f.response, http::direction::response, http::parser_get_limits(f.response));
-  decode::sse_init(f.body);
   unbind_body(f);
   f.response_end = f.head_start = f.hold_since_ns = f.final_offset = 0;
   f.codec = body_codec::none;
   f.in_body = false;
   f.error = engine_error::none;
   f.mode = scan::response_mode{};
-  f.body_unmasked = false;
-  f.body_entities = scan::all_entities;
-  f.body_style = scan::style_override::pattern;
 }
 
 feed_result feed_request(flow_engine& f, engine_scratch& x, const uint8_t* data, size_t len, uint64_t now_ns,
@@ -384,9 +407,12 @@ feed_result finish_response(flow_engine& f, engine_scratch& x, uint64_t now_ns, 
 
 feed_result flush_response(flow_engine& f, engine_scratch& x, uint64_t now_ns, const engine_sink& sink) {
   if (f.error != engine_error::none) return conclude(f, now_ns);
+  if (f.body == nullptr) return conclude(f, now_ns);
   const scan::scan_sink ss = body_sink(f, sink);
-  for (int slot = 0; slot < 2; ++slot)
-    if (f.channel[slot].open) scan::channel_flush(*x.scan, slot, f.channel[slot], x.cfg->flush, ss);
+  for (int slot = 0; slot < 2; ++slot) {
+    scan::channel_state& ch = f.body->channel[slot];
+    if (ch.open) scan::channel_flush(*x.scan, slot, ch, x.cfg->flush, ss);
+  }
   return conclude(f, now_ns);
 }
 

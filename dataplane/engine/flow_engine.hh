@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dataplane/core/object_pool.hh"
 #include "dataplane/decode/sse.hh"
 #include "dataplane/http/http_parser.hh"
 #include "dataplane/mask/mask_action.hh"
@@ -35,7 +36,10 @@ enum class engine_error : uint8_t {
   sse,                       // malformed event stream
   map_overflow,              // too many escapes held at once to map masks precisely
   no_stream_memory,          // no Hyperscan stream state left (the lcore's pool is exhausted)
+  no_body_memory,            // no body state left (more bodies open at once than the pool holds)
+  count
 };
+inline constexpr size_t engine_error_count = static_cast<size_t>(engine_error::count);
 const char* engine_error_name(engine_error e);
 
 enum class body_codec : uint8_t { none, text, json, sse, ndjson };
@@ -69,10 +73,29 @@ struct feed_result {
   uint64_t final_offset = 0;  // response bytes below this are final
 };
 
+// A response body's decoder and scanner state. Only an open body needs it, so it is not part of
+// the flow: the thread's engine_scratch holds a pool of them (engine_scratch_create), a body takes
+// one when it starts and returns it when it ends or is abandoned. A body that finds the pool empty
+// fails closed (no_body_memory). ~1.6 KB: most of what an open body costs besides its streams.
 struct engine_scratch;
-engine_scratch* engine_scratch_create(const engine_config& cfg);  // setup time
+struct body_state {
+  engine_scratch* x = nullptr;  // the scratch it came from; the body's database is its slot `slot`
+  uint64_t entities = scan::all_entities;  // the body's masking profile (copied from the mode)
+  scan::style_override style = scan::style_override::pattern;
+  bool unmasked = false;
+  uint8_t slot = 0;
+  decode::sse_state dec;           // SSE state; its JSON and fold states serve the other codecs
+  scan::channel_state channel[2];  // [0] joined text, [1] fields
+};
+
+// Setup time. `open_bodies`: how many response bodies may be open at once on this thread (the
+// body_state pool; reserved here, touched only as bodies need it).
+inline constexpr uint32_t kDefaultOpenBodies = 1024;
+engine_scratch* engine_scratch_create(const engine_config& cfg, uint32_t open_bodies = kDefaultOpenBodies);
 void engine_scratch_destroy(engine_scratch* x);
 scan::scan_counters& engine_scratch_counters(engine_scratch& x);
+// The body_state pool (any thread may read it: monitoring).
+core::object_pool_stats engine_scratch_body_stats(const engine_scratch& x);
 
 // Pattern database swaps (phigate-cp pushes a new one while traffic flows). A thread's bodies
 // bind, when they start, to the database current on its engine_scratch and finish on it; two
@@ -92,41 +115,33 @@ const scan::pattern_db* engine_scratch_db(const engine_scratch& x);
 int64_t engine_scratch_open_bodies(const engine_scratch& x, int slot);
 
 struct alignas(64) flow_engine {
-  // The scratch whose open-body count this flow's body holds (null: no body bound); the body's
-  // database is its slot `body_slot` (a body keeps the database it started with).
-  engine_scratch* body_x = nullptr;
+  body_state* body = nullptr;    // while a body is open (a body keeps the database it started with)
   http::parser request;
   http::parser response;
-  decode::sse_state body;        // SSE state; its JSON and fold states serve the other codecs
-  scan::channel_state channel[2];  // [0] joined text, [1] fields
   uint64_t response_end = 0;     // response bytes fed so far
   uint64_t head_start = 0;       // start of the response head being parsed (held until complete)
   uint64_t hold_since_ns = 0;    // when the current hold began (0: nothing held)
   uint64_t final_offset = 0;
+  scan::response_mode mode{};    // how the next response body is masked (set_response_mode)
   body_codec codec = body_codec::none;
   bool in_body = false;
   engine_error error = engine_error::none;
-  // The mode of the body in progress (copied from `mode` when it starts), then the mode for the
-  // next one. Ordered to fit the slack of the struct's last cache line.
-  scan::style_override body_style = scan::style_override::pattern;
-  bool body_unmasked = false;
-  uint8_t body_slot = 0;
-  uint64_t body_entities = scan::all_entities;
-  scan::response_mode mode{};    // how the next response body is masked (set_response_mode)
 };
-// One per flow slot (1M flows: 2 GiB at this size, plus Hyperscan streams): grow it only with a
-// measurement in docs/benchmarks.md. It was 4096 before the held map was packed and the
-// request-target copy left the parsers.
-static_assert(sizeof(flow_engine) <= 2048, "flow_engine grew: it is per-flow state");
+// One per flow slot: grow it only with a measurement in docs/benchmarks.md. It was 4096 before the
+// held map was packed and the request-target copy left the parsers, 2048 before the body state
+// moved to a pool.
+static_assert(sizeof(flow_engine) <= 384, "flow_engine grew: it is per-flow state");
 
 // The database the body in progress is scanned with (nullptr between bodies): findings name
-// their patterns by its indexes.
+// their patterns by its indexes. Its slot on the scratch (0 or 1; 0 between bodies).
 const scan::pattern_db* flow_engine_body_db(const flow_engine& f);
+inline int flow_engine_body_slot(const flow_engine& f) { return f.body != nullptr ? f.body->slot : 0; }
 
-// Setup time (the parsers take cfg.limits; streams open per body, see engine_scratch_adopt).
-// Returns false on allocation failure.
+// Setup time (the parsers take cfg.limits; body state and streams are taken per body, see
+// body_state and engine_scratch_adopt). Returns false on allocation failure.
 bool flow_engine_setup(flow_engine& f, const engine_config& cfg);
-// Frees the stream state of a body in progress. On the flow's thread, or after it stopped.
+// Returns the body state and streams of a body in progress. On the flow's thread, or after it
+// stopped.
 void flow_engine_teardown(flow_engine& f);
 // A new connection on a set-up engine (no allocation). The response mode returns to the default
 // (every entity masked, each pattern's own style).

@@ -47,9 +47,12 @@ struct dp_config {
   // forwarded (masked). A power of two from 4 KiB, or 0; retransmissions older than it are
   // filled (reasm_config::fill_byte). Sets the slot's address-space reservation (2x this).
   uint32_t history_bytes = 64 * 1024;
-  // Hyperscan stream state per open channel (two per flow slot, from a per-worker pool): the
+  // Hyperscan stream state per open channel (two per open body, from a per-worker pool): the
   // largest pattern database phigate-cp may push later. 0: automatic, twice what the configured
   // pattern sets need, rounded up to 64 bytes, at least 128.
+  // Response bodies open at once per worker (0: flows.capacity); each holds ~1.6 KB of engine
+  // state and two stream blocks, touched only while open. More fail closed (no_body_memory).
+  uint32_t open_bodies = 0;
   uint32_t stream_state_bytes = 0;
   bool midstream_accept = false;      // false: data on a connection seen without its handshake is reset
   // Reassembly caps (per direction per flow, per worker) and the gap timeout: past them the

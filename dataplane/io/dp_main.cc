@@ -564,6 +564,23 @@ std::string stats_json(const std::vector<worker_ctx*>& ws, const io_ctx* io, con
          ",\"profile_db_fallback\":" + std::to_string(fallback) + ",\"map_overflow\":" + std::to_string(map_overflow) +
          ",\"late_mask_bytes\":" + std::to_string(late);
   }
+  // Body state (per-worker engine pools).
+  {
+    core::object_pool_stats b{};
+    uint64_t no_mem = 0;
+    for (const worker_ctx* wk : ws) {
+      const core::object_pool_stats p = session::session_body_stats(*wk->session);
+      b.capacity += p.capacity;
+      b.in_use += p.in_use;
+      b.high_water += p.high_water;
+      b.failed += p.failed;
+      no_mem += session::session_scan_stats(*wk->session).no_body_memory;
+    }
+    j += "},\"bodies\":{\"block_bytes\":" + std::to_string(sizeof(engine::body_state)) + ",\"blocks\":" +
+         std::to_string(b.capacity) + ",\"in_use\":" + std::to_string(b.in_use) + ",\"high_water\":" +
+         std::to_string(b.high_water) + ",\"failed\":" + std::to_string(b.failed) + ",\"no_body_memory\":" +
+         std::to_string(no_mem);
+  }
   j += "},\"decisions_by_verdict\":{";
   for (size_t i = 0; i < session::request_verdict_count; ++i)
     j += std::string(i ? "," : "") + "\"" + session::request_verdict_name(static_cast<session::request_verdict>(i)) +
@@ -837,6 +854,7 @@ int main(int argc, char** argv) {
     scfg.table.timeout_ns[static_cast<size_t>(flow::timeout_class::closing)] = uint64_t{cfg.closing_timeout_s} * 1'000'000'000ULL;
     scfg.history_bytes = cfg.history_bytes;
     scfg.stream_block_bytes = stream_block;
+    scfg.open_bodies = cfg.open_bodies;
     scfg.tcp.midstream = cfg.midstream_accept ? tcp::midstream_policy::accept : tcp::midstream_policy::reset;
     scfg.reasm.max_segments_per_flow = cfg.reasm_segments_per_flow;
     scfg.reasm.max_bytes_per_flow = cfg.reasm_bytes_per_flow;

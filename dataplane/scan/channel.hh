@@ -108,11 +108,12 @@ struct scan_counters {
   uint64_t probe_failed = 0;       // timer flush without memory for its probe: held bytes masked
   uint64_t profile_db_fallback = 0; // bodies masked fully: their profile named another database
   uint64_t no_stream_memory = 0;   // bodies failed closed: no stream state available
+  uint64_t no_body_memory = 0;     // bodies failed closed: no body state available (engine/flow_engine.hh)
 };
 
-// Per-flow, per-channel state. The Hyperscan stream exists while a message body is open (see
-// above). Not cache-line aligned on its own: it lives inside the (aligned) flow_engine, and
-// padding each channel to 64 bytes cost 128 per flow.
+// Per-body, per-channel state. The Hyperscan stream exists while a message body is open (see
+// above). Not cache-line aligned on its own: it lives inside the (aligned) engine::body_state,
+// and padding each channel to 64 bytes cost 128 per body.
 struct channel_state {
   hs_stream_t* stream = nullptr;
   uint64_t logical_end = 0;     // logical bytes appended in this message
@@ -136,8 +137,8 @@ struct channel_state {
   held_entry held[kHeldMapEntries];
   uint8_t window[kWindowBytes];
 };
-// Two per flow: a regression guard for the per-flow memory (docs/benchmarks.md, "Per-flow state").
-static_assert(sizeof(channel_state) <= 768, "channel_state grew: it is per flow, twice");
+// Two per open body: a regression guard for the per-body memory (docs/benchmarks.md).
+static_assert(sizeof(channel_state) <= 768, "channel_state grew: it is per open body, twice");
 
 // Where masks and findings go, and the message's masking profile. The profile travels with the
 // sink rather than in channel_state (which is sized to whole cache lines per flow): the caller

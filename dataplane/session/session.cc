@@ -82,27 +82,38 @@ struct mode_queue {
     scan::style_override style;
     bool unmasked;
   };
-  entry q[response_mode_depth];
+  // Stored by field: an array of entries would carry 6 bytes of padding each, per connection.
+  uint64_t entities[response_mode_depth];
+  uint32_t profile_tag[response_mode_depth];
+  uint32_t db[response_mode_depth];
+  scan::style_override style[response_mode_depth];
+  bool unmasked[response_mode_depth];
   uint8_t head = 0, count = 0;
   uint32_t overflow = 0;
+  void put(size_t i, const entry& e) {
+    entities[i] = e.entities, profile_tag[i] = e.profile_tag, db[i] = e.db, style[i] = e.style, unmasked[i] = e.unmasked;
+  }
+  entry get(size_t i) const { return {entities[i], profile_tag[i], db[i], style[i], unmasked[i]}; }
 };
 
 // Per-flow state, constructed once per table slot at setup (the engine's Hyperscan streams come
 // from the session's pool while a response body is open).
 struct session_flow {
+  engine::flow_engine eng;  // first: it is cache-line aligned, so nothing pads before it
   tcp::tcp_conn tcp;
   tcp::reasm r[2];
-  engine::flow_engine eng;
   uint64_t response_final = 0;
   uint64_t conn_id = 0;
   engine::engine_error response_error = engine::engine_error::none;
   engine::engine_error request_error = engine::engine_error::none;
+  bool timer_listed = false;                      // in session_ctx::timers
+  reset_reason pending_reset = reset_reason::none;  // a timer failed the flow: reset on its next packet
   req_gate gate;
   resp_findings rf;
   mode_queue modes;
-  bool timer_listed = false;                      // in session_ctx::timers
-  reset_reason pending_reset = reset_reason::none;  // a timer failed the flow: reset on its next packet
 };
+// One per flow slot, with flow_entry (72 B) and its index slots (16 B): 1 KB per flow in all.
+static_assert(sizeof(session_flow) <= 896, "session_flow grew: it is per-flow state (docs/benchmarks.md)");
 
 }  // namespace
 
@@ -265,7 +276,7 @@ void mode_push(session_ctx& s, session_flow& f, const request_answer& a) {
     ++s.n.response_mode_overflow;
     return;
   }
-  m.q[(m.head + m.count) % response_mode_depth] = {a.mask_entities, a.profile_tag, a.mask_db, a.mask_style, a.unmasked};
+  m.put((m.head + m.count) % response_mode_depth, {a.mask_entities, a.profile_tag, a.mask_db, a.mask_style, a.unmasked});
   ++m.count;
 }
 
@@ -274,7 +285,7 @@ void mode_push(session_ctx& s, session_flow& f, const request_answer& a) {
 mode_queue::entry mode_front(mode_queue& m, bool take) {
   mode_queue::entry e{scan::default_response_mode.entities, 0, 0, scan::default_response_mode.style, false};
   if (m.count != 0) {
-    e = m.q[m.head];
+    e = m.get(m.head);
     if (take) {
       m.head = static_cast<uint8_t>((m.head + 1) % response_mode_depth);
       --m.count;
@@ -433,7 +444,7 @@ void note_finding(call& c, const scan::finding& fd) {
     s.cfg.recorder.on_span(s.cfg.recorder.ctx, c.f->conn_id, fd.raw_start,
                            static_cast<uint32_t>(fd.raw_end - fd.raw_start), fd.pattern, rf.db, c.now);
   ++s.n.findings;
-  ++s.n.findings_by_pattern[c.f->eng.body_slot & 1][std::min<uint32_t>(fd.pattern, 63)];
+  ++s.n.findings_by_pattern[engine::flow_engine_body_slot(c.f->eng) & 1][std::min<uint32_t>(fd.pattern, 63)];
   ++rf.total;
   for (uint16_t i = 0; i < rf.used; ++i)
     if (rf.pattern[i] == fd.pattern) {
@@ -750,11 +761,12 @@ session_ctx* session_create(const session_config& cfg, const session_sink& sink,
   s->sink = sink;
   s->table = flow::flow_table_create_for<session_flow>(cfg.table);
   s->pool = tcp::reasm_pool_create(cfg.reasm);
-  s->x = engine::engine_scratch_create(*cfg.engine);
+  const uint32_t bodies = cfg.open_bodies != 0 ? std::min(cfg.open_bodies, cfg.table.capacity) : cfg.table.capacity;
+  s->x = engine::engine_scratch_create(*cfg.engine, bodies);
   if (cfg.engine->db != nullptr) {
     const uint32_t block = scan::stream_pool_block_for(cfg.engine->db->stream_bytes(), cfg.stream_block_bytes);
     if (block >= cfg.engine->db->stream_bytes() && scan::stream_pool_install())
-      s->streams = scan::stream_pool_create(uint64_t{cfg.table.capacity} * 2 + 2, block);
+      s->streams = scan::stream_pool_create(uint64_t{bodies} * 2 + 2, block);
   }
   const uint64_t hist = uint64_t{cfg.table.capacity} * 2 * cfg.history_bytes;
   if (hist != 0) s->history.reset(new (std::nothrow) uint8_t[hist]);
@@ -791,7 +803,7 @@ session_ctx* session_create(const session_config& cfg, const session_sink& sink,
     }
   }
   if (!ok) {
-    *why = "allocation failed (flow table, reassembly pool, engine scratch, stream pool, history or engine streams)";
+    *why = "allocation failed (flow table, reassembly pool, engine scratch and body pool, stream pool or history)";
     session_destroy(s.release());
     return nullptr;
   }
@@ -1078,6 +1090,7 @@ uint32_t session_live_flows(const session_ctx& s) { return flow::flow_table_live
 void session_bind_thread(session_ctx& s) { scan::stream_pool_bind(s.streams); }
 uint32_t session_stream_block_bytes(const session_ctx& s) { return scan::stream_pool_block_bytes(*s.streams); }
 scan::stream_pool_stats session_stream_stats(const session_ctx& s) { return scan::stream_pool_read(*s.streams); }
+core::object_pool_stats session_body_stats(const session_ctx& s) { return engine::engine_scratch_body_stats(*s.x); }
 const scan::scan_counters& session_scan_stats(const session_ctx& s) { return engine::engine_scratch_counters(*s.x); }
 
 int session_adopt_patterns(session_ctx& s, const scan::pattern_db& db, hs_scratch_t* stream_scratch,

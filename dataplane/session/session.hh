@@ -64,7 +64,12 @@ struct session_config {
   tcp::reasm_config reasm{};
   const engine::engine_config* engine = nullptr;  // outlives the session (db shared read-only)
   uint32_t history_bytes = 64 * 1024;  // per direction per flow slot; a power of two (or 0)
-  // Hyperscan stream state per channel: the session's pool holds two blocks per flow slot (plus
+  // Response bodies open at once (0: one per flow slot, so the pool never runs out first). Each
+  // takes an engine::body_state (~1.6 KB) and two Hyperscan stream blocks; both pools are
+  // reserved at setup and touched only as bodies need them. A body beyond this fails closed
+  // (engine_error::no_body_memory).
+  uint32_t open_bodies = 0;
+  // Hyperscan stream state per channel: the session's pool holds two blocks per open body (plus
   // two for timer-flush probes) of this size (scan::stream_pool_block_for; 0: automatic).
   uint32_t stream_block_bytes = 0;
   // The engine's hold timer: held response bytes older than this are decided (flush_response).
@@ -167,7 +172,7 @@ struct session_counters {
   uint64_t drops[drop_reason_count] = {};
   uint64_t resets[reset_reason_count] = {};
   uint64_t parse_errors[net::parse_error_count] = {};
-  uint64_t engine_errors[8] = {};      // indexed by engine::engine_error (response and request)
+  uint64_t engine_errors[engine::engine_error_count] = {};  // indexed by engine::engine_error (response and request)
   uint64_t flows_created = 0;
   uint64_t flows_expired = 0;
   uint64_t held_forwarded = 0;         // held frames released through the sink
@@ -201,6 +206,7 @@ session_ctx* session_create(const session_config& cfg, const session_sink& sink,
 void session_bind_thread(session_ctx& s);
 uint32_t session_stream_block_bytes(const session_ctx& s);
 scan::stream_pool_stats session_stream_stats(const session_ctx& s);
+core::object_pool_stats session_body_stats(const session_ctx& s);  // engine::body_state pool
 // The engine's scanner counters (read from another thread: monitoring only).
 const scan::scan_counters& session_scan_stats(const session_ctx& s);
 // Drops every held frame through the sink, then frees everything.

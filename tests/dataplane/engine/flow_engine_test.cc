@@ -195,13 +195,82 @@ TEST(flow_engine, context_keyword_window_edge_and_case) {
 // --- per-flow memory and the bounds that keep it small (docs/benchmarks.md, "Per-flow state") ---
 
 TEST(flow_engine, per_flow_state_stays_small) {
-  // Was 4096 bytes: two 256-byte request-target copies and 2 x 48 held map entries of 24 bytes.
-  EXPECT_LE(sizeof(engine::flow_engine), 2048u);
+  // Was 4096 bytes: two 256-byte request-target copies and 2 x 48 held map entries of 24 bytes;
+  // then 2048 with the body's decoder and channels inside the flow.
+  EXPECT_LE(sizeof(engine::flow_engine), 384u);
+  EXPECT_LE(sizeof(engine::body_state), 1680u);
   EXPECT_LE(sizeof(http::parser), 160u);
   EXPECT_LE(sizeof(scan::channel_state), 768u);
-  std::printf("sizeof(flow_engine) = %zu, channel_state = %zu, http::parser = %zu, sse_state = %zu\n",
-              sizeof(engine::flow_engine), sizeof(scan::channel_state), sizeof(http::parser),
-              sizeof(decode::sse_state));
+  std::printf("sizeof(flow_engine) = %zu, body_state = %zu, channel_state = %zu, http::parser = %zu, sse_state = %zu\n",
+              sizeof(engine::flow_engine), sizeof(engine::body_state), sizeof(scan::channel_state),
+              sizeof(http::parser), sizeof(decode::sse_state));
+}
+
+// Body state comes from the scratch's pool: a body takes one when it starts and returns it when it
+// ends or is abandoned; a body that finds the pool empty fails closed, and a flow between bodies
+// holds none.
+TEST(flow_engine, body_state_pool_bounds_open_bodies_and_fails_closed) {
+  catalog& c = catalog::shared();
+  engine::engine_scratch* x = engine::engine_scratch_create(c.cfg, 2);
+  ASSERT_NE(x, nullptr);
+  const std::string body = R"({"content":"SSN 123-45-6789 on file."})";
+  const std::string resp = http_response("application/json", body);
+  const std::string req = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+  struct one {
+    engine::flow_engine f;
+    std::string out;
+    engine::engine_sink sink;
+  };
+  auto feed = [&](one& o, size_t from, size_t to) {
+    if (from == 0) {
+      o.out = resp;
+      o.sink.ctx = &o;
+      o.sink.on_mask = [](void* ctx, const mask::mask_action& a) {
+        auto& self = *static_cast<one*>(ctx);
+        mask::mask_apply(reinterpret_cast<uint8_t*>(self.out.data()), self.out.size(), 0, a);
+      };
+      engine::feed_request(o.f, *x, reinterpret_cast<const uint8_t*>(req.data()), req.size(), 1, o.sink);
+    }
+    return engine::feed_response(o.f, *x, reinterpret_cast<const uint8_t*>(resp.data()) + from, to - from, 2, o.sink);
+  };
+  auto flows = std::make_unique<one[]>(4);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(engine::flow_engine_setup(flows[i].f, c.cfg));
+  const size_t mid = resp.size() - 8;  // inside the body
+  const uint64_t before = engine::engine_scratch_counters(*x).no_body_memory;
+
+  ASSERT_EQ(feed(flows[0], 0, mid).error, engine::engine_error::none);
+  ASSERT_EQ(feed(flows[1], 0, mid).error, engine::engine_error::none);
+  EXPECT_EQ(engine::engine_scratch_body_stats(*x).in_use, 2u);
+  // A third body finds the pool empty: refused, so the caller resets it; nothing is released.
+  const engine::feed_result r = feed(flows[2], 0, resp.size());
+  EXPECT_EQ(r.error, engine::engine_error::no_body_memory);
+  EXPECT_STREQ(engine::engine_error_name(r.error), "no_body_memory");
+  EXPECT_LE(r.final_offset, resp.size() - body.size());
+  EXPECT_EQ(engine::engine_scratch_counters(*x).no_body_memory, before + 1);
+  EXPECT_EQ(engine::engine_scratch_body_stats(*x).failed, 1u);
+
+  // An ended body returns its state: the flow between bodies holds none, and the next body fits.
+  ASSERT_EQ(feed(flows[0], mid, resp.size()).error, engine::engine_error::none);
+  EXPECT_EQ(flows[0].f.body, nullptr);
+  EXPECT_EQ(flows[0].out.find("6789"), std::string::npos) << flows[0].out;
+  EXPECT_EQ(engine::engine_scratch_body_stats(*x).in_use, 1u);
+  ASSERT_EQ(feed(flows[3], 0, resp.size()).error, engine::engine_error::none);
+  EXPECT_EQ(flows[3].out.find("6789"), std::string::npos) << flows[3].out;
+
+  // A body abandoned mid-way (connection reset) returns its state too.
+  engine::flow_engine_reset(flows[1].f);
+  EXPECT_EQ(engine::engine_scratch_body_stats(*x).in_use, 0u);
+  EXPECT_EQ(engine::engine_scratch_body_stats(*x).high_water, 2u);
+  // A reused state starts clean: the same body split differently masks the same way.
+  for (size_t cut = resp.size() - body.size() + 1; cut < resp.size(); ++cut) {
+    engine::flow_engine_reset(flows[1].f);
+    ASSERT_EQ(feed(flows[1], 0, cut).error, engine::engine_error::none);
+    ASSERT_EQ(feed(flows[1], cut, resp.size()).error, engine::engine_error::none);
+    EXPECT_EQ(flows[1].out, flows[0].out) << cut;
+  }
+  for (int i = 0; i < 4; ++i) engine::flow_engine_teardown(flows[i].f);
+  EXPECT_EQ(engine::engine_scratch_body_stats(*x).in_use, 0u);
+  engine::engine_scratch_destroy(x);
 }
 
 // An SSE response whose text is "see " followed by the first `url_chars` bytes of a URL, one byte

@@ -114,6 +114,13 @@ TEST(dp_config, flow_and_reassembly_limits) {
   EXPECT_EQ(e.stream_state_bytes, 512u);
   EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"stream_state_bytes": 32}})"), "flows.stream_state_bytes: 0 (automatic) or 64..4096");
   EXPECT_NE(parse("{" + kBase + R"(, "flows": {"stream_state_bytes": 8192}})").find("flows.stream_state_bytes"), std::string::npos);
+  // Open bodies per worker: 0 (one per flow slot) up to the capacity.
+  EXPECT_EQ(d.open_bodies, 0u);
+  ASSERT_EQ(dp_config_parse("{" + kBase + R"(, "flows": {"capacity": 4096, "open_bodies": 1024}})", e), "");
+  EXPECT_EQ(e.open_bodies, 1024u);
+  EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"capacity": 1024, "open_bodies": 2048}})"),
+            "flows.open_bodies: at most flows.capacity (0: flows.capacity)");
+  EXPECT_NE(parse("{" + kBase + R"(, "flows": {"open_bodies": -1}})").find("flows.open_bodies"), std::string::npos);
   EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"midstream": "pass"}})"), R"(flows.midstream: "reset" or "accept")");
   EXPECT_EQ(parse("{" + kBase + R"(, "reassembly": {"segments": 1024, "segments_per_flow": 2048}})"),
             "reassembly.segments: at least segments_per_flow");

@@ -158,6 +158,49 @@ TEST(session, destroy_returns_every_held_frame) {
   EXPECT_EQ(drops, 1);
 }
 
+// open_bodies bounds the response bodies open at once (their state comes from a pool, not the
+// flow slot): a body past it is reset as unmaskable, and an ended body makes room again.
+TEST(session, bodies_beyond_open_bodies_fail_closed_and_ended_bodies_make_room) {
+  session::session_config sc;
+  sc.open_bodies = 1;
+  harness h(sc);
+  ASSERT_NE(h.s, nullptr) << h.why;
+  const std::string resp = json_response("{\"note\":\"patient SSN 123-45-6789 on file\"}");
+  const size_t mid = resp.size() - 10;
+  const uint32_t ack = kCisn + 1 + uint32_t(kRequest.size());
+  auto connect = [&](uint16_t sport) {
+    frame_spec fs;
+    fs.sport = sport;
+    EXPECT_EQ(h.send(h.make(true, F::syn, kCisn, 0, "", fs)).action, packet_action::forward);
+    EXPECT_EQ(h.send(h.make(false, F::syn | F::ack, kSisn, kCisn + 1, "", fs)).action, packet_action::forward);
+    EXPECT_EQ(h.send(h.make(true, F::ack, kCisn + 1, kSisn + 1, "", fs)).action, packet_action::forward);
+    EXPECT_EQ(h.send(h.make(true, F::ack | F::psh, kCisn + 1, kSisn + 1, kRequest, fs)).action, packet_action::forward);
+    return fs;
+  };
+  const frame_spec a = connect(40001), b = connect(40002);
+  // a's body is open (its tail has not arrived): it holds the only body state.
+  EXPECT_NE(h.send(h.make(false, F::ack, kSisn + 1, ack, resp.substr(0, mid), a)).action, packet_action::reset);
+  EXPECT_EQ(session::session_body_stats(*h.s).in_use, 1u);
+  const session::session_result r = h.send(h.make(false, F::ack, kSisn + 1, ack, resp, b));
+  ASSERT_EQ(r.action, packet_action::reset);
+  EXPECT_EQ(r.reset, session::reset_reason::response_unmaskable);
+  const session::session_counters& n = session::session_stats(*h.s);
+  EXPECT_EQ(n.engine_errors[size_t(engine::engine_error::no_body_memory)], 1u);
+  EXPECT_EQ(session::session_body_stats(*h.s).failed, 1u);
+  // a ends: masked, and its state is back for the next body.
+  EXPECT_NE(h.send(h.make(false, F::ack, kSisn + 1 + uint32_t(mid), ack, resp.substr(mid), a)).action,
+            packet_action::reset);
+  EXPECT_EQ(session::session_body_stats(*h.s).in_use, 0u);
+  const std::string out = h.server_bytes();
+  EXPECT_EQ(out.size(), resp.size());
+  EXPECT_EQ(out.find("6789"), std::string::npos) << out;
+  EXPECT_NE(out.find("***-**-****"), std::string::npos) << out;
+  const frame_spec c = connect(40003);
+  EXPECT_NE(h.send(h.make(false, F::ack, kSisn + 1, ack, resp, c)).action, packet_action::reset);
+  EXPECT_EQ(session::session_body_stats(*h.s).high_water, 1u);
+  EXPECT_EQ(h.server_bytes().size(), 2 * resp.size());
+}
+
 TEST(session, bad_configuration_is_refused_with_a_reason) {
   session::session_config sc;
   sc.engine = &catalog::shared().cfg;
