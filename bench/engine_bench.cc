@@ -542,12 +542,15 @@ void bm_flow_state(benchmark::State& state) {
   engine::flow_engine_teardown(f);
   const size_t streams = sizeof(engine::body_state::channel) / sizeof(engine::body_state::channel[0]);
   state.counters["sizeof_flow_engine"] = static_cast<double>(sizeof(engine::flow_engine));
+  state.counters["sizeof_body_state"] = static_cast<double>(sizeof(engine::body_state));
   state.counters["http_parser_bytes"] = static_cast<double>(http::parser_state_size());
   state.counters["channel_state_bytes"] = static_cast<double>(sizeof(scan::channel_state));
   state.counters["hs_stream_bytes"] = static_cast<double>(e.hs_stream_bytes);
   state.counters["hs_streams"] = static_cast<double>(streams);
-  state.counters["per_flow_total_bytes"] =
-      static_cast<double>(sizeof(engine::flow_engine) + streams * e.hs_stream_bytes);
+  // Every flow carries flow_engine; an open body adds its body_state and streams (from pools).
+  state.counters["per_flow_bytes"] = static_cast<double>(sizeof(engine::flow_engine));
+  state.counters["per_open_body_bytes"] =
+      static_cast<double>(sizeof(engine::body_state) + streams * e.hs_stream_bytes);
 }
 
 void register_all() {

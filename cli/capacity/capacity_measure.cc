@@ -472,10 +472,12 @@ std::variant<memory_result, std::string> measure_memory(const engine::engine_con
            " flows live";
   m.rss_create_bytes = static_cast<double>(rss1 > rss0 ? rss1 - rss0 : 0);
   m.rss_live_bytes = static_cast<double>(rss2 > rss1 ? rss2 - rss1 : 0);
-  // Hyperscan stream state: two pool blocks per table slot, touched only while a body is open
+  // An open body's state (engine::body_state and two Hyperscan stream blocks) comes from pools of
+  // one per table slot (phigate-dp's default flows.open_bodies), touched only while a body is open
   // (the sampled flows' responses are complete). Planned for as if every slot were mid-body.
-  const double streams = 2.0 * session::session_stream_block_bytes(*s) * static_cast<double>(m.table_capacity);
-  m.bytes_per_flow = (m.rss_create_bytes + streams) / flows + m.rss_live_bytes / m.sampled_flows;
+  const double bodies = (static_cast<double>(sizeof(engine::body_state)) + 2.0 * session::session_stream_block_bytes(*s)) *
+                        static_cast<double>(m.table_capacity);
+  m.bytes_per_flow = (m.rss_create_bytes + bodies) / flows + m.rss_live_bytes / m.sampled_flows;
   scan::stream_pool_bind(nullptr);
   return m;
 }
