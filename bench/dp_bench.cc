@@ -429,6 +429,9 @@ struct session_runner {
       error = why ? why : "session_create failed";
       return;
     }
+    // Stream state from the session's pool, as on a worker (run_session binds it again on the
+    // thread that runs each benchmark; the runner is only ever used by one thread at a time).
+    session::session_bind_thread(*s);
     // Untimed warm-up: every lane's prologue and one whole cycle (first-touch page faults of
     // history rings and frame buffers cost ~20 us each on this VM and would land in the first
     // timed run), then each lane forward to its staggered start.
@@ -437,6 +440,7 @@ struct session_runner {
       const uint64_t n = rp.prologue_frames(i) + cycle + (rp.lanes() > 1 ? stagger(i, cycle) : 0);
       for (uint64_t k = 0; k < n && error.empty(); ++k) send(d, i, now());
     }
+    scan::stream_pool_bind(nullptr);
   }
   session::session_result send(const dataset& d, uint32_t i, uint64_t now) {
     const frame_desc& f = rp.next(i);
@@ -483,6 +487,7 @@ void run_session(benchmark::State& state, set_id id, uint32_t flows, int gate_bu
   uint32_t lane = run.lane;
   bool starved = false;
   run.resume();
+  session::session_bind_thread(s);
   const uint64_t cpu0 = thread_cpu_ns();
   for (auto _ : state) {
     const uint64_t now = run.now();
@@ -533,6 +538,7 @@ void run_session(benchmark::State& state, set_id id, uint32_t flows, int gate_bu
     }
   }
   const uint64_t cpu_ns = thread_cpu_ns() - cpu0;
+  scan::stream_pool_bind(nullptr);  // other benchmarks' sessions on this thread must not use this pool
   run.pause();
   run.lane = lane;
   state.counters["pool_depth"] = benchmark::Counter(static_cast<double>(pool.deepest()), benchmark::Counter::kAvgThreads);
