@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <new>
+#include <type_traits>
 
 namespace phigate::core {
 
@@ -25,6 +26,10 @@ struct object_pool_stats {
 
 template <class T>
 class object_pool {
+  // Objects are never destroyed (the pool is freed as raw memory), and a free one's first bytes
+  // thread the free list: plain data only.
+  static_assert(std::is_trivially_destructible_v<T>, "object_pool holds plain data");
+
  public:
   object_pool() = default;
   object_pool(const object_pool&) = delete;
@@ -77,8 +82,8 @@ class object_pool {
   }
 
  private:
-  // A free object's first bytes thread the free list; T is trivially destructible in practice
-  // (its state is plain data), and a returned object is reset by the caller before use.
+  // A free object's first bytes thread the free list; a returned object is reset by the caller
+  // before use.
   union slot {
     T obj;
     slot* next;

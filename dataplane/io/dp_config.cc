@@ -99,7 +99,7 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
     const json& f = j["flows"];
     if (!f.is_object()) return "flows: must be an object";
     if (auto e = check_keys(f, {"capacity", "idle_timeout_s", "syn_timeout_s", "closing_timeout_s", "history_bytes",
-                                "midstream", "stream_state_bytes", "open_bodies"}, "flows.");
+                                "midstream", "stream_state_bytes", "open_bodies", "clamp_window"}, "flows.");
         !e.empty())
       return e;
     if (auto e = get_uint<uint32_t>(f, "capacity", 64, 1u << 24, c.flow_capacity, "flows."); !e.empty()) return e;
@@ -114,6 +114,10 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
     if (c.stream_state_bytes != 0 && c.stream_state_bytes < 64) return "flows.stream_state_bytes: 0 (automatic) or 64..4096";
     if (auto e = get_uint<uint32_t>(f, "open_bodies", 0, 1u << 24, c.open_bodies, "flows."); !e.empty()) return e;
     if (c.open_bodies > c.flow_capacity) return "flows.open_bodies: at most flows.capacity (0: flows.capacity)";
+    if (f.contains("clamp_window")) {
+      if (!f["clamp_window"].is_boolean()) return "flows.clamp_window: must be true or false";
+      c.clamp_window = f["clamp_window"].get<bool>();
+    }
     if (f.contains("midstream")) {
       const json& m = f["midstream"];
       const std::string v = m.is_string() ? m.get<std::string>() : std::string();

@@ -54,6 +54,8 @@ struct dp_config {
   // state and two stream blocks, touched only while open. More fail closed (no_body_memory).
   uint32_t open_bodies = 0;
   uint32_t stream_state_bytes = 0;
+  // Lower advertised windows to history_bytes so lost segments stay reproducible (session.hh).
+  bool clamp_window = true;
   bool midstream_accept = false;      // false: data on a connection seen without its handshake is reset
   // Reassembly caps (per direction per flow, per worker) and the gap timeout: past them the
   // flow is reset (counted by reason), never passed uninspected.

@@ -523,7 +523,8 @@ std::string stats_json(const std::vector<worker_ctx*>& ws, const io_ctx* io, con
                   ",\"inject_truncated\":" + std::to_string(w.inject_truncated) +
                   ",\"timer_resets\":" + std::to_string(s.timer_resets) +
                   ",\"mask_bytes\":" + std::to_string(s.mask_bytes) + ",\"checksums_updated\":" +
-                  std::to_string(s.checksums_updated) + ",\"hold_flushes\":" + std::to_string(s.hold_flushes) +
+                  std::to_string(s.checksums_updated) + ",\"windows_clamped\":" + std::to_string(s.windows_clamped) +
+                  ",\"hold_flushes\":" + std::to_string(s.hold_flushes) +
                   ",\"answers_sent\":" + std::to_string(w.answers_sent) +
                   ",\"requests\":" + std::to_string(s.requests) + ",\"responses\":" + std::to_string(s.responses) +
                   ",\"credential_swaps\":" + std::to_string(s.credential_swaps) +
@@ -855,6 +856,7 @@ int main(int argc, char** argv) {
     scfg.history_bytes = cfg.history_bytes;
     scfg.stream_block_bytes = stream_block;
     scfg.open_bodies = cfg.open_bodies;
+    scfg.clamp_window = cfg.clamp_window;
     scfg.tcp.midstream = cfg.midstream_accept ? tcp::midstream_policy::accept : tcp::midstream_policy::reset;
     scfg.reasm.max_segments_per_flow = cfg.reasm_segments_per_flow;
     scfg.reasm.max_bytes_per_flow = cfg.reasm_bytes_per_flow;

@@ -108,6 +108,9 @@ struct session_flow {
   engine::engine_error request_error = engine::engine_error::none;
   bool timer_listed = false;                      // in session_ctx::timers
   reset_reason pending_reset = reset_reason::none;  // a timer failed the flow: reset on its next packet
+  // Window scale each side announced in its SYN (by flow direction; -1: none). Windows
+  // are scaled only when both did (RFC 7323).
+  int8_t wscale[2] = {-1, -1};
   req_gate gate;
   resp_findings rf;
   mode_queue modes;
@@ -621,6 +624,48 @@ tcp::reasm_sink reasm_sink_for(call* k) {
 }
 
 // The HTTP-level state of a new connection on this slot (a new flow, or port reuse).
+// The window scale option of a SYN (RFC 7323: kind 3, length 3): its shift (at most 14), or -1.
+// Reads only the TCP header packet_parse bounded; stops at a malformed option.
+int8_t syn_window_scale(const uint8_t* frame, const net::packet_view& v) {
+  const uint8_t* o = frame + v.l4_off + 20;
+  const uint8_t* const end = frame + v.l4_off + v.tcp_header_len;
+  while (o < end) {
+    if (o[0] == 0) break;  // end of options
+    if (o[0] == 1) {       // NOP
+      ++o;
+      continue;
+    }
+    if (end - o < 2 || o[1] < 2 || o[1] > end - o) break;
+    if (o[0] == 3 && o[1] == 3) return static_cast<int8_t>(std::min<int>(o[2], 14));
+    o += o[1];
+  }
+  return -1;
+}
+
+// Keeps what a sender may have in flight within the retransmission history of its direction:
+// the window a frame advertises (for the other direction's data) is lowered to history_bytes.
+// Bytes released but not yet acknowledged then always lie within the history, so a lost segment's
+// retransmission can be rewritten to what was forwarded instead of resetting the connection
+// (retransmit_unrecoverable). Costs a connection at most history_bytes per round trip (64 KiB per
+// 0.1 ms LAN round trip is 5 Gbps). SYNs are left alone (their window is never scaled); the TCP
+// checksum is adjusted for the one changed word.
+void clamp_window(session_ctx& s, session_flow& f, uint8_t* frame, net::packet_view& v, flow_dir d) {
+  const int8_t mine = f.wscale[flow::dir_index(d)], theirs = f.wscale[flow::dir_index(flow::dir_other(d))];
+  const int shift = mine >= 0 && theirs >= 0 ? mine : 0;
+  const uint64_t limit = s.cfg.history_bytes;
+  if ((uint64_t{v.window} << shift) <= limit) return;
+  // At least 1: a shift so large that the history is below one unit must not close the window.
+  const uint16_t w = static_cast<uint16_t>(std::max<uint64_t>(1, std::min<uint64_t>(limit >> shift, 0xFFFF)));
+  if (w >= v.window) return;
+  uint8_t* field = frame + v.l4_off + 14;
+  const uint16_t old_checksum = net::tcp_checksum_field(frame, v);
+  field[0] = static_cast<uint8_t>(w >> 8);
+  field[1] = static_cast<uint8_t>(w);
+  net::set_tcp_checksum_field(frame, v, net::checksum_adjust(old_checksum, v.window, w));
+  v.window = w;
+  ++s.n.windows_clamped;
+}
+
 void reset_exchanges(session_ctx& s, session_flow& f) {
   engine::flow_engine_reset(f.eng);
   f.response_final = 0;
@@ -635,6 +680,7 @@ void reset_exchanges(session_ctx& s, session_flow& f) {
 
 void new_connection(session_ctx& s, session_flow& f, uint32_t slot) {
   tcp::tcp_conn_reset(f.tcp);
+  f.wscale[0] = f.wscale[1] = -1;
   const uint32_t hb = s.cfg.history_bytes;
   for (uint32_t i = 0; i < 2; ++i)
     tcp::reasm_init(f.r[i], s.pool, hb == 0 ? nullptr : s.history.get() + (uint64_t{slot} * 2 + i) * hb, hb);
@@ -868,6 +914,12 @@ session_result session_on_packet(session_ctx& s, packet_ref p, uint64_t now_ns) 
     // The gateway already answered this connection; the client's ACKs and FIN end here.
     flow::flow_table_set_class(*s.table, *e, flow::timeout_class::closing, now_ns);
     return drop_with(s, drop_reason::gateway_closed);
+  }
+
+  if ((v.tcp_flags & tcp::tcp_flag::syn) != 0) {
+    f.wscale[flow::dir_index(d)] = syn_window_scale(p.frame, v);
+  } else if (s.cfg.clamp_window && s.cfg.history_bytes != 0 && (v.tcp_flags & tcp::tcp_flag::ack) != 0) {
+    clamp_window(s, f, p.frame, v, d);
   }
 
   tcp::tcp_packet tp;

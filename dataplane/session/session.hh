@@ -72,6 +72,11 @@ struct session_config {
   // Hyperscan stream state per channel: the session's pool holds two blocks per open body (plus
   // two for timer-flush probes) of this size (scan::stream_pool_block_for; 0: automatic).
   uint32_t stream_block_bytes = 0;
+  // Lower the window every non-SYN frame advertises to history_bytes (when not 0), so a sender
+  // never has more unacknowledged bytes in flight than the history can reproduce: a segment lost
+  // after the gateway is retransmitted and rewritten instead of resetting the connection. Bounds
+  // each connection to history_bytes per round trip.
+  bool clamp_window = true;
   // The engine's hold timer: held response bytes older than this are decided (flush_response).
   uint64_t hold_timeout_ns = 2'000'000'000ULL;
   request_decider decider{};      // decide == nullptr: requests are not held
@@ -178,6 +183,7 @@ struct session_counters {
   uint64_t held_forwarded = 0;         // held frames released through the sink
   uint64_t held_dropped = 0;           // held frames freed through the sink
   uint64_t checksums_updated = 0;      // rewritten payloads whose TCP checksum was adjusted
+  uint64_t windows_clamped = 0;        // frames whose advertised window was lowered (clamp_window)
   uint64_t mask_bytes = 0;             // payload bytes rewritten by engine masks
   uint64_t hold_flushes = 0;           // flush_response() by the hold timer
   uint64_t requests = 0;               // requests seen (heads)

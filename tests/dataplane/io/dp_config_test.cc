@@ -121,6 +121,10 @@ TEST(dp_config, flow_and_reassembly_limits) {
   EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"capacity": 1024, "open_bodies": 2048}})"),
             "flows.open_bodies: at most flows.capacity (0: flows.capacity)");
   EXPECT_NE(parse("{" + kBase + R"(, "flows": {"open_bodies": -1}})").find("flows.open_bodies"), std::string::npos);
+  EXPECT_TRUE(d.clamp_window);
+  ASSERT_EQ(dp_config_parse("{" + kBase + R"(, "flows": {"clamp_window": false}})", e), "");
+  EXPECT_FALSE(e.clamp_window);
+  EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"clamp_window": 1}})"), "flows.clamp_window: must be true or false");
   EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"midstream": "pass"}})"), R"(flows.midstream: "reset" or "accept")");
   EXPECT_EQ(parse("{" + kBase + R"(, "reassembly": {"segments": 1024, "segments_per_flow": 2048}})"),
             "reassembly.segments: at least segments_per_flow");

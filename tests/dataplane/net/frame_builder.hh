@@ -21,6 +21,8 @@ struct frame_spec {
   uint32_t seq = 0, ack = 0;
   uint8_t flags = 0x10;
   uint8_t tcp_option_words = 0;            // extra 4-byte option words (NOPs)
+  std::vector<uint8_t> tcp_options;        // option bytes before those NOPs (a multiple of 4)
+  uint16_t window = 65535;
   size_t ether_padding = 0;                // trailing bytes after the IP packet
 };
 
@@ -66,7 +68,7 @@ inline built_frame build_frame(const frame_spec& s, std::string_view payload) {
     put16(s.vlan_types[i]);
     f.push_back(0x00), f.push_back(uint8_t(10 + i));  // TCI
   }
-  const size_t tcp_len = 20 + 4u * s.tcp_option_words + payload.size();
+  const size_t tcp_len = 20 + s.tcp_options.size() + 4u * s.tcp_option_words + payload.size();
   put16(s.v6 ? 0x86DD : 0x0800);
   b.l3 = f.size();
   if (!s.v6) {
@@ -96,8 +98,9 @@ inline built_frame build_frame(const frame_spec& s, std::string_view payload) {
   }
   b.l4 = f.size();
   put16(s.sport), put16(s.dport), put32(s.seq), put32(s.ack);
-  f.push_back(uint8_t((5 + s.tcp_option_words) << 4)), f.push_back(s.flags);
-  put16(65535), put16(0), put16(0);
+  f.push_back(uint8_t((5 + s.tcp_options.size() / 4 + s.tcp_option_words) << 4)), f.push_back(s.flags);
+  put16(s.window), put16(0), put16(0);
+  f.insert(f.end(), s.tcp_options.begin(), s.tcp_options.end());
   for (size_t i = 0; i < 4u * s.tcp_option_words; ++i) f.push_back(1);
   b.payload = f.size();
   f.insert(f.end(), payload.begin(), payload.end());

@@ -201,6 +201,86 @@ TEST(session, bodies_beyond_open_bodies_fail_closed_and_ended_bodies_make_room) 
   EXPECT_EQ(h.server_bytes().size(), 2 * resp.size());
 }
 
+// Windows are lowered to the retransmission history (scaled as both SYNs announced), so a sender
+// never has more in flight than the history can reproduce; the checksum stays valid.
+TEST(session, advertised_windows_are_clamped_to_the_history_with_scaling) {
+  struct seen {
+    uint16_t window;
+    bool checksum_ok;
+  };
+  auto window_of = [](frame* f) {
+    net::packet_view v;
+    EXPECT_EQ(net::packet_parse(f->buf->data(), f->buf->size(), v), net::parse_error::none);
+    return seen{v.window, net::tcp_checksum(f->buf->data(), v) == net::tcp_checksum_field(f->buf->data(), v)};
+  };
+  const std::vector<uint8_t> ws7 = {1, 3, 3, 7}, ws2 = {1, 3, 3, 2}, mss = {2, 4, 5, 0xb4};
+  for (const bool server_scales : {true, false}) {
+    SCOPED_TRACE(server_scales);
+    harness h;  // history 4096 bytes per direction
+    ASSERT_NE(h.s, nullptr) << h.why;
+    frame_spec syn, synack, plain;
+    syn.tcp_options = mss;
+    syn.tcp_options.insert(syn.tcp_options.end(), ws7.begin(), ws7.end());  // after another option
+    if (server_scales) synack.tcp_options = ws2;
+    frame* f = h.make(true, F::syn, kCisn, 0, "", syn);
+    EXPECT_EQ(h.send(f).action, packet_action::forward);
+    EXPECT_EQ(window_of(f).window, 65535) << "a SYN's window is never scaled: left alone";
+    f = h.make(false, F::syn | F::ack, kSisn, kCisn + 1, "", synack);
+    EXPECT_EQ(h.send(f).action, packet_action::forward);
+    EXPECT_EQ(window_of(f).window, 65535);
+    // The client's ACK: 65535 << 7 (8 MiB; unscaled without the server's option) -> 4096 bytes.
+    f = h.make(true, F::ack, kCisn + 1, kSisn + 1, "", plain);
+    EXPECT_EQ(h.send(f).action, packet_action::forward);
+    seen w = window_of(f);
+    EXPECT_EQ(w.window, server_scales ? 4096 >> 7 : 4096);
+    EXPECT_TRUE(w.checksum_ok);
+    // A request with data: clamped the same way, and it still reaches the server intact.
+    f = h.make(true, F::ack | F::psh, kCisn + 1, kSisn + 1, kRequest, plain);
+    EXPECT_EQ(h.send(f).action, packet_action::forward);
+    w = window_of(f);
+    EXPECT_EQ(w.window, server_scales ? 4096 >> 7 : 4096);
+    EXPECT_TRUE(w.checksum_ok);
+    EXPECT_EQ(h.client_bytes(), kRequest);
+    // The server's ACK, scaled by 2 (256 KiB) -> 1024 units.
+    f = h.make(false, F::ack, kSisn + 1, kCisn + 1 + uint32_t(kRequest.size()), "", plain);
+    EXPECT_EQ(h.send(f).action, packet_action::forward);
+    w = window_of(f);
+    EXPECT_EQ(w.window, server_scales ? 4096 >> 2 : 4096);
+    EXPECT_TRUE(w.checksum_ok);
+    // A window already within the history is left as it is.
+    frame_spec small;
+    small.window = server_scales ? 16 : 1000;  // 2048 / 1000 bytes
+    f = h.make(true, F::ack, kCisn + 1 + uint32_t(kRequest.size()), kSisn + 1, "", small);
+    EXPECT_EQ(h.send(f).action, packet_action::forward);
+    EXPECT_EQ(window_of(f).window, small.window);
+    EXPECT_EQ(session::session_stats(*h.s).windows_clamped, 3u);
+  }
+  // Switched off: windows pass unchanged.
+  session::session_config off;
+  off.clamp_window = false;
+  harness h(off);
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake(kRequest);
+  for (frame* f : h.sent) EXPECT_EQ(window_of(f).window, 65535);
+  EXPECT_EQ(session::session_stats(*h.s).windows_clamped, 0u);
+}
+
+// A malformed option list ends the search: no scale is read past the TCP header.
+TEST(session, a_malformed_syn_option_list_is_read_safely) {
+  harness h;
+  ASSERT_NE(h.s, nullptr) << h.why;
+  frame_spec syn, synack;
+  syn.tcp_options = {3, 9, 7, 1};     // window scale claiming 9 bytes: beyond the header
+  synack.tcp_options = {3, 3, 2, 0};  // valid
+  ASSERT_EQ(h.send(h.make(true, F::syn, kCisn, 0, "", syn)).action, packet_action::forward);
+  ASSERT_EQ(h.send(h.make(false, F::syn | F::ack, kSisn, kCisn + 1, "", synack)).action, packet_action::forward);
+  frame* f = h.make(true, F::ack, kCisn + 1, kSisn + 1, "");
+  ASSERT_EQ(h.send(f).action, packet_action::forward);
+  net::packet_view v;
+  ASSERT_EQ(net::packet_parse(f->buf->data(), f->buf->size(), v), net::parse_error::none);
+  EXPECT_EQ(v.window, 4096) << "the client's scale was unreadable: windows count as unscaled";
+}
+
 TEST(session, bad_configuration_is_refused_with_a_reason) {
   session::session_config sc;
   sc.engine = &catalog::shared().cfg;
