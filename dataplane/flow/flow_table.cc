@@ -268,6 +268,8 @@ void* flow_table_payload_at(flow_table& t, uint32_t index) {
   return t.stride == 0 ? nullptr : t.payloads + uint64_t{index} * t.stride;
 }
 
+const flow_entry& flow_table_entry_at(const flow_table& t, uint32_t index) { return t.entries[index]; }
+
 uint32_t flow_table_capacity(const flow_table& t) { return t.cfg.capacity; }
 uint32_t flow_table_live(const flow_table& t) { return t.cfg.capacity - t.free_top; }
 const flow_table_counters& flow_table_stats(const flow_table& t) { return t.counters; }

@@ -110,6 +110,7 @@ size_t flow_table_expire(flow_table& t, uint64_t now_ns, size_t budget, const ev
 
 void* flow_table_payload(flow_table& t, const flow_entry& e);
 void* flow_table_payload_at(flow_table& t, uint32_t index);  // setup/teardown iteration
+const flow_entry& flow_table_entry_at(const flow_table& t, uint32_t index);  // the entry owning that payload
 uint32_t flow_table_capacity(const flow_table& t);
 uint32_t flow_table_live(const flow_table& t);
 const flow_table_counters& flow_table_stats(const flow_table& t);

@@ -151,9 +151,10 @@ std::string dp_config_parse(const std::string& text, dp_config& c) {
   if (j.contains("timers")) {
     const json& t = j["timers"];
     if (!t.is_object()) return "timers: must be an object";
-    if (auto e = check_keys(t, {"hold_timeout_ms", "audit_wait_ms"}, "timers."); !e.empty()) return e;
+    if (auto e = check_keys(t, {"hold_timeout_ms", "audit_wait_ms", "request_stall_ms"}, "timers."); !e.empty()) return e;
     if (auto e = get_uint<uint32_t>(t, "hold_timeout_ms", 1, 60000, c.hold_timeout_ms, "timers."); !e.empty()) return e;
     if (auto e = get_uint<uint32_t>(t, "audit_wait_ms", 0, 600000, c.audit_wait_ms, "timers."); !e.empty()) return e;
+    if (auto e = get_uint<uint32_t>(t, "request_stall_ms", 0, 10000, c.request_stall_ms, "timers."); !e.empty()) return e;
   }
   if (j.contains("stats_socket")) {
     if (!j["stats_socket"].is_string() || j["stats_socket"].get<std::string>().size() > 100)

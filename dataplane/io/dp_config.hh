@@ -40,6 +40,9 @@ struct dp_config {
   // A forwarded request whose audit record is still not durable after this long resets its
   // connection (request_hold_config::audit_wait_timeout_ns); 0: no deadline.
   uint32_t audit_wait_ms = 10000;
+  // An incomplete held request that stopped growing this long is decided on what is held
+  // (session::request_hold_config::stall_ns); 0: only a full buffer or its end decides.
+  uint32_t request_stall_ms = 10;
   uint32_t idle_timeout_s = 300;
   uint32_t syn_timeout_s = 30;        // a connection still in its handshake
   uint32_t closing_timeout_s = 30;    // after FIN or RST (a clean close ends earlier)

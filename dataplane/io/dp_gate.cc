@@ -791,6 +791,7 @@ dp_gate_ptr dp_gate_create(const dp_config& cfg, dp_patterns* patterns, unsigned
   else g->uplink->set_listener(listener);
   g->hold.buffers = cfg.hold_buffers;
   g->hold.audit_wait_timeout_ns = uint64_t{cfg.audit_wait_ms} * 1'000'000ULL;
+  g->hold.stall_ns = uint64_t{cfg.request_stall_ms} * 1'000'000ULL;
   // Sized once: a later snapshot with a larger body_limit gets bodies cut here (decided as
   // unreadable: block rules still match, see docs/policy.md).
   g->hold.buffer_bytes = cfg.hold_buffer_bytes;

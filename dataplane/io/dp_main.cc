@@ -528,7 +528,9 @@ std::string stats_json(const std::vector<worker_ctx*>& ws, const io_ctx* io, con
                   ",\"answers_sent\":" + std::to_string(w.answers_sent) +
                   ",\"requests\":" + std::to_string(s.requests) + ",\"responses\":" + std::to_string(s.responses) +
                   ",\"credential_swaps\":" + std::to_string(s.credential_swaps) +
-                  ",\"audit_waits\":" + std::to_string(s.audit_waits) + ",\"findings\":" + std::to_string(s.findings);
+                  ",\"audit_waits\":" + std::to_string(s.audit_waits) + ",\"findings\":" + std::to_string(s.findings) +
+                  ",\"decisions_partial_body\":" + std::to_string(s.decisions_partial_body) +
+                  ",\"decisions_stalled\":" + std::to_string(s.decisions_stalled);
   // Findings by entity (the pattern's entity; counts only).
   j += ",\"findings_by_entity\":{";
   {

@@ -3,7 +3,8 @@
 // decider (policy, identity, credentials, audit: dataplane/gate). The session copies each
 // request's head and body (up to request_hold_config::buffer_bytes) into a per-lcore buffer, keeps
 // every packet of it held, and asks the decider once per request: when the request is complete,
-// when the buffer is full (body_complete == false), or on the head alone for Expect: 100-continue.
+// when the buffer is full or the request stopped growing for stall_ns (body_complete == false),
+// or on the head alone for Expect: 100-continue.
 // The answer is applied to the held packets before any of them leaves.
 //
 // Thread affinity: the decider runs on the lcore that owns the session; it must not block,
@@ -106,6 +107,12 @@ struct request_hold_config {
   // plane is away or stuck) resets its connection instead of holding the client indefinitely;
   // it is never released unrecorded. 0: wait as long as the flow lives.
   uint64_t audit_wait_timeout_ns = 0;
+  // An incomplete request that has not grown for this long is decided on what is held
+  // (body_complete false), then the rest streams. Without it a body larger than what the client
+  // sends unacknowledged (its congestion window, ~14 KB at first, or the server's window) would
+  // wait forever: the server acknowledges nothing while the request is held. 0: only a full
+  // buffer or the request's end decides.
+  uint64_t stall_ns = 10'000'000;
 };
 
 }  // namespace phigate::session

@@ -38,6 +38,7 @@ struct req_gate {
   uint64_t head_end = 0;       // of that message, once its head is parsed
   uint64_t auth_off = 0, host_off = 0;
   uint64_t content_length = 0;
+  uint64_t grew_ns = 0;        // when the held message last grew (request_hold_config::stall_ns)
   uint32_t buf = no_buf;       // per-lcore hold buffer holding [msg_start, msg_start + buf_len)
   uint32_t buf_len = 0;
   uint32_t requests = 0;       // heads seen on this connection
@@ -242,6 +243,11 @@ void gate_refuse(req_gate& g, reset_reason why) {
 
 bool gate_deciding(const req_gate& g) { return !g.streaming && !g.closed && g.refused == reset_reason::none; }
 
+// A held request waiting for more of itself (request_hold_config::stall_ns).
+bool request_may_stall(const session_ctx& s, const session_flow& f) {
+  return s.cfg.decider.decide != nullptr && s.cfg.hold.stall_ns != 0 && gate_deciding(f.gate) && f.gate.have_head;
+}
+
 // Copies the current chunk's bytes of the held message into its buffer (as far as it goes).
 void gate_fill(call& c) {
   session_ctx& s = *c.s;
@@ -260,6 +266,7 @@ void gate_fill(call& c) {
   }
   std::memcpy(hold_buf(s, g.buf) + g.buf_len, c.chunk + (have - c.chunk_off), n);
   g.buf_len += static_cast<uint32_t>(n);
+  g.grew_ns = c.now;
 }
 
 void list_waiter(session_ctx& s, session_flow& f, uint32_t slot, uint64_t now_ns) {
@@ -329,7 +336,20 @@ void gate_decide(call& c, uint64_t end) {
   ri.body_complete = end != UINT64_MAX && end <= held_end && g.body != http::body_kind::chunked;
   ri.body_kind = g.body;
   ri.content_length = g.content_length;
-  if (c.v != nullptr) {
+  if (c.v == nullptr) {
+    // From a timer (no frame at hand): the addresses come from the flow's key. The client is the
+    // connection's initiator unless the handshake was seen the other way round.
+    const flow::flow_entry& e = flow::flow_table_entry_at(*s.table, c.slot);
+    const bool client_initiated = f.tcp.client_dir == flow_dir::to_responder;
+    const bool client_lo = client_initiated != e.initiator_swapped;
+    const bool v4 = e.key.family == flow::ip_family::v4;
+    const uint32_t skip = v4 ? 12 : 0, alen = v4 ? 4 : 16;
+    ri.family = e.key.family;
+    std::memcpy(ri.client_addr, (client_lo ? e.key.lo_addr : e.key.hi_addr) + skip, alen);
+    std::memcpy(ri.server_addr, (client_lo ? e.key.hi_addr : e.key.lo_addr) + skip, alen);
+    ri.client_port = client_lo ? e.key.lo_port : e.key.hi_port;
+    ri.server_port = client_lo ? e.key.hi_port : e.key.lo_port;
+  } else {
     const net::packet_view& v = *c.v;
     const uint32_t alen = v.family == flow::ip_family::v4 ? 4 : 16;
     const bool from_client = c.frame_dir == f.tcp.client_dir;
@@ -725,6 +745,14 @@ reset_reason check_timers(call& k) {
     k.d = response_dir(f);
     note_response(k, engine::flush_response(f.eng, *k.s->x, k.now, engine_sink_for(&k)));
   }
+  // The client stopped sending an incomplete request: it waits for acknowledgements the server
+  // cannot send while the request is held. Decide on what is here; the rest streams. A refusal
+  // is acted on with the flow's next packet (the client retransmits), like any other.
+  if (request_may_stall(*k.s, f) && k.now - f.gate.grew_ns >= k.s->cfg.hold.stall_ns) {
+    ++k.s->n.decisions_stalled;
+    k.d = request_dir(f);
+    gate_decide(k, UINT64_MAX);
+  }
   return reset_reason::none;
 }
 
@@ -760,8 +788,7 @@ bool needs_timer(const session_ctx& s, const session_flow& f) {
   if (engine::hold_since(f.eng) != 0) return true;
   for (const tcp::reasm& r : f.r)
     if (r.started && r.gap_since_ns != 0) return true;
-  (void)s;
-  return false;
+  return request_may_stall(s, f);
 }
 
 void list_timer(session_ctx& s, session_flow& f, uint32_t slot) {

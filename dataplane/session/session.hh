@@ -189,6 +189,7 @@ struct session_counters {
   uint64_t requests = 0;               // requests seen (heads)
   uint64_t decisions[request_verdict_count] = {};
   uint64_t decisions_partial_body = 0; // decided before the whole body was held
+  uint64_t decisions_stalled = 0;      // of which because the request stopped growing (hold.stall_ns)
   uint64_t credential_swaps = 0;
   uint64_t audit_waits = 0;            // forwards that had to wait for a durable audit record
   uint64_t audit_wait_overflow = 0;    // waiting flows beyond the wait list (released on their next packet)

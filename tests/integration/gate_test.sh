@@ -101,6 +101,15 @@ check test "$(post "$alice" '{"echo_auth":true}' "$work/echo.out")" = 200
 check grep -q '"seen_authorization": "Bearer sk-backend-0123456789"' "$work/echo.out"
 check bash -c "! grep -q '$alice' '$work/echo.out'"
 
+# A body larger than what the client sends before it needs acknowledgements (which the server
+# cannot give while the request is held): it stalls, and after timers.request_stall_ms it is
+# decided on the part held. That part is not the whole body, so the sample policy's body rule
+# (n > 4 needs approval) reads "unknown" and matches (fail closed): approval required. Before,
+# such a request hung until curl gave up.
+python3 -c 'import json; print(json.dumps({"model": "clinical-7b", "n": 1, "pad": "x" * 300000}))' > "$work/big.json"
+check test "$(post "$alice" "@$work/big.json" "$work/big.out")" = 403
+check grep -q '"code":"approval_required"' "$work/big.out"
+
 # Blocked: the injected answer, and the server never saw the request.
 before=$(grep -c '^received ' "$work/server.log" 2>/dev/null || true)
 check test "$(post "" '{"model":"clinical-7b"}' "$work/blocked.out")" = 403
@@ -156,14 +165,18 @@ import json,sys; s=json.load(open('$work/stats.json'))
 n=3+2*$openai_ran+8
 w=s['workers']; assert len(w)==2 and all(x['flows_created']>0 for x in w), w
 assert s['dispatch_drops']==0, s
-d=s['decisions']; assert d['allowed']==n and d['blocked']==2 and d['approval_required']==1, d
+d=s['decisions']; assert d['allowed']==n and d['blocked']==2 and d['approval_required']==2, d
+assert s['decisions_stalled']>=1 and s['decisions_partial_body']>=s['decisions_stalled'], s
 assert s['identity']['refused']==1 and s['credential_swaps']==n, s
-assert s['findings_by_entity'].get('ssn',0)>=2, s['findings_by_entity']"
+assert s['findings_by_entity'].get('ssn',0)>=2, s['findings_by_entity']
+# Every response ended: its body state and streams went back to the workers' pools.
+b=s['bodies']; assert b['in_use']==0 and 1<=b['high_water']<=b['blocks'] and b['failed']==0 and b['no_body_memory']==0, b
+assert s['streams']['in_use']==0, s['streams']"
 
 # Stop the appliance: it drains and signs a final checkpoint. Then verify the audit log.
 ./scripts/topology down >/dev/null 2>&1
 check "$phigate" audit verify --pubkey "$work/audit.pub" "$work/audit.log"
-check test "$(grep -c '"type":"decision"' "$work/audit.log")" -eq $((14 + 2 * openai_ran))
+check test "$(grep -c '"type":"decision"' "$work/audit.log")" -eq $((15 + 2 * openai_ran))
 check test "$(grep -c '"type":"response"' "$work/audit.log")" -eq $((11 + 2 * openai_ran))
 check grep -q '"subject":"alice"' "$work/audit.log"
 check grep -q '"decision":"approval_required"' "$work/audit.log"

@@ -121,6 +121,10 @@ TEST(dp_config, flow_and_reassembly_limits) {
   EXPECT_EQ(parse("{" + kBase + R"(, "flows": {"capacity": 1024, "open_bodies": 2048}})"),
             "flows.open_bodies: at most flows.capacity (0: flows.capacity)");
   EXPECT_NE(parse("{" + kBase + R"(, "flows": {"open_bodies": -1}})").find("flows.open_bodies"), std::string::npos);
+  EXPECT_EQ(d.request_stall_ms, 10u);
+  ASSERT_EQ(dp_config_parse("{" + kBase + R"(, "timers": {"request_stall_ms": 0}})", e), "");
+  EXPECT_EQ(e.request_stall_ms, 0u);
+  EXPECT_NE(parse("{" + kBase + R"(, "timers": {"request_stall_ms": 20000}})").find("timers.request_stall_ms"), std::string::npos);
   EXPECT_TRUE(d.clamp_window);
   ASSERT_EQ(dp_config_parse("{" + kBase + R"(, "flows": {"clamp_window": false}})", e), "");
   EXPECT_FALSE(e.clamp_window);

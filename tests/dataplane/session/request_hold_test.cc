@@ -295,6 +295,80 @@ TEST(request_hold, body_beyond_the_buffer_is_decided_partial_then_streamed) {
   EXPECT_EQ(session::session_stats(*h.s).decisions_partial_body, 1u);
 }
 
+// A client sends only what it may have unacknowledged (congestion or receive window), and the
+// server acknowledges nothing of a held request: a body smaller than the buffer but larger than
+// that would wait forever. Once the request stops growing for stall_ns, it is decided on what is
+// held (from the tick, with no frame at hand: the addresses come from the flow), and the rest
+// streams.
+TEST(request_hold, a_stalled_incomplete_request_is_decided_by_the_timer_then_streamed) {
+  fake_decider d;
+  d.answers = {forward(), respond()};
+  session::session_config sc = with(d, 2, 60000);
+  sc.hold.stall_ns = 10'000'000;
+  harness h(sc);
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  const std::string body = "{\"input\":\"" + std::string(30000, 'a') + "\"}";
+  const std::string req = request(body);
+  const size_t window = 14480;  // ten segments of 1448 bytes, then the client waits
+  std::vector<size_t> cuts;
+  for (size_t i = 1448; i < window; i += 1448) cuts.push_back(i);
+  for (packet_action a : send_client(h, req.substr(0, window), cuts)) EXPECT_EQ(a, packet_action::held);
+  EXPECT_TRUE(d.seen.empty());
+  const uint64_t t0 = 1'000'000;  // the harness's clock
+  session::session_tick(*h.s, t0 + 9'000'000, 64);
+  EXPECT_TRUE(d.seen.empty()) << "decided before the stall time";
+  EXPECT_EQ(h.client_bytes(), "");
+  session::session_tick(*h.s, t0 + 10'000'000, 64);
+  ASSERT_EQ(d.seen.size(), 1u);
+  EXPECT_FALSE(d.seen[0].body_complete);
+  EXPECT_EQ(d.seen[0].body.size(), window - (req.size() - body.size()));
+  EXPECT_EQ(d.seen[0].client_port, 40000);
+  EXPECT_EQ(d.seen[0].server_port, 8000);
+  EXPECT_EQ(h.client_bytes(), req.substr(0, window)) << "the held part leaves with the decision";
+  const session::session_counters& n = session::session_stats(*h.s);
+  EXPECT_EQ(n.decisions_stalled, 1u);
+  EXPECT_EQ(n.decisions_partial_body, 1u);
+  // The rest streams as it arrives, undecided again.
+  cuts.clear();
+  for (size_t i = window + 1448; i < req.size(); i += 1448) cuts.push_back(i - window);
+  for (packet_action a : send_client(h, req.substr(window), cuts, kCisn + 1 + uint32_t(window)))
+    EXPECT_EQ(a, packet_action::forward);
+  EXPECT_EQ(h.client_bytes(), req);
+  EXPECT_EQ(d.seen.size(), 1u);
+
+  // The next request on the connection stalls too and is refused: the refusal waits for the
+  // flow's next packet (the client's retransmission). The decider answered with a response, but
+  // the first request's response is still owed, so the connection is reset instead.
+  const uint32_t seq = kCisn + 1 + uint32_t(req.size());
+  send_client(h, req.substr(0, window), {1448, 2896}, seq);
+  session::session_tick(*h.s, t0 + 30'000'000, 64);
+  ASSERT_EQ(d.seen.size(), 2u);
+  const session::session_result r = h.send(h.client(seq, kSisn + 1, req.substr(0, 1448)), t0 + 230'000'000);
+  EXPECT_EQ(r.action, packet_action::reset);
+  EXPECT_EQ(r.reset, reset_reason::request_refused);
+  EXPECT_EQ(h.client_bytes(), req) << "nothing of the refused request reached the server";
+}
+
+// With stall_ns 0 only a full buffer or the request's end decides (the earlier behaviour).
+TEST(request_hold, no_stall_timer_keeps_waiting_for_the_buffer_or_the_end) {
+  fake_decider d;
+  d.answers = {forward()};
+  session::session_config sc = with(d, 2, 60000);
+  sc.hold.stall_ns = 0;
+  harness h(sc);
+  ASSERT_NE(h.s, nullptr) << h.why;
+  h.handshake("");
+  const std::string req = request("{\"input\":\"" + std::string(30000, 'a') + "\"}");
+  send_client(h, req.substr(0, 14480), {1448, 2896, 4344});
+  session::session_tick(*h.s, 10'000'000'000ULL, 64);
+  EXPECT_TRUE(d.seen.empty());
+  send_client(h, req.substr(14480), {}, kCisn + 1 + 14480);
+  ASSERT_EQ(d.seen.size(), 1u);
+  EXPECT_TRUE(d.seen[0].body_complete);
+  EXPECT_EQ(h.client_bytes(), req);
+}
+
 TEST(request_hold, expect_continue_is_decided_on_the_head) {
   fake_decider d;
   d.answers = {forward()};
