@@ -643,7 +643,6 @@ tcp::reasm_sink reasm_sink_for(call* k) {
   return rs;
 }
 
-// The HTTP-level state of a new connection on this slot (a new flow, or port reuse).
 // The window scale option of a SYN (RFC 7323: kind 3, length 3): its shift (at most 14), or -1.
 // Reads only the TCP header packet_parse bounded; stops at a malformed option.
 int8_t syn_window_scale(const uint8_t* frame, const net::packet_view& v) {
@@ -686,6 +685,7 @@ void clamp_window(session_ctx& s, session_flow& f, uint8_t* frame, net::packet_v
   ++s.n.windows_clamped;
 }
 
+// The HTTP-level state of a new connection on this slot (a new flow, or port reuse).
 void reset_exchanges(session_ctx& s, session_flow& f) {
   engine::flow_engine_reset(f.eng);
   f.response_final = 0;
