@@ -690,7 +690,7 @@ struct engine_runner {
       auto& k = *static_cast<engine_sink_ctx*>(c);
       mask::mask_apply(k.masked, k.len, 0, a);
     };
-    x = engine::engine_scratch_create(e.cfg);
+    x = engine::engine_scratch_create(e.cfg, flows);  // every lane may have a body open at once
     if (x == nullptr) {
       error = "engine_scratch_create failed";
       return;
