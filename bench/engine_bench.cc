@@ -13,9 +13,9 @@
 //   re2_set/<corpus>     RE2::Set (UNANCHORED) of the expressions RE2 accepts, one Match per body
 //   memcpy/<corpus>      the same segments copied, interleaved like the engine (physical limit)
 //   flow_state           per-connection reset cost; per-flow memory as counters
-// Opt-in (PHIGATE_BENCH_PER_EXPRESSION=1), sparse JSON only, to find which expressions cost:
-//   hs_expr_alone/<id>   hs_ceiling with a stream database of that one expression
-//   hs_expr_without/<id> hs_ceiling with every expression but that one
+// Opt-in (PHIGATE_BENCH_PER_EXPRESSION=1), every corpus, to find which expressions cost:
+//   hs_expr_alone/<id>/<corpus>   hs_ceiling with a stream database of that one expression
+//   hs_expr_without/<id>/<corpus> hs_ceiling with every expression but that one
 // Single-threaded: one engine_scratch and one hs_scratch, as one dataplane lcore owns.
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <benchmark/benchmark.h>
@@ -570,10 +570,13 @@ void register_all() {
       benchmark::RegisterBenchmark(name.c_str(), f.fn, k);
     }
   benchmark::RegisterBenchmark("flow_state", bm_flow_state);
-  for (const auto& [id, db] : g_env->expr_alone)
-    benchmark::RegisterBenchmark(("hs_expr_alone/" + id).c_str(), hs_stream_loop, db, corpus_kind::sparse_json);
-  for (const auto& [id, db] : g_env->expr_without)
-    benchmark::RegisterBenchmark(("hs_expr_without/" + id).c_str(), hs_stream_loop, db, corpus_kind::sparse_json);
+  for (const corpus_kind k : kAllCorpusKinds) {
+    const std::string corpus = std::string("/") + corpus_kind_name(k);
+    for (const auto& [id, db] : g_env->expr_alone)
+      benchmark::RegisterBenchmark(("hs_expr_alone/" + id + corpus).c_str(), hs_stream_loop, db, k);
+    for (const auto& [id, db] : g_env->expr_without)
+      benchmark::RegisterBenchmark(("hs_expr_without/" + id + corpus).c_str(), hs_stream_loop, db, k);
+  }
 }
 
 }  // namespace
