@@ -207,7 +207,58 @@ bool context_ok(const stage& st, const pattern_meta& m, uint64_t s, uint32_t win
   return false;
 }
 
-int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
+// Entry `id` may end a match at logical offset e (its group reported e): find where it starts,
+// validate, check its context, record it.
+void consider(stage& st, uint32_t id, uint64_t e) {
+  scan_scratch& sc = *st.owner;
+  channel_state& ch = *st.ch;
+  if (ch.has_pending && ch.pending.pattern == id && ch.pending_logical_end >= e &&
+      ch.pending_logical_start < e)
+    return;  // another end inside a value already found
+  // The response's masking profile leaves this entity alone: skipped before start recovery, the
+  // most expensive step, so a narrow profile also scans faster.
+  if (!st.sink.db->entity_enabled(id, st.sink.entities)) {
+    sc.counters.entity_skipped++;
+    return;
+  }
+  const pattern_meta& m = st.sink.db->patterns()[id];
+  // Context-gated entries (bare numbers) fire on every timestamp and token count; when no
+  // keyword is anywhere near, reject before paying for start recovery.
+  if (m.context_window && !context_ok(st, m, e, m.max_length + m.context_window)) {
+    sc.counters.rejected_context++;
+    return;
+  }
+  // One byte beyond the longest match lets the reversed pattern check its trailing \b.
+  const uint64_t want = static_cast<uint64_t>(m.max_length) + 1;
+  const uint64_t lo = std::max(st.base, e > want ? e - want : 0);
+  const uint32_t n = static_cast<uint32_t>(e - lo);
+  for (uint32_t i = 0; i < n; ++i) sc.rev[i] = st.buf[e - 1 - i - st.base];
+  sc.n_ends = 0;
+  hs_scan(st.sink.db->start_db(id), reinterpret_cast<const char*>(sc.rev), n, 0, sc.hs_block, on_end, &sc);
+  if (sc.n_ends == 0) {
+    sc.counters.no_start++;
+    return;
+  }
+  std::sort(sc.ends, sc.ends + sc.n_ends, [](uint32_t a, uint32_t b) { return a > b; });
+  bool context_failed = false;
+  for (uint32_t i = 0; i < sc.n_ends; ++i) {
+    const uint32_t len = sc.ends[i];
+    if (len == 0 || (i > 0 && len == sc.ends[i - 1])) continue;
+    const uint64_t s = e - len;
+    if (!validate::validate(m.validator, st.buf + (s - st.base), len)) continue;
+    if (m.context_window && !context_ok(st, m, s, m.context_window)) {
+      context_failed = true;
+      continue;
+    }
+    record_finding(st, id, s, e);
+    return;
+  }
+  if (context_failed) sc.counters.rejected_context++;
+  else sc.counters.rejected_validator++;
+}
+
+// A report of stream group `group` (pattern_db::stream_members) ending at Hyperscan offset `to`.
+int on_match(unsigned int group, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
   auto& st = *static_cast<stage*>(ctx);
   scan_scratch& sc = *st.owner;
   channel_state& ch = *st.ch;
@@ -227,49 +278,9 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
     }
   }
   const uint64_t e = static_cast<uint64_t>(static_cast<int64_t>(to) + delta);
-  if (ch.has_pending && ch.pending.pattern == id && ch.pending_logical_end >= e &&
-      ch.pending_logical_start < e)
-    return 0;  // another end inside a value already found
-  // The response's masking profile leaves this entity alone: skipped before start recovery, the
-  // most expensive step, so a narrow profile also scans faster.
-  if (!st.sink.db->entity_enabled(id, st.sink.entities)) {
-    sc.counters.entity_skipped++;
-    return 0;
-  }
-  const pattern_meta& m = st.sink.db->patterns()[id];
-  // Context-gated entries (bare numbers) fire on every timestamp and token count; when no
-  // keyword is anywhere near, reject before paying for start recovery.
-  if (m.context_window && !context_ok(st, m, e, m.max_length + m.context_window)) {
-    sc.counters.rejected_context++;
-    return 0;
-  }
-  // One byte beyond the longest match lets the reversed pattern check its trailing \b.
-  const uint64_t want = static_cast<uint64_t>(m.max_length) + 1;
-  const uint64_t lo = std::max(st.base, e > want ? e - want : 0);
-  const uint32_t n = static_cast<uint32_t>(e - lo);
-  for (uint32_t i = 0; i < n; ++i) sc.rev[i] = st.buf[e - 1 - i - st.base];
-  sc.n_ends = 0;
-  hs_scan(st.sink.db->start_db(id), reinterpret_cast<const char*>(sc.rev), n, 0, sc.hs_block, on_end, &sc);
-  if (sc.n_ends == 0) {
-    sc.counters.no_start++;
-    return 0;
-  }
-  std::sort(sc.ends, sc.ends + sc.n_ends, [](uint32_t a, uint32_t b) { return a > b; });
-  bool context_failed = false;
-  for (uint32_t i = 0; i < sc.n_ends; ++i) {
-    const uint32_t len = sc.ends[i];
-    if (len == 0 || (i > 0 && len == sc.ends[i - 1])) continue;
-    const uint64_t s = e - len;
-    if (!validate::validate(m.validator, st.buf + (s - st.base), len)) continue;
-    if (m.context_window && !context_ok(st, m, s, m.context_window)) {
-      context_failed = true;
-      continue;
-    }
-    record_finding(st, id, s, e);
-    return 0;
-  }
-  if (context_failed) sc.counters.rejected_context++;
-  else sc.counters.rejected_validator++;
+  // Every member in catalog order, as separate reports were: overlapping findings merge and the
+  // earliest entry names them (record_finding), whichever member confirmed first.
+  for (const uint16_t id : st.sink.db->stream_members(group)) consider(st, id, e);
   return 0;
 }
 

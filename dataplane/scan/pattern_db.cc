@@ -13,12 +13,13 @@
 #include <utility>
 
 #include "dataplane/scan/regex_ast.hh"
+#include "dataplane/scan/stream_groups.hh"
 
 namespace phigate::scan {
 namespace {
 
 constexpr char db_magic[8] = {'P', 'H', 'I', 'G', 'D', 'B', '1', '\0'};
-constexpr uint32_t db_format_version = 3;  // 2: trigger table; 3: member sets, origins
+constexpr uint32_t db_format_version = 4;  // 2: trigger table; 3: member sets, origins; 4: stream groups
 constexpr uint32_t db_format_oldest = 2;   // still read, as a single set
 constexpr size_t db_header_bytes = 8 + 4 + 4 + 8;  // magic, format version, crc32, body length
 constexpr const char* db_where = "(pattern db)";
@@ -139,6 +140,33 @@ std::optional<load_error> compile_one(const pattern_set& set, const std::vector<
   return err(pattern_entry_where(i, set.entries[i].id) + ".expression", msg);
 }
 
+// The forward stream database with similar entries merged (scan/stream_groups.hh). False when
+// Hyperscan refuses the grouped expressions; the caller then compiles them ungrouped.
+bool compile_grouped(const pattern_set& set, const std::vector<std::string>& fwd, hs_database_t** out,
+                     std::vector<std::vector<uint16_t>>& groups) {
+  std::vector<stream_group_input> in;
+  for (size_t i = 0; i < fwd.size(); ++i)
+    in.push_back({fwd[i], set.entries[i].flags, set.entries[i].context_window > 0});
+  groups = stream_groups_plan(in);
+  std::vector<std::string> exprs;
+  std::vector<const char*> cexprs;
+  std::vector<unsigned> flags, ids;
+  for (const std::vector<uint16_t>& g : groups) exprs.push_back(stream_group_expression(in, g));
+  for (size_t k = 0; k < groups.size(); ++k) {
+    cexprs.push_back(exprs[k].c_str());
+    flags.push_back(in[groups[k].front()].flags);
+    ids.push_back(static_cast<unsigned>(k));
+  }
+  hs_compile_error_t* cerr = nullptr;
+  if (hs_compile_multi(cexprs.data(), flags.data(), ids.data(), static_cast<unsigned>(cexprs.size()),
+                       HS_MODE_STREAM, nullptr, out, &cerr) != HS_SUCCESS) {
+    hs_free_compile_error(cerr);
+    *out = nullptr;
+    return false;
+  }
+  return true;
+}
+
 void copy_name(char* dst, size_t cap, std::string_view s) {
   size_t n = std::min(cap - 1, s.size());
   std::memcpy(dst, s.data(), n);
@@ -163,6 +191,15 @@ void pattern_db::finish_load() {
   for (int c = 0; c < 256; ++c) trigger_before_max_ = std::max<uint32_t>(trigger_before_max_, triggers_.before[c]);
   size_t n = 0;
   stream_bytes_ = hs_stream_size(stream_db_, &n) == HS_SUCCESS ? static_cast<uint32_t>(n) : 0;
+}
+
+void pattern_db::set_groups(const std::vector<std::vector<uint16_t>>& groups) {
+  group_members_.clear();
+  group_first_.assign(1, 0);
+  for (const std::vector<uint16_t>& g : groups) {
+    group_members_.insert(group_members_.end(), g.begin(), g.end());
+    group_first_.push_back(static_cast<uint32_t>(group_members_.size()));
+  }
 }
 
 void pattern_db::finish_summary() {
@@ -309,7 +346,17 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const 
       db->triggers_ = trigger_build(exprs);
     }
 
-    if (auto r = compile_one(set, fwd, ids, {"", HS_MODE_STREAM, 0}, &db->stream_db_)) return *r;
+    std::vector<std::vector<uint16_t>> groups;
+    if (compile_grouped(set, fwd, &db->stream_db_, groups)) {
+      db->set_groups(groups);
+    } else {
+      // Hyperscan refused the merged expressions (a limit of the alternation's size): compile
+      // them one per entry, which also names the entry if one of them is itself at fault.
+      std::vector<std::vector<uint16_t>> alone;
+      for (size_t i = 0; i < n; ++i) alone.push_back({static_cast<uint16_t>(i)});
+      db->set_groups(alone);
+      if (auto r = compile_one(set, fwd, ids, {"", HS_MODE_STREAM, 0}, &db->stream_db_)) return *r;
+    }
     if (auto r = compile_one(set, hold, ids, {"hold (reverse prefix)", HS_MODE_BLOCK,
                                               HS_FLAG_ALLOWEMPTY},
                              &db->hold_db_)) {
@@ -361,6 +408,12 @@ std::vector<uint8_t> pattern_db::serialize() const {
     body.u8(triggers_.after[c]);
     body.u8(triggers_.confirm[c] ? 1 : 0);
     for (int w = 0; w < 4; ++w) body.u64(triggers_.follow[c][w]);
+  }
+  body.u16(static_cast<uint16_t>(stream_group_count()));
+  for (uint32_t g = 0; g < stream_group_count(); ++g) {
+    const std::span<const uint16_t> m = stream_members(g);
+    body.u16(static_cast<uint16_t>(m.size()));
+    for (uint16_t id : m) body.u16(id);
   }
 
   auto put_db = [&](const hs_database_t* d) {
@@ -487,6 +540,30 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
     }
     if (!r.ok() || enabled > 1) return err(db_where, "bad trigger table");
     db->triggers_.enabled = enabled == 1;
+    std::vector<std::vector<uint16_t>> groups;
+    if (format < 4) {
+      for (uint32_t i = 0; i < n; ++i) groups.push_back({static_cast<uint16_t>(i)});
+    } else {
+      // A partition of the entries: every entry in exactly one group, ascending within it.
+      const uint16_t count = r.u16();
+      if (!r.ok() || count == 0 || count > n) return err(db_where, "bad stream group count");
+      std::vector<bool> seen(n, false);
+      for (uint16_t g = 0; g < count; ++g) {
+        const uint16_t size = r.u16();
+        if (!r.ok() || size == 0 || size > n) return err(db_where, "bad stream group " + std::to_string(g));
+        std::vector<uint16_t>& members = groups.emplace_back();
+        for (uint16_t k = 0; k < size; ++k) {
+          const uint16_t id = r.u16();
+          if (!r.ok() || id >= n || seen[id] || (k > 0 && id <= members.back()))
+            return err(db_where, "bad stream group " + std::to_string(g));
+          seen[id] = true;
+          members.push_back(id);
+        }
+      }
+      if (std::find(seen.begin(), seen.end(), false) != seen.end())
+        return err(db_where, "a pattern is in no stream group");
+    }
+    db->set_groups(groups);
 
     auto get_db = [&](hs_database_t** out) -> bool {
       uint64_t len = r.u64();

@@ -9,8 +9,9 @@
 //
 // Three database families, all compiled without HS_FLAG_SOM_LEFTMOST (SOM costs 3-8x and
 // fails on some bounded repeats):
-//  * stream_db: every expression forward, HS_MODE_STREAM; match ids are entry indexes.
-//    Reports only END offsets.
+//  * stream_db: every expression forward, HS_MODE_STREAM, similar ones merged into groups
+//    (scan/stream_groups.hh); match ids are group indexes, stream_members() lists a group's
+//    entries. Reports only END offsets.
 //  * start_db(i): ^(?:rev(R')), HS_MODE_BLOCK, where R' is expression i without its trailing
 //    assertions (regex_reverse_for_start: the stream scan already checked them at e with the
 //    byte after e, which the reversed buffer lacks). Scanning the reversed window that ends at
@@ -68,8 +69,9 @@ class pattern_db {
 
   // One self-contained blob: "PHIGDB1\0", format version, body length, CRC-32 of the body,
   // then the body (set name and version, metadata, member sets and each pattern's origin,
-  // keywords, trigger table, hs_serialize_database blobs). Format 2 blobs (before merged
-  // sets) still deserialize, as a single set.
+  // keywords, trigger table, stream groups, hs_serialize_database blobs). Format 2 blobs
+  // (before merged sets) still deserialize, as a single set; format 2 and 3 blobs (before
+  // stream groups) with one entry per report id.
   // The CRC detects corruption, not tampering: authenticity is the snapshot signer's job.
   std::vector<uint8_t> serialize() const;
 
@@ -78,6 +80,14 @@ class pattern_db {
   pattern_db& operator=(const pattern_db&) = delete;
 
   const hs_database_t* stream_db() const { return stream_db_; }
+  // The entries (ascending indexes) behind report id `group` of stream_db; empty when out of
+  // range. One entry per group when the set was compiled ungrouped (format 3 blobs, or a
+  // grouped compile Hyperscan refused).
+  std::span<const uint16_t> stream_members(uint32_t group) const {
+    if (group >= stream_group_count()) return {};
+    return {group_members_.data() + group_first_[group], group_first_[group + 1] - group_first_[group]};
+  }
+  uint32_t stream_group_count() const { return group_first_.empty() ? 0 : static_cast<uint32_t>(group_first_.size() - 1); }
   // nullptr when id is out of range.
   const hs_database_t* start_db(uint32_t id) const {
     return id < start_dbs_.size() ? start_dbs_[id] : nullptr;
@@ -165,6 +175,7 @@ class pattern_db {
   pattern_db() = default;
   void finish_summary();
   void finish_load();  // serial, stream size, trigger reach: once everything else is set
+  void set_groups(const std::vector<std::vector<uint16_t>>& groups);
 
   std::string name_;
   int version_ = 0;
@@ -182,6 +193,8 @@ class pattern_db {
   hs_database_t* hold_db_ = nullptr;
   trigger_table triggers_{};
   std::vector<hs_database_t*> start_dbs_;
+  std::vector<uint16_t> group_members_;  // stream report groups, concatenated
+  std::vector<uint32_t> group_first_;    // group g: group_members_[first[g], first[g+1])
   uint32_t serial_ = 0;
   uint32_t stream_bytes_ = 0;
   uint32_t trigger_before_max_ = 0;

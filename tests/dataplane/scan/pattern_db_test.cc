@@ -122,13 +122,18 @@ struct scanner {
     return best;
   }
 
-  // (id, start, end) of every finding, start = longest recovered.
+  // (id, start, end) of every finding, start = longest recovered. Stream reports name a group
+  // (stream_members); each member whose start database confirms the end is a finding.
   std::set<std::tuple<unsigned, size_t, size_t>> findings(const std::string& text) const {
     std::set<std::tuple<unsigned, size_t, size_t>> out;
-    for (auto [id, e] : stream(text, {text.size()})) {
-      auto lens = start_lengths(text, e, id);
-      EXPECT_FALSE(lens.empty()) << "no start for id " << id << " end " << e;
-      if (!lens.empty()) out.insert({id, e - lens.back(), e});
+    for (auto [group, e] : stream(text, {text.size()})) {
+      bool any = false;
+      for (const uint16_t id : db.stream_members(group)) {
+        auto lens = start_lengths(text, e, id);
+        if (!lens.empty()) out.insert({id, e - lens.back(), e});
+        any = any || !lens.empty();
+      }
+      EXPECT_TRUE(any) << "no start for group " << group << " end " << e;
     }
     return out;
   }
@@ -546,15 +551,17 @@ void put_le(std::vector<uint8_t>& b, size_t at, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-// Blobs written before merged sets (format 2: no member-set section) still load, as one set.
-TEST(pattern_db_sets, format_2_blob_loads_as_a_single_set) {
-  auto db = compile_ok(small_set());
-  ASSERT_TRUE(db);
-  std::vector<uint8_t> blob = db->serialize();
-  ASSERT_EQ(blob[8], 3);  // format 3
-  // Walk the body to the member-set section: name, version, count, per-pattern metadata.
+// Where the optional sections of a current (format 4) blob sit.
+struct blob_sections {
+  size_t sets_at = 0, sets_len = 0;      // member sets and origins (format 3 on)
+  size_t groups_at = 0, groups_len = 0;  // stream groups (format 4 on)
+};
+blob_sections find_sections(const std::vector<uint8_t>& blob) {
+  auto u16 = [&](size_t o) { return uint32_t{blob[o]} | uint32_t{blob[o + 1]} << 8; };
+  auto u32 = [&](size_t o) { return u16(o) | u16(o + 2) << 16; };
+  blob_sections b;
+  // Name, version, count, per-pattern metadata.
   size_t at = 24;
-  auto u32 = [&](size_t o) { return uint32_t{blob[o]} | uint32_t{blob[o + 1]} << 8 | uint32_t{blob[o + 2]} << 16 | uint32_t{blob[o + 3]} << 24; };
   at += 4 + u32(at);
   at += 4;
   const uint32_t n = u32(at);
@@ -564,10 +571,44 @@ TEST(pattern_db_sets, format_2_blob_loads_as_a_single_set) {
     at += 1 + blob[at];  // entity
     at += 9;             // validator, mask, max_length, context_window, keyword range
   }
-  ASSERT_EQ(blob[at], 1);  // one member set
-  const size_t section = 1 + 1 + blob[at + 1] + 4 + n;
-  std::vector<uint8_t> old(blob.begin(), blob.begin() + static_cast<long>(at));
-  old.insert(old.end(), blob.begin() + static_cast<long>(at + section), blob.end());
+  b.sets_at = at;
+  for (uint32_t k = 0, sets = blob[at++]; k < sets; ++k) at += 1 + blob[at] + 4;
+  at += n;  // origins
+  b.sets_len = at - b.sets_at;
+  const uint32_t keywords = u32(at);
+  at += 4;
+  for (uint32_t k = 0; k < keywords; ++k) at += 1 + blob[at];
+  at += 1 + 256 * (3 + 32);  // trigger table
+  b.groups_at = at;
+  const uint32_t groups = u16(at);
+  at += 2;
+  for (uint32_t g = 0; g < groups; ++g) at += 2 + 2 * u16(at);
+  b.groups_len = at - b.groups_at;
+  return b;
+}
+
+std::vector<uint8_t> without(const std::vector<uint8_t>& blob, size_t at, size_t len) {
+  std::vector<uint8_t> out(blob.begin(), blob.begin() + static_cast<long>(at));
+  out.insert(out.end(), blob.begin() + static_cast<long>(at + len), blob.end());
+  return out;
+}
+
+void reseal(std::vector<uint8_t>& b, uint32_t format) {
+  put_le(b, 8, format, 4);
+  put_le(b, 16, b.size() - 24, 8);
+  put_le(b, 12, test_crc32(b.data() + 24, b.size() - 24), 4);
+}
+
+// Blobs written before merged sets (format 2: no member-set section) still load, as one set.
+TEST(pattern_db_sets, format_2_blob_loads_as_a_single_set) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  ASSERT_EQ(db->stream_group_count(), db->patterns().size());  // nothing to group: one gated entry
+  std::vector<uint8_t> blob = db->serialize();
+  ASSERT_EQ(blob[8], 4);  // format 4
+  const blob_sections b = find_sections(blob);
+  ASSERT_EQ(blob[b.sets_at], 1);  // one member set
+  std::vector<uint8_t> old = without(without(blob, b.groups_at, b.groups_len), b.sets_at, b.sets_len);
   put_le(old, 8, 2, 4);
   put_le(old, 16, old.size() - 24, 8);
   put_le(old, 12, test_crc32(old.data() + 24, old.size() - 24), 4);
@@ -582,6 +623,72 @@ TEST(pattern_db_sets, format_2_blob_loads_as_a_single_set) {
   // Control: the same surgery with format 3 left in place is rejected (the test can fail).
   put_le(old, 8, 3, 4);
   EXPECT_TRUE(std::holds_alternative<load_error>(pattern_db::deserialize(old)));
+}
+
+// Blobs written before stream groups (format 3) load with one entry per stream report id, which
+// is what their stream database reports.
+TEST(pattern_db_sets, format_3_blob_loads_with_one_entry_per_group) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  const std::vector<uint8_t> blob = db->serialize();
+  const blob_sections b = find_sections(blob);
+  std::vector<uint8_t> old = without(blob, b.groups_at, b.groups_len);
+  reseal(old, 3);
+  auto r = pattern_db::deserialize(old);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r)) << std::get<load_error>(r).reason;
+  const pattern_db& copy = *std::get<std::unique_ptr<pattern_db>>(r);
+  ASSERT_EQ(copy.stream_group_count(), copy.patterns().size());
+  for (uint32_t g = 0; g < copy.stream_group_count(); ++g) {
+    ASSERT_EQ(copy.stream_members(g).size(), 1u);
+    EXPECT_EQ(copy.stream_members(g)[0], g);
+  }
+  EXPECT_EQ(copy.serialize(), blob);
+  EXPECT_EQ(scanner(copy).findings(sample), scanner(*db).findings(sample));
+  // Control: the same bytes called format 4 lack the section and are rejected.
+  reseal(old, 4);
+  EXPECT_TRUE(std::holds_alternative<load_error>(pattern_db::deserialize(old)));
+}
+
+// A group table that is not a partition of the entries is refused, not trusted.
+TEST(pattern_db_sets, bad_stream_groups_are_rejected) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  const std::vector<uint8_t> blob = db->serialize();
+  const blob_sections b = find_sections(blob);
+  ASSERT_EQ(b.groups_len, 2u + 4u * 4u);  // 4 groups of one: (size 1, id)
+  auto rejected = [&](std::vector<uint8_t> bad, const std::string& why) {
+    reseal(bad, 4);
+    auto r = pattern_db::deserialize(bad);
+    if (!std::holds_alternative<load_error>(r)) return ::testing::AssertionFailure() << "accepted";
+    if (std::get<load_error>(r).reason.find(why) == std::string::npos)
+      return ::testing::AssertionFailure() << std::get<load_error>(r).reason;
+    return ::testing::AssertionSuccess();
+  };
+  const size_t g0 = b.groups_at + 2;  // first group: size at g0, member at g0 + 2
+  {
+    std::vector<uint8_t> bad = blob;
+    put_le(bad, g0 + 2 + 4, 0, 2);  // second group names entry 0 again
+    EXPECT_TRUE(rejected(bad, "bad stream group 1"));
+  }
+  {
+    std::vector<uint8_t> bad = blob;
+    put_le(bad, g0 + 2, 9, 2);  // entry 9 of 4
+    EXPECT_TRUE(rejected(bad, "bad stream group 0"));
+  }
+  {
+    std::vector<uint8_t> bad = blob;
+    put_le(bad, b.groups_at, 0, 2);  // no groups
+    EXPECT_TRUE(rejected(bad, "bad stream group count"));
+  }
+  {
+    // Three groups: entry 3 in none (the last group's bytes dropped).
+    std::vector<uint8_t> bad = without(blob, b.groups_at + b.groups_len - 4, 4);
+    put_le(bad, b.groups_at, 3, 2);
+    EXPECT_TRUE(rejected(bad, "a pattern is in no stream group"));
+  }
+  std::vector<uint8_t> same = blob;
+  reseal(same, 4);
+  EXPECT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(pattern_db::deserialize(same)));  // control
 }
 
 TEST(pattern_db_sets, bad_origin_or_member_sets_are_rejected) {
