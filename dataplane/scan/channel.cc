@@ -207,9 +207,46 @@ bool context_ok(const stage& st, const pattern_meta& m, uint64_t s, uint32_t win
   return false;
 }
 
+// Where each keyword of a group last starts in the widest member window before a report's end
+// (-1: nowhere), from one pass over that window: what context_ok(st, m, e, max_length +
+// context_window) would find for every gated member, without a pass per member.
+struct keyword_hits {
+  const stream_group_context* g = nullptr;
+  int64_t last[stream_group_context::max_keywords];
+
+  void scan(const stage& st, uint64_t e) {
+    const uint64_t from = std::max(st.base, e >= g->window ? e - g->window : 0);
+    const uint8_t* text = st.buf + (from - st.base);
+    const size_t n = static_cast<size_t>(e - from);
+    for (uint32_t k = 0; k < g->keyword_count; ++k) last[k] = -1;
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t bits = g->first[ascii_lower(text[i])];
+      if (!bits) continue;
+      // The second byte rules out most candidates without touching the keyword text.
+      bits &= i + 1 < n ? g->second[ascii_lower(text[i + 1])] : g->one_byte;
+      for (; bits; bits &= bits - 1) {
+        const uint32_t k = static_cast<uint32_t>(__builtin_ctzll(bits));
+        const std::string_view kw = st.sink.db->keyword(g->keywords[k]);
+        if (kw.size() > n - i) continue;
+        size_t j = std::min<size_t>(2, kw.size());  // bytes 0 and 1 matched through the masks
+        while (j < kw.size() && ascii_lower(text[i + j]) == static_cast<uint8_t>(kw[j])) ++j;
+        if (j == kw.size()) last[k] = static_cast<int64_t>(from + i);  // i grows: the last one wins
+      }
+    }
+  }
+  // A keyword of the member (mask) lies wholly inside [e - window, e).
+  bool near(uint64_t mask, uint64_t from) const {
+    for (; mask; mask &= mask - 1) {
+      const int64_t at = last[__builtin_ctzll(mask)];
+      if (at >= 0 && static_cast<uint64_t>(at) >= from) return true;
+    }
+    return false;
+  }
+};
+
 // Entry `id` may end a match at logical offset e (its group reported e): find where it starts,
-// validate, check its context, record it.
-void consider(stage& st, uint32_t id, uint64_t e) {
+// validate, check its context, record it. `hits`: the group's keyword pass, when it has one.
+void consider(stage& st, uint32_t id, uint64_t e, const keyword_hits* hits) {
   scan_scratch& sc = *st.owner;
   channel_state& ch = *st.ch;
   if (ch.has_pending && ch.pending.pattern == id && ch.pending_logical_end >= e &&
@@ -224,9 +261,14 @@ void consider(stage& st, uint32_t id, uint64_t e) {
   const pattern_meta& m = st.sink.db->patterns()[id];
   // Context-gated entries (bare numbers) fire on every timestamp and token count; when no
   // keyword is anywhere near, reject before paying for start recovery.
-  if (m.context_window && !context_ok(st, m, e, m.max_length + m.context_window)) {
-    sc.counters.rejected_context++;
-    return;
+  if (m.context_window) {
+    const uint32_t w = m.max_length + m.context_window;
+    const bool ok = hits ? hits->near(st.sink.db->group_keyword_mask(id), std::max(st.base, e >= w ? e - w : 0))
+                         : context_ok(st, m, e, w);
+    if (!ok) {
+      sc.counters.rejected_context++;
+      return;
+    }
   }
   // One byte beyond the longest match lets the reversed pattern check its trailing \b.
   const uint64_t want = static_cast<uint64_t>(m.max_length) + 1;
@@ -280,7 +322,10 @@ int on_match(unsigned int group, unsigned long long, unsigned long long to, unsi
   const uint64_t e = static_cast<uint64_t>(static_cast<int64_t>(to) + delta);
   // Every member in catalog order, as separate reports were: overlapping findings merge and the
   // earliest entry names them (record_finding), whichever member confirmed first.
-  for (const uint16_t id : st.sink.db->stream_members(group)) consider(st, id, e);
+  keyword_hits hits;
+  hits.g = st.sink.db->group_context(group);
+  if (hits.g) hits.scan(st, e);
+  for (const uint16_t id : st.sink.db->stream_members(group)) consider(st, id, e, hits.g ? &hits : nullptr);
   return 0;
 }
 

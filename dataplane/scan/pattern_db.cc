@@ -193,12 +193,51 @@ void pattern_db::finish_load() {
   stream_bytes_ = hs_stream_size(stream_db_, &n) == HS_SUCCESS ? static_cast<uint32_t>(n) : 0;
 }
 
+// Needs meta_ and keywords_ in place (both callers set them first).
 void pattern_db::set_groups(const std::vector<std::vector<uint16_t>>& groups) {
   group_members_.clear();
   group_first_.assign(1, 0);
-  for (const std::vector<uint16_t>& g : groups) {
-    group_members_.insert(group_members_.end(), g.begin(), g.end());
+  group_contexts_.clear();
+  group_context_of_.assign(groups.size(), -1);
+  keyword_masks_.assign(meta_.size(), 0);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    group_members_.insert(group_members_.end(), groups[g].begin(), groups[g].end());
     group_first_.push_back(static_cast<uint32_t>(group_members_.size()));
+    stream_group_context c;
+    uint32_t gated = 0;
+    bool fits = true;
+    for (const uint16_t id : groups[g]) {
+      const pattern_meta& m = meta_[id];
+      if (!m.context_window) continue;
+      ++gated;
+      c.window = std::max<uint16_t>(c.window, static_cast<uint16_t>(m.max_length + m.context_window));
+      for (uint32_t k = 0; k < m.keyword_count && fits; ++k) {
+        const std::string& kw = keywords_[m.keyword_first + k];
+        if (kw.empty()) continue;  // never matches (context_ok skips it too)
+        uint32_t slot = 0;
+        while (slot < c.keyword_count && keywords_[c.keywords[slot]] != kw) ++slot;
+        if (slot == c.keyword_count) {
+          if (c.keyword_count == stream_group_context::max_keywords) {
+            fits = false;
+            break;
+          }
+          c.keywords[c.keyword_count++] = static_cast<uint16_t>(m.keyword_first + k);
+          const uint64_t bit = uint64_t{1} << slot;
+          c.first[static_cast<uint8_t>(kw[0])] |= bit;
+          if (kw.size() == 1) {
+            c.one_byte |= bit;
+            for (uint64_t& m : c.second) m |= bit;
+          } else {
+            c.second[static_cast<uint8_t>(kw[1])] |= bit;
+          }
+        }
+        keyword_masks_[id] |= uint64_t{1} << slot;
+      }
+    }
+    if (gated >= 2 && fits) {
+      group_context_of_[g] = static_cast<int32_t>(group_contexts_.size());
+      group_contexts_.push_back(c);
+    }
   }
 }
 

@@ -43,6 +43,19 @@
 
 namespace phigate::scan {
 
+// The context keywords of a stream group's members, for one keyword pass per report instead of
+// one per member (scan/channel.cc): with nine bare-number entries in one group, checking each
+// member's keywords separately cost more than the grouping saved. Derived at load.
+struct stream_group_context {
+  static constexpr uint32_t max_keywords = 64;
+  uint16_t window = 0;         // widest member window: max_length + context_window
+  uint8_t keyword_count = 0;   // distinct keywords of the gated members
+  uint16_t keywords[max_keywords] = {};  // indexes for pattern_db::keyword()
+  uint64_t first[256] = {};    // bit k: keywords[k] starts with this (lowercase) byte
+  uint64_t second[256] = {};   // bit k: its second byte is this one (every byte: one-byte keywords)
+  uint64_t one_byte = 0;       // bit k: keywords[k] is a single byte
+};
+
 // Per-entry metadata the hot path reads by match id; fixed size, no pointers.
 struct pattern_meta {
   char id[48];      // NUL-terminated
@@ -88,6 +101,15 @@ class pattern_db {
     return {group_members_.data() + group_first_[group], group_first_[group + 1] - group_first_[group]};
   }
   uint32_t stream_group_count() const { return group_first_.empty() ? 0 : static_cast<uint32_t>(group_first_.size() - 1); }
+  // The shared keyword table of `group`, or nullptr when it has fewer than two members that need
+  // context, or more distinct keywords than fit; its members are then checked one by one.
+  const stream_group_context* group_context(uint32_t group) const {
+    return group < group_context_of_.size() && group_context_of_[group] >= 0
+               ? &group_contexts_[static_cast<size_t>(group_context_of_[group])]
+               : nullptr;
+  }
+  // Entry `id`'s keywords as bits of its group's stream_group_context::keywords.
+  uint64_t group_keyword_mask(uint32_t id) const { return id < keyword_masks_.size() ? keyword_masks_[id] : 0; }
   // nullptr when id is out of range.
   const hs_database_t* start_db(uint32_t id) const {
     return id < start_dbs_.size() ? start_dbs_[id] : nullptr;
@@ -195,6 +217,9 @@ class pattern_db {
   std::vector<hs_database_t*> start_dbs_;
   std::vector<uint16_t> group_members_;  // stream report groups, concatenated
   std::vector<uint32_t> group_first_;    // group g: group_members_[first[g], first[g+1])
+  std::vector<stream_group_context> group_contexts_;
+  std::vector<int32_t> group_context_of_;  // per group: index into group_contexts_, or -1
+  std::vector<uint64_t> keyword_masks_;    // per entry
   uint32_t serial_ = 0;
   uint32_t stream_bytes_ = 0;
   uint32_t trigger_before_max_ = 0;

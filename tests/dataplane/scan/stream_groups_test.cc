@@ -125,6 +125,10 @@ TEST(stream_groups_engine, each_member_is_confirmed_by_its_own_start_validator_a
       {"provider account 1234567894 on file", "account", "1234567894"},
       // No keyword of any member near a bare number: nothing.
       {"the total was 1234567893 tokens", nullptr, nullptr},
+      // The keyword must lie wholly within account's 32-byte window before the value: the
+      // group's shared keyword pass must not widen or narrow any member's window.
+      {"acct                            1234567894", "account", "1234567894"},
+      {"acct                             1234567894", nullptr, nullptr},
       // fax and phone share one expression: the keyword decides which names the value.
       {"fax (212) 555-0147 today", "fax", "(212) 555-0147"},
       {"ring (212) 555-0147 today", "phone", "(212) 555-0147"},
