@@ -226,7 +226,7 @@ void pattern_db::set_groups(const std::vector<std::vector<uint16_t>>& groups) {
           c.first[static_cast<uint8_t>(kw[0])] |= bit;
           if (kw.size() == 1) {
             c.one_byte |= bit;
-            for (uint64_t& m : c.second) m |= bit;
+            for (uint64_t& row : c.second) row |= bit;
           } else {
             c.second[static_cast<uint8_t>(kw[1])] |= bit;
           }

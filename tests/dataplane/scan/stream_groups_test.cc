@@ -154,5 +154,72 @@ TEST(stream_groups_engine, each_member_is_confirmed_by_its_own_start_validator_a
   }
 }
 
+pattern_entry gated(std::string id, std::string expr, uint16_t max_length, std::vector<std::string> keywords) {
+  pattern_entry e;
+  e.id = std::move(id);
+  e.entity = "account";
+  e.safe_harbor = "account";
+  e.expression = std::move(expr);
+  e.max_length = max_length;
+  e.keywords = std::move(keywords);
+  e.context_window = 16;
+  e.match = {{"m", ""}};
+  e.no_match = {{"n", ""}};
+  return e;
+}
+
+// A set of its own: two gated entries in one group, one with a one-byte keyword ('#'), so the
+// shared keyword pass takes its one-byte path. The pass is a pre-check (the exact context check
+// follows start recovery), so what matters is that it is never stricter than a member's own
+// window: the keyword at the window's first byte must still be found (a pass that dropped it
+// fails the "16 bytes before" case).
+TEST(stream_groups_engine, shared_keyword_pass_matches_each_members_own_window) {
+  pattern_set set;
+  set.name = "unit-groups";
+  set.version = 1;
+  set.entries.push_back(gated("six", R"(\b\d{6}\b)", 6, {"#", "acct"}));
+  set.entries.push_back(gated("eight", R"(\b\d{8}\b)", 8, {"id"}));
+  auto compiled = pattern_db::compile(set);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(compiled)) << std::get<load_error>(compiled).reason;
+  test::catalog c;
+  c.db = std::move(std::get<std::unique_ptr<pattern_db>>(compiled));
+  c.cfg.db = c.db.get();
+  c.x = engine::engine_scratch_create(c.cfg);
+  ASSERT_NE(c.x, nullptr);
+  ASSERT_EQ(c.db->stream_group_count(), 1u);
+  ASSERT_NE(c.db->group_context(0), nullptr);
+  EXPECT_EQ(c.db->group_context(0)->keyword_count, 3);
+
+  const expect_finding cases[] = {
+      {"ref # 123456 done", "six", "123456"},
+      {"ref #123456 done", "six", "123456"},
+      {"#               123456", "six", "123456"},   // '#' starts 16 bytes before: inside
+      {"#                123456", nullptr, nullptr},  // 17 bytes: outside
+      {"acct 123456", "six", "123456"},
+      {"id 12345678", "eight", "12345678"},
+      {"id 123456", nullptr, nullptr},                // eight's keyword, six's shape
+      {"# 12345678", nullptr, nullptr},               // six's keyword, eight's shape
+      {"123456 # after", nullptr, nullptr},           // keyword after the value
+  };
+  for (const expect_finding& k : cases) {
+    const std::string resp = json_response(k.text);
+    std::vector<test::segmentation> segs = {{resp.size()}, std::vector<size_t>(resp.size(), 1)};
+    for (size_t cut = 1; cut < resp.size(); cut += 3) segs.push_back({cut, resp.size() - cut});
+    for (const test::segmentation& seg : segs) {
+      const test::run_result r = test::run_guarded(resp, seg, flush_mode::mask, false, 4, false, nullptr, &c);
+      ASSERT_TRUE(r.ok) << k.text;
+      if (k.pattern == nullptr) {
+        EXPECT_TRUE(r.findings.empty()) << k.text << " " << test::describe(seg);
+        continue;
+      }
+      ASSERT_EQ(r.findings.size(), 1u) << k.text << " " << test::describe(seg);
+      EXPECT_STREQ(c.db->patterns()[r.findings[0].pattern].id, k.pattern) << k.text;
+      EXPECT_EQ(resp.substr(r.findings[0].raw_start, r.findings[0].raw_end - r.findings[0].raw_start), k.value);
+    }
+  }
+  engine::engine_scratch_destroy(c.x);
+  c.x = nullptr;
+}
+
 }  // namespace
 }  // namespace phigate::scan
