@@ -84,8 +84,13 @@ void emit_masks(stage& st, uint64_t s, uint64_t e, mask_style style) {
   const uint64_t lo = std::max(s, st.ch->final_logical);
   if (lo > s) sc.counters.late_mask_bytes += std::min(e, st.ch->final_logical) - s;
   if (!st.sink.on_mask) return;
-  for (uint32_t i = 0; i < st.map_count; ++i) {
-    const map_entry& m = st.map[i];
+  // Map entries are in logical order and an 8 KB stage of JSON fields holds hundreds: start at
+  // the first one that reaches past lo rather than walking all of them for every finding.
+  const map_entry* const begin = st.map;
+  const map_entry* const end = begin + st.map_count;
+  const map_entry* it = std::partition_point(begin, end, [lo](const map_entry& m) { return m.logical + m.n <= lo; });
+  for (; it != end && it->logical < e; ++it) {
+    const map_entry& m = *it;
     const uint64_t a = std::max(lo, m.logical), b = std::min(e, m.logical + m.n);
     if (a >= b) continue;
     mask::mask_action act{};
