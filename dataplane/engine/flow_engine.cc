@@ -54,12 +54,17 @@ void fail(flow_engine& f, engine_error e) {
   if (f.error == engine_error::none) f.error = e;
 }
 
+// Why a channel said its body can no longer be masked precisely.
+engine_error channel_error(const scan::channel_state& ch) {
+  return ch.bad_report ? engine_error::bad_report : engine_error::map_overflow;
+}
+
 // Saves staged text of the channels begun in this call; false when a held map overflowed.
 void end_begun_channels(call& c) {
   for (int slot = 0; slot < 2; ++slot) {
     if (!c.begun[slot]) continue;
     c.begun[slot] = false;
-    if (!scan::channel_end(*c.x.scan, slot)) fail(c.f, engine_error::map_overflow);
+    if (!scan::channel_end(*c.x.scan, slot)) fail(c.f, channel_error(c.f.body->channel[slot]));
   }
 }
 
@@ -175,7 +180,7 @@ void on_response_end(void* ctx, uint64_t off) {
     end_begun_channels(c);
     for (int slot = 0; slot < 2; ++slot) {
       scan::channel_state& ch = f.body->channel[slot];
-      if (ch.open) scan::channel_close(s, slot, ch, c.scan_sink());
+      if (ch.open && !scan::channel_close(s, slot, ch, c.scan_sink())) fail(f, channel_error(ch));
     }
     unbind_body(f);
     f.in_body = false;
@@ -251,6 +256,7 @@ const char* engine_error_name(engine_error e) {
     case engine_error::map_overflow: return "map_overflow";
     case engine_error::no_stream_memory: return "no_stream_memory";
     case engine_error::no_body_memory: return "no_body_memory";
+    case engine_error::bad_report: return "bad_report";
     case engine_error::count: break;
   }
   return "unknown";
@@ -411,7 +417,7 @@ feed_result flush_response(flow_engine& f, engine_scratch& x, uint64_t now_ns, c
   const scan::scan_sink ss = body_sink(f, sink);
   for (int slot = 0; slot < 2; ++slot) {
     scan::channel_state& ch = f.body->channel[slot];
-    if (ch.open) scan::channel_flush(*x.scan, slot, ch, x.cfg->flush, ss);
+    if (ch.open && !scan::channel_flush(*x.scan, slot, ch, x.cfg->flush, ss)) fail(f, channel_error(ch));
   }
   return conclude(f, now_ns);
 }

@@ -310,6 +310,12 @@ int on_match(unsigned int group, unsigned long long, unsigned long long to, unsi
   scan_scratch& sc = *st.owner;
   channel_state& ch = *st.ch;
   sc.counters.reports++;
+  if (group >= st.sink.db->stream_group_count()) {
+    // Which entries matched is unknown, so nothing can be masked for it: fail the body closed.
+    if (!ch.bad_report) sc.counters.bad_report++;
+    ch.bad_report = true;
+    return 0;
+  }
   // Map the Hyperscan offset back to logical text: through the gathered regions of this call,
   // or, for a report completing now on bytes of the previous call (a trailing \b needs one more
   // byte), with that call's last delta.
@@ -601,7 +607,7 @@ bool channel_open(channel_state& ch, const pattern_db& db) {
   // Reset everything; the window and map are rewritten before use.
   ch.logical_end = ch.final_logical = 0;
   ch.first_held_raw = kNoOffset;
-  ch.has_pending = ch.overflow = false;
+  ch.has_pending = ch.overflow = ch.bad_report = false;
   ch.window_len = 0;
   ch.held_count = 0;
   ch.hs_fed = ch.fed_upto = ch.gate_until = ch.call_hs_start = 0;
@@ -661,10 +667,10 @@ bool channel_end(scan_scratch& s, int slot) {
     hold = end - longest;
   }
   if (hold < end) s.counters.holds++;
-  return save(st, hold);
+  return save(st, hold) && !st.ch->bad_report;
 }
 
-void channel_close(scan_scratch& s, int slot, channel_state& ch, const scan_sink& sink) {
+bool channel_close(scan_scratch& s, int slot, channel_state& ch, const scan_sink& sink) {
   stage& st = s.st[slot];
   load(st, s, ch, sink);
   ch.prev_delta = ch.call_delta;
@@ -672,12 +678,13 @@ void channel_close(scan_scratch& s, int slot, channel_state& ch, const scan_sink
   hs_close_stream(ch.stream, s.hs_stream, on_match, &st);  // end-of-data matches; frees the stream
   ch.stream = nullptr;
   emit_pending(ch, sink);
-  save(st, st.base + st.len);
+  const bool ok = save(st, st.base + st.len);
   ch.open = false;
+  return ok && !ch.bad_report;
 }
 
-void channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode, const scan_sink& sink) {
-  if (ch.final_logical >= ch.logical_end) return;
+bool channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode, const scan_sink& sink) {
+  if (ch.final_logical >= ch.logical_end) return !ch.bad_report;
   stage& st = s.st[slot];
   load(st, s, ch, sink);
   s.counters.flushes++;
@@ -699,7 +706,7 @@ void channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode
   const uint64_t end = st.base + st.len;
   if (mode == flush_mode::mask)
     emit_masks(st, ch.final_logical, end, sink.style == style_override::all ? mask_style::all : mask_style::alnum);
-  save(st, end);
+  return save(st, end) && !ch.bad_report;
 }
 
 }  // namespace phigate::scan

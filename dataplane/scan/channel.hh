@@ -109,6 +109,10 @@ struct scan_counters {
   uint64_t profile_db_fallback = 0; // bodies masked fully: their profile named another database
   uint64_t no_stream_memory = 0;   // bodies failed closed: no stream state available
   uint64_t no_body_memory = 0;     // bodies failed closed: no body state available (engine/flow_engine.hh)
+  // Reports naming no stream group: the Hyperscan database disagrees with its group table (only a
+  // corrupt or mismatched blob can do this). The match cannot be attributed, so the body fails
+  // closed (channel_state::bad_report) rather than letting its bytes through unmasked.
+  uint64_t bad_report = 0;
 };
 
 // Per-body, per-channel state. The Hyperscan stream exists while a message body is open (see
@@ -122,6 +126,7 @@ struct channel_state {
   bool open = false;            // a message is being scanned
   bool has_pending = false;     // a finding not yet reported (may still be extended)
   bool overflow = false;        // held map did not fit: the caller must treat the body as unmaskable
+  bool bad_report = false;      // a report named no stream group: the caller must treat the body as unmaskable
   uint8_t held_count = 0;
   uint16_t window_len = 0;
   // Trigger gating (see scan/trigger.hh): Hyperscan sees only regions around trigger bytes, so
@@ -187,14 +192,17 @@ void channel_put_mapped(scan_scratch& s, int slot, const uint8_t* p, size_t n, u
                         uint8_t raw_len, source_kind kind);
 void channel_put_separator(scan_scratch& s, int slot);
 // Scans what is staged, computes the hold boundary, saves the window. Returns false when the
-// held map overflowed (the body can no longer be masked precisely: fail closed).
+// body can no longer be masked precisely (fail closed): the held map overflowed
+// (channel_state::overflow) or a report named no stream group (channel_state::bad_report).
 bool channel_end(scan_scratch& s, int slot);
 
 // Message end: reports end-of-data matches, emits the pending finding, everything final; frees
-// the stream.
-void channel_close(scan_scratch& s, int slot, channel_state& ch, const scan_sink& sink);
+// the stream. False when the body could not be masked precisely (as channel_end): the caller
+// must not release its last bytes.
+bool channel_close(scan_scratch& s, int slot, channel_state& ch, const scan_sink& sink);
 // Timer: decide held bytes now (end-of-data probe on a copy of the stream, then mask or
 // release the rest per mode). Everything becomes final; the stream continues.
-void channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode, const scan_sink& sink);
+// False as channel_close.
+bool channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode, const scan_sink& sink);
 
 }  // namespace phigate::scan

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "dataplane/scan/channel.hh"
 #include "tests/support/segmentation.hh"
 
 namespace phigate::scan {
@@ -687,6 +688,68 @@ TEST(pattern_db_sets, bad_stream_groups_are_rejected) {
   std::vector<uint8_t> same = blob;
   reseal(same, 4);
   EXPECT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(pattern_db::deserialize(same)));  // control
+}
+
+// A group table can be a valid partition and still disagree with the stream database (a blob
+// whose sections come from different compiles): a report naming no group cannot be attributed
+// to an entry, so the scanner fails the body closed instead of letting its bytes through.
+TEST(pattern_db_sets, reports_naming_no_group_fail_the_body_closed) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  const std::vector<uint8_t> blob = db->serialize();
+  const blob_sections b = find_sections(blob);
+  ASSERT_EQ(b.groups_len, 2u + 4u * 4u);  // 4 groups of one
+  // Three groups: email and mrn share the third. The stream database still reports mrn as 3.
+  std::vector<uint8_t> merged = without(blob, b.groups_at, b.groups_len);
+  const uint8_t table[] = {3, 0, 1, 0, 0, 0, 1, 0, 1, 0, 2, 0, 2, 0, 3, 0};
+  merged.insert(merged.begin() + static_cast<long>(b.groups_at), std::begin(table), std::end(table));
+  reseal(merged, 4);
+  auto r = pattern_db::deserialize(merged);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r)) << std::get<load_error>(r).reason;
+  const pattern_db& bad = *std::get<std::unique_ptr<pattern_db>>(r);
+  ASSERT_EQ(bad.stream_group_count(), 3u);
+
+  struct out {
+    size_t masks = 0, findings = 0;
+  };
+  // Feeds `text` to one channel of `use`; whether channel_end and channel_close accepted it.
+  auto run = [](const pattern_db& use, const std::string& text, out& o, uint64_t& bad_reports) {
+    scan_scratch* s = scan_scratch_create(use);
+    scan_sink sink;
+    sink.db = &use;
+    sink.ctx = &o;
+    sink.on_mask = [](void* ctx, const mask::mask_action&) { static_cast<out*>(ctx)->masks++; };
+    sink.on_finding = [](void* ctx, const finding&) { static_cast<out*>(ctx)->findings++; };
+    channel_state ch;
+    channel_init(ch);
+    EXPECT_TRUE(channel_open(ch, use));
+    channel_begin(*s, 0, ch, sink);
+    channel_put_run(*s, 0, reinterpret_cast<const uint8_t*>(text.data()), text.size(), 0, source_kind::text);
+    const bool end_ok = channel_end(*s, 0);
+    const bool close_ok = channel_close(*s, 0, ch, sink);
+    EXPECT_EQ(ch.bad_report, !(end_ok && close_ok));
+    bad_reports = scan_scratch_counters(*s).bad_report;
+    scan_scratch_destroy(s);
+    return std::pair{end_ok, close_ok};
+  };
+  uint64_t bad_reports = 0;
+  out o;
+  // The mrn report completes inside the feed (the "." ends it): channel_end refuses the body.
+  EXPECT_EQ(run(bad, "MRN ab1234567. ssn 123-45-6789.", o, bad_reports), std::pair(false, false));
+  EXPECT_EQ(bad_reports, 1u);
+  // At end of data (its trailing \b needs the end): channel_close refuses it.
+  EXPECT_EQ(run(bad, "MRN ab1234567", o, bad_reports), std::pair(true, false));
+  EXPECT_EQ(bad_reports, 1u);
+  // Reports the table does name still work; text without mrn passes.
+  o = out{};
+  EXPECT_EQ(run(bad, "ssn 123-45-6789, mail jo@example.org.", o, bad_reports), std::pair(true, true));
+  EXPECT_EQ(bad_reports, 0u);
+  EXPECT_EQ(o.findings, 2u);
+  // Control: the database the table came from accepts the same text and finds the MRN.
+  o = out{};
+  EXPECT_EQ(run(*db, "MRN ab1234567. ssn 123-45-6789.", o, bad_reports), std::pair(true, true));
+  EXPECT_EQ(bad_reports, 0u);
+  EXPECT_EQ(o.findings, 2u);
 }
 
 TEST(pattern_db_sets, bad_origin_or_member_sets_are_rejected) {
