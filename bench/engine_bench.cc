@@ -351,6 +351,7 @@ void bm_engine(benchmark::State& state, corpus_kind kind) {
     start_connection(flows[i].f, *e.scratch, sink);
   }
   uint64_t bytes = 0, feeds = 0, held = 0, errors = 0, now_ns = 1;
+  const scan::scan_counters before = engine::engine_scratch_counters(*e.scratch);
   for (auto _ : state) {
     for (size_t i = 0; i < kFlows; ++i) {
       engine_flow& fl = flows[i];
@@ -380,6 +381,15 @@ void bm_engine(benchmark::State& state, corpus_kind kind) {
   set_throughput(state, bytes);
   state.counters["findings_per_KB"] = per_kb(ctx.findings, bytes);
   state.counters["held_feed_fraction"] = feeds ? static_cast<double>(held) / static_cast<double>(feeds) : 0.0;
+  // Where the scanner's work goes: Hyperscan stream reports (a callback each, and a start scan
+  // per member that passes its context check), the members rejected for want of context or by
+  // their validator, and the logical bytes trigger gating gave Hyperscan.
+  const scan::scan_counters& after = engine::engine_scratch_counters(*e.scratch);
+  state.counters["reports_per_KB"] = per_kb(after.reports - before.reports, bytes);
+  state.counters["rejected_context_per_KB"] = per_kb(after.rejected_context - before.rejected_context, bytes);
+  state.counters["rejected_validator_per_KB"] = per_kb(after.rejected_validator - before.rejected_validator, bytes);
+  state.counters["no_start_per_KB"] = per_kb(after.no_start - before.no_start, bytes);
+  state.counters["hs_bytes_per_KB"] = per_kb(after.logical_bytes - before.logical_bytes, bytes);
 }
 
 // ---------------------------------------------------------------- Hyperscan ceiling
