@@ -25,7 +25,9 @@ for s in "$root"/tests/data/samples/*.http; do
 done
 
 # Compiled database.
-check "$phigate" patterns compile "$root/patterns/us-phi-core.json" "$work/core.db"
+"$phigate" patterns compile "$root/patterns/us-phi-core.json" "$work/core.db" > "$work/compile.out"
+check test $? -eq 0
+check grep -q '25 entries .*, 16 stream expressions, trigger gating on)' "$work/compile.out"
 check test -s "$work/core.db"
 check bash -c "head -c 8 '$work/core.db' | grep -q PHIGDB1"
 
