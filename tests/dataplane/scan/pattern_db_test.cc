@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "dataplane/engine/flow_engine.hh"
 #include "dataplane/scan/channel.hh"
 #include "tests/support/segmentation.hh"
 
@@ -750,6 +752,35 @@ TEST(pattern_db_sets, reports_naming_no_group_fail_the_body_closed) {
   EXPECT_EQ(run(*db, "MRN ab1234567. ssn 123-45-6789.", o, bad_reports), std::pair(true, true));
   EXPECT_EQ(bad_reports, 0u);
   EXPECT_EQ(o.findings, 2u);
+
+  // Through the engine: the response fails with bad_report and its body is never released.
+  const std::string body = R"({"note":"MRN ab1234567. ssn 123-45-6789."})";
+  const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string req = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+  for (const pattern_db* use : {&bad, static_cast<const pattern_db*>(db.get())}) {
+    engine::engine_config cfg;
+    cfg.db = use;
+    engine::engine_scratch* x = engine::engine_scratch_create(cfg);
+    ASSERT_NE(x, nullptr);
+    auto f = std::make_unique<engine::flow_engine>();
+    ASSERT_TRUE(engine::flow_engine_setup(*f, cfg));
+    engine::engine_sink sink;
+    engine::feed_request(*f, *x, reinterpret_cast<const uint8_t*>(req.data()), req.size(), 1, sink);
+    const engine::feed_result r =
+        engine::feed_response(*f, *x, reinterpret_cast<const uint8_t*>(resp.data()), resp.size(), 2, sink);
+    if (use == &bad) {
+      EXPECT_EQ(r.error, engine::engine_error::bad_report);
+      EXPECT_STREQ(engine::engine_error_name(r.error), "bad_report");
+      EXPECT_LE(r.final_offset, resp.size() - body.size());  // at most the head
+      EXPECT_EQ(engine::engine_scratch_counters(*x).bad_report, 1u);
+    } else {
+      EXPECT_EQ(r.error, engine::engine_error::none);
+      EXPECT_EQ(r.final_offset, resp.size());
+    }
+    engine::flow_engine_teardown(*f);
+    engine::engine_scratch_destroy(x);
+  }
 }
 
 TEST(pattern_db_sets, bad_origin_or_member_sets_are_rejected) {
