@@ -12,6 +12,7 @@
 #include <new>
 #include <utility>
 
+#include "dataplane/core/crc32.hh"
 #include "dataplane/scan/regex_ast.hh"
 #include "dataplane/scan/stream_groups.hh"
 
@@ -23,24 +24,6 @@ constexpr uint32_t db_format_version = 4;  // 2: trigger table; 3: member sets, 
 constexpr uint32_t db_format_oldest = 2;   // still read, as a single set
 constexpr size_t db_header_bytes = 8 + 4 + 4 + 8;  // magic, format version, crc32, body length
 constexpr const char* db_where = "(pattern db)";
-
-// CRC-32 (IEEE 802.3, reflected, as zlib) over the body: catches truncation and bit rot.
-constexpr std::array<uint32_t, 256> make_crc_table() {
-  std::array<uint32_t, 256> t{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}
-constexpr std::array<uint32_t, 256> crc_table = make_crc_table();
-
-uint32_t crc32(const uint8_t* p, size_t n) {
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; ++i) c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
 
 load_error err(std::string where, std::string reason) {
   return load_error{std::move(where), std::move(reason)};
@@ -474,7 +457,7 @@ std::vector<uint8_t> pattern_db::serialize() const {
   writer out;
   out.bytes(db_magic, sizeof(db_magic));
   out.u32(db_format_version);
-  out.u32(crc32(body.out.data(), body.out.size()));
+  out.u32(core::crc32(body.out.data(), body.out.size()));
   out.u64(body.out.size());
   out.out.insert(out.out.end(), body.out.begin(), body.out.end());
   return std::move(out.out);
@@ -496,7 +479,7 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
     }
     if (body_len != blob.size() - db_header_bytes) return err(db_where, "length mismatch");
     std::span<const uint8_t> body = blob.subspan(db_header_bytes);
-    if (crc32(body.data(), body.size()) != crc) return err(db_where, "checksum mismatch");
+    if (core::crc32(body.data(), body.size()) != crc) return err(db_where, "checksum mismatch");
 
     std::unique_ptr<pattern_db> db(new pattern_db());
     reader r(body);

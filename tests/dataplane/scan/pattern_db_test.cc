@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "dataplane/core/crc32.hh"
 #include "dataplane/engine/flow_engine.hh"
 #include "dataplane/scan/channel.hh"
 #include "tests/support/segmentation.hh"
@@ -542,14 +543,6 @@ TEST(pattern_db_sets, two_set_db_round_trips_with_origins) {
 }
 
 // Little-endian helpers to rewrite a blob in the test (the format is private to pattern_db.cc).
-uint32_t test_crc32(const uint8_t* p, size_t n) {
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; ++i) {
-    c ^= p[i];
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-  }
-  return c ^ 0xFFFFFFFFu;
-}
 void put_le(std::vector<uint8_t>& b, size_t at, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
 }
@@ -599,7 +592,7 @@ std::vector<uint8_t> without(const std::vector<uint8_t>& blob, size_t at, size_t
 void reseal(std::vector<uint8_t>& b, uint32_t format) {
   put_le(b, 8, format, 4);
   put_le(b, 16, b.size() - 24, 8);
-  put_le(b, 12, test_crc32(b.data() + 24, b.size() - 24), 4);
+  put_le(b, 12, core::crc32(b.data() + 24, b.size() - 24), 4);
 }
 
 // Blobs written before merged sets (format 2: no member-set section) still load, as one set.
@@ -791,7 +784,7 @@ TEST(pattern_db_sets, bad_origin_or_member_sets_are_rejected) {
   const size_t name_at = 24 + 4;
   ASSERT_EQ(blob[name_at], 'u');
   blob[name_at] = 'v';
-  put_le(blob, 12, test_crc32(blob.data() + 24, blob.size() - 24), 4);
+  put_le(blob, 12, core::crc32(blob.data() + 24, blob.size() - 24), 4);
   auto r = pattern_db::deserialize(blob);
   ASSERT_TRUE(std::holds_alternative<load_error>(r));
   EXPECT_EQ(std::get<load_error>(r).reason, "set name does not match the member sets");
