@@ -12,6 +12,7 @@
 
 #include "dataplane/engine/flow_engine.hh"
 #include "dataplane/scan/pattern_db.hh"
+#include "tests/fuzz/release_guard.hh"
 
 #ifndef PHIGATE_FUZZ_CODEC
 #define PHIGATE_FUZZ_CODEC 0
@@ -39,16 +40,8 @@ struct env {
   }
 };
 
-struct guard {
-  uint64_t released = 0;
-  std::vector<uint8_t>* stream;
-};
-
-void on_mask(void* ctx, const mask::mask_action& a) {
-  auto& g = *static_cast<guard*>(ctx);
-  if (a.raw_off < g.released) std::abort();  // a mask after release would be a leak
-  mask::mask_apply(g.stream->data(), g.stream->size(), 0, a);
-}
+using fuzz::guarded_mask;
+using fuzz::release_guard;
 
 env* g_env = nullptr;
 
@@ -76,10 +69,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   stream.insert(stream.end(), data, data + size);
   engine::flow_engine_reset(*e.f);
-  guard g{0, &stream};
+  release_guard g{0, &stream};
   engine::engine_sink sink;
   sink.ctx = &g;
-  sink.on_mask = on_mask;
+  sink.on_mask = guarded_mask;
   static const char kReq[] = "GET / HTTP/1.1\r\nHost: f\r\n\r\n";
   for (int i = 0; i < 4; ++i)
     engine::feed_request(*e.f, *e.x, reinterpret_cast<const uint8_t*>(kReq), sizeof kReq - 1, 0, sink);

@@ -12,7 +12,6 @@
 // Beyond no crash and no out-of-bounds read, what loads must work: it scans a response through
 // the engine without masking a byte it already released, and it serializes to a blob that loads.
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -20,8 +19,10 @@
 #include <variant>
 #include <vector>
 
+#include "dataplane/core/crc32.hh"
 #include "dataplane/engine/flow_engine.hh"
 #include "dataplane/scan/pattern_db.hh"
+#include "tests/fuzz/release_guard.hh"
 
 namespace {
 
@@ -29,23 +30,6 @@ using namespace phigate;
 
 std::vector<uint8_t> g_blob;
 size_t g_meta_end = 0;  // offset of the first Hyperscan database's length in g_blob
-
-// Table-driven and not instrumented: the sealing is not what is under test, and a bit-at-a-time
-// loop's traced compares were a third of the run time.
-__attribute__((no_sanitize("coverage"))) uint32_t crc32(const uint8_t* p, size_t n) {
-  static const std::array<uint32_t, 256> table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
 
 void put_le(std::vector<uint8_t>& b, size_t at, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
@@ -55,19 +39,11 @@ void put_le(std::vector<uint8_t>& b, size_t at, uint64_t v, int n) {
 void reseal(std::vector<uint8_t>& b) {
   if (b.size() < 24) return;
   put_le(b, 16, b.size() - 24, 8);
-  put_le(b, 12, crc32(b.data() + 24, b.size() - 24), 4);
+  put_le(b, 12, core::crc32(b.data() + 24, b.size() - 24), 4);
 }
 
-struct guard {
-  uint64_t released = 0;
-  std::vector<uint8_t>* stream;
-};
-
-void on_mask(void* ctx, const mask::mask_action& a) {
-  auto& g = *static_cast<guard*>(ctx);
-  if (a.raw_off < g.released) std::abort();  // a mask after release would be a leak
-  mask::mask_apply(g.stream->data(), g.stream->size(), 0, a);
-}
+using fuzz::guarded_mask;
+using fuzz::release_guard;
 
 // A JSON response with a value of most entities, and context keywords for the gated ones.
 const std::string kBody =
@@ -89,10 +65,10 @@ void scan_with(const scan::pattern_db& db) {
   const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
                            std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
   std::vector<uint8_t> stream(resp.begin(), resp.end());
-  guard g{0, &stream};
+  release_guard g{0, &stream};
   engine::engine_sink sink;
   sink.ctx = &g;
-  sink.on_mask = on_mask;
+  sink.on_mask = guarded_mask;
   static const char kReq[] = "GET / HTTP/1.1\r\nHost: f\r\n\r\n";
   engine::feed_request(*f, *x, reinterpret_cast<const uint8_t*>(kReq), sizeof kReq - 1, 0, sink);
   uint64_t now = 1;
