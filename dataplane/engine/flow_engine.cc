@@ -56,7 +56,7 @@ void fail(flow_engine& f, engine_error e) {
 
 // Why a channel said its body can no longer be masked precisely.
 engine_error channel_error(const scan::channel_state& ch) {
-  return ch.bad_report ? engine_error::bad_report : engine_error::map_overflow;
+  return ch.scan_failed ? engine_error::scan_failed : engine_error::map_overflow;
 }
 
 // Saves staged text of the channels begun in this call; false when a held map overflowed.
@@ -256,7 +256,7 @@ const char* engine_error_name(engine_error e) {
     case engine_error::map_overflow: return "map_overflow";
     case engine_error::no_stream_memory: return "no_stream_memory";
     case engine_error::no_body_memory: return "no_body_memory";
-    case engine_error::bad_report: return "bad_report";
+    case engine_error::scan_failed: return "scan_failed";
     case engine_error::count: break;
   }
   return "unknown";

@@ -37,7 +37,7 @@ enum class engine_error : uint8_t {
   map_overflow,              // too many escapes held at once to map masks precisely
   no_stream_memory,          // no Hyperscan stream state left (the lcore's pool is exhausted)
   no_body_memory,            // no body state left (more bodies open at once than the pool holds)
-  bad_report,                // the pattern database reported a match id it has no entry for
+  scan_failed,               // a Hyperscan call failed, or the database reported an id it has no entry for
   count
 };
 inline constexpr size_t engine_error_count = static_cast<size_t>(engine_error::count);

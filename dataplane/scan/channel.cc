@@ -48,6 +48,15 @@ struct scan_scratch {
 
 namespace {
 
+// A Hyperscan call's result: anything but success (the callbacks never ask to stop) leaves the
+// scan without an answer (a stream scan stopped early, no start, no hold boundary), which could
+// let PHI through, so the body fails closed.
+inline void check_hs(hs_error_t rc, scan_scratch& sc, channel_state& ch) {
+  if (rc == HS_SUCCESS) return;
+  sc.counters.hs_errors++;
+  ch.scan_failed = true;
+}
+
 inline bool is_maskable_logical(uint8_t b) {
   return (b >= '0' && b <= '9') || ((b | 0x20) >= 'a' && (b | 0x20) <= 'z') || b >= 0x80;
 }
@@ -281,7 +290,8 @@ void consider(stage& st, uint32_t id, uint64_t e, const keyword_hits* hits) {
   const uint32_t n = static_cast<uint32_t>(e - lo);
   for (uint32_t i = 0; i < n; ++i) sc.rev[i] = st.buf[e - 1 - i - st.base];
   sc.n_ends = 0;
-  hs_scan(st.sink.db->start_db(id), reinterpret_cast<const char*>(sc.rev), n, 0, sc.hs_block, on_end, &sc);
+  check_hs(hs_scan(st.sink.db->start_db(id), reinterpret_cast<const char*>(sc.rev), n, 0, sc.hs_block, on_end, &sc),
+           sc, ch);
   if (sc.n_ends == 0) {
     sc.counters.no_start++;
     return;
@@ -312,8 +322,8 @@ int on_match(unsigned int group, unsigned long long, unsigned long long to, unsi
   sc.counters.reports++;
   if (group >= st.sink.db->stream_group_count()) {
     // Which entries matched is unknown, so nothing can be masked for it: fail the body closed.
-    if (!ch.bad_report) sc.counters.bad_report++;
-    ch.bad_report = true;
+    sc.counters.bad_report++;
+    ch.scan_failed = true;
     return 0;
   }
   // Map the Hyperscan offset back to logical text: through the gathered regions of this call,
@@ -367,7 +377,9 @@ void flush_gathered(stage& st) {
   ch.prev_delta = ch.call_delta;
   ch.call_hs_start = ch.hs_fed;
   sc.region_cursor = 0;
-  hs_scan_stream(ch.stream, reinterpret_cast<const char*>(sc.gate_buf), sc.gate_len, 0, sc.hs_stream, on_match, &st);
+  check_hs(hs_scan_stream(ch.stream, reinterpret_cast<const char*>(sc.gate_buf), sc.gate_len, 0, sc.hs_stream,
+                          on_match, &st),
+           sc, ch);
   ch.hs_fed += sc.gate_len;
   ch.call_delta = sc.regions[sc.n_regions - 1].delta;
   sc.gate_len = 0;
@@ -385,8 +397,9 @@ void feed_direct(stage& st, uint64_t a, uint64_t b) {
   ch.call_hs_start = ch.hs_fed;
   sc.n_regions = 0;
   sc.counters.logical_bytes += b - a;
-  hs_scan_stream(ch.stream, reinterpret_cast<const char*>(st.buf + (a - st.base)), static_cast<unsigned>(b - a), 0,
-                 sc.hs_stream, on_match, &st);
+  check_hs(hs_scan_stream(ch.stream, reinterpret_cast<const char*>(st.buf + (a - st.base)), static_cast<unsigned>(b - a),
+                          0, sc.hs_stream, on_match, &st),
+           sc, ch);
   ch.hs_fed += b - a;
   ch.fed_upto = b;
 }
@@ -607,7 +620,7 @@ bool channel_open(channel_state& ch, const pattern_db& db) {
   // Reset everything; the window and map are rewritten before use.
   ch.logical_end = ch.final_logical = 0;
   ch.first_held_raw = kNoOffset;
-  ch.has_pending = ch.overflow = ch.bad_report = false;
+  ch.has_pending = ch.overflow = ch.scan_failed = false;
   ch.window_len = 0;
   ch.held_count = 0;
   ch.hs_fed = ch.fed_upto = ch.gate_until = ch.call_hs_start = 0;
@@ -663,11 +676,12 @@ bool channel_end(scan_scratch& s, int slot) {
     const uint32_t t = std::min<uint32_t>(st.len, st.sink.db->max_length());
     for (uint32_t i = 0; i < t; ++i) s.rev[i] = st.buf[st.len - 1 - i];
     uint32_t longest = 0;
-    hs_scan(st.sink.db->hold_db(), reinterpret_cast<const char*>(s.rev), t, 0, s.hs_block, on_max_end, &longest);
+    check_hs(hs_scan(st.sink.db->hold_db(), reinterpret_cast<const char*>(s.rev), t, 0, s.hs_block, on_max_end, &longest),
+             s, *st.ch);
     hold = end - longest;
   }
   if (hold < end) s.counters.holds++;
-  return save(st, hold) && !st.ch->bad_report;
+  return save(st, hold) && !st.ch->scan_failed;
 }
 
 bool channel_close(scan_scratch& s, int slot, channel_state& ch, const scan_sink& sink) {
@@ -675,16 +689,16 @@ bool channel_close(scan_scratch& s, int slot, channel_state& ch, const scan_sink
   load(st, s, ch, sink);
   ch.prev_delta = ch.call_delta;
   ch.call_hs_start = ch.hs_fed;
-  hs_close_stream(ch.stream, s.hs_stream, on_match, &st);  // end-of-data matches; frees the stream
+  check_hs(hs_close_stream(ch.stream, s.hs_stream, on_match, &st), s, ch);  // end-of-data matches; frees it
   ch.stream = nullptr;
   emit_pending(ch, sink);
   const bool ok = save(st, st.base + st.len);
   ch.open = false;
-  return ok && !ch.bad_report;
+  return ok && !ch.scan_failed;
 }
 
 bool channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode, const scan_sink& sink) {
-  if (ch.final_logical >= ch.logical_end) return !ch.bad_report;
+  if (ch.final_logical >= ch.logical_end) return !ch.scan_failed;
   stage& st = s.st[slot];
   load(st, s, ch, sink);
   s.counters.flushes++;
@@ -696,7 +710,7 @@ bool channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode
     const uint64_t saved_start = ch.call_hs_start;
     ch.prev_delta = ch.call_delta;
     ch.call_hs_start = ch.hs_fed;
-    hs_close_stream(probe, s.hs_stream, on_match, &st);
+    check_hs(hs_close_stream(probe, s.hs_stream, on_match, &st), s, ch);
     ch.prev_delta = saved_prev;
     ch.call_hs_start = saved_start;
   } else {
@@ -706,7 +720,7 @@ bool channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode
   const uint64_t end = st.base + st.len;
   if (mode == flush_mode::mask)
     emit_masks(st, ch.final_logical, end, sink.style == style_override::all ? mask_style::all : mask_style::alnum);
-  return save(st, end) && !ch.bad_report;
+  return save(st, end) && !ch.scan_failed;
 }
 
 }  // namespace phigate::scan

@@ -111,8 +111,11 @@ struct scan_counters {
   uint64_t no_body_memory = 0;     // bodies failed closed: no body state available (engine/flow_engine.hh)
   // Reports naming no stream group: the Hyperscan database disagrees with its group table (only a
   // corrupt or mismatched blob can do this). The match cannot be attributed, so the body fails
-  // closed (channel_state::bad_report) rather than letting its bytes through unmasked.
+  // closed (channel_state::scan_failed) rather than letting its bytes through unmasked.
   uint64_t bad_report = 0;
+  // Hyperscan calls that failed (a scratch not made for the database, a database of the wrong
+  // mode, ...): the body fails closed the same way (channel.cc, check_hs).
+  uint64_t hs_errors = 0;
 };
 
 // Per-body, per-channel state. The Hyperscan stream exists while a message body is open (see
@@ -126,7 +129,7 @@ struct channel_state {
   bool open = false;            // a message is being scanned
   bool has_pending = false;     // a finding not yet reported (may still be extended)
   bool overflow = false;        // held map did not fit: the caller must treat the body as unmaskable
-  bool bad_report = false;      // a report named no stream group: the caller must treat the body as unmaskable
+  bool scan_failed = false;     // a report named no group or a Hyperscan call failed: unmaskable
   uint8_t held_count = 0;
   uint16_t window_len = 0;
   // Trigger gating (see scan/trigger.hh): Hyperscan sees only regions around trigger bytes, so
@@ -193,7 +196,8 @@ void channel_put_mapped(scan_scratch& s, int slot, const uint8_t* p, size_t n, u
 void channel_put_separator(scan_scratch& s, int slot);
 // Scans what is staged, computes the hold boundary, saves the window. Returns false when the
 // body can no longer be masked precisely (fail closed): the held map overflowed
-// (channel_state::overflow) or a report named no stream group (channel_state::bad_report).
+// (channel_state::overflow), or a report named no stream group or a Hyperscan call failed
+// (channel_state::scan_failed).
 bool channel_end(scan_scratch& s, int slot);
 
 // Message end: reports end-of-data matches, emits the pending finding, everything final; frees

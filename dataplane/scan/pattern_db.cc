@@ -150,6 +150,17 @@ bool compile_grouped(const pattern_set& set, const std::vector<std::string>& fwd
   return true;
 }
 
+// Whether Hyperscan says `d` was compiled for block mode. A start or hold database of another
+// mode loads, but every hs_scan on it fails: the scanner would fail every body closed
+// (scan_failed), so such a blob is refused at load instead.
+bool block_mode(const hs_database_t* d) {
+  char* info = nullptr;
+  if (hs_database_info(d, &info) != HS_SUCCESS || info == nullptr) return false;
+  const bool block = std::string_view(info).find("Mode: BLOCK") != std::string_view::npos;
+  std::free(info);  // misc allocator, malloc by default
+  return block;
+}
+
 void copy_name(char* dst, size_t cap, std::string_view s) {
   size_t n = std::min(cap - 1, s.size());
   std::memcpy(dst, s.data(), n);
@@ -600,11 +611,14 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
       return err(db_where, "stream database is not a streaming database");
     }
     if (!get_db(&db->hold_db_)) return err(db_where, "hold database does not deserialize");
+    if (!block_mode(db->hold_db_)) return err(db_where, "hold database is not a block-mode database");
     db->start_dbs_.assign(n, nullptr);
     for (uint32_t i = 0; i < n; ++i) {
       if (!get_db(&db->start_dbs_[i])) {
         return err(db_where, "start database " + std::to_string(i) + " does not deserialize");
       }
+      if (!block_mode(db->start_dbs_[i]))
+        return err(db_where, "start database " + std::to_string(i) + " is not a block-mode database");
     }
     if (!r.at_end()) return err(db_where, "trailing bytes after the last database");
     db->finish_load();

@@ -722,7 +722,7 @@ TEST(pattern_db_sets, reports_naming_no_group_fail_the_body_closed) {
     channel_put_run(*s, 0, reinterpret_cast<const uint8_t*>(text.data()), text.size(), 0, source_kind::text);
     const bool end_ok = channel_end(*s, 0);
     const bool close_ok = channel_close(*s, 0, ch, sink);
-    EXPECT_EQ(ch.bad_report, !(end_ok && close_ok));
+    EXPECT_EQ(ch.scan_failed, !(end_ok && close_ok));
     bad_reports = scan_scratch_counters(*s).bad_report;
     scan_scratch_destroy(s);
     return std::pair{end_ok, close_ok};
@@ -746,7 +746,7 @@ TEST(pattern_db_sets, reports_naming_no_group_fail_the_body_closed) {
   EXPECT_EQ(bad_reports, 0u);
   EXPECT_EQ(o.findings, 2u);
 
-  // Through the engine: the response fails with bad_report and its body is never released.
+  // Through the engine: the response fails with scan_failed and its body is never released.
   const std::string body = R"({"note":"MRN ab1234567. ssn 123-45-6789."})";
   const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
                            std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -763,8 +763,8 @@ TEST(pattern_db_sets, reports_naming_no_group_fail_the_body_closed) {
     const engine::feed_result r =
         engine::feed_response(*f, *x, reinterpret_cast<const uint8_t*>(resp.data()), resp.size(), 2, sink);
     if (use == &bad) {
-      EXPECT_EQ(r.error, engine::engine_error::bad_report);
-      EXPECT_STREQ(engine::engine_error_name(r.error), "bad_report");
+      EXPECT_EQ(r.error, engine::engine_error::scan_failed);
+      EXPECT_STREQ(engine::engine_error_name(r.error), "scan_failed");
       EXPECT_LE(r.final_offset, resp.size() - body.size());  // at most the head
       EXPECT_EQ(engine::engine_scratch_counters(*x).bad_report, 1u);
     } else {
@@ -774,6 +774,87 @@ TEST(pattern_db_sets, reports_naming_no_group_fail_the_body_closed) {
     engine::flow_engine_teardown(*f);
     engine::engine_scratch_destroy(x);
   }
+}
+
+// A start or hold database compiled for another mode would load and then fail every scan: it is
+// refused at load.
+TEST(pattern_db_sets, databases_of_the_wrong_mode_are_rejected) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  const std::vector<uint8_t> blob = db->serialize();
+  const blob_sections b = find_sections(blob);
+  // The databases follow the group table, each as a u64 length and its bytes: stream, hold, starts.
+  std::vector<std::pair<size_t, size_t>> dbs;  // (offset of the length, total bytes)
+  for (size_t at = b.groups_at + b.groups_len; at < blob.size();) {
+    uint64_t len = 0;
+    for (int i = 0; i < 8; ++i) len |= uint64_t{blob[at + static_cast<size_t>(i)]} << (8 * i);
+    dbs.push_back({at, 8 + len});
+    at += 8 + len;
+  }
+  ASSERT_EQ(dbs.size(), 2u + db->patterns().size());
+  // Blob with database k replaced by a copy of the stream database.
+  auto with_stream_db_at = [&](size_t k) {
+    std::vector<uint8_t> out(blob.begin(), blob.begin() + static_cast<long>(dbs[k].first));
+    out.insert(out.end(), blob.begin() + static_cast<long>(dbs[0].first),
+               blob.begin() + static_cast<long>(dbs[0].first + dbs[0].second));
+    out.insert(out.end(), blob.begin() + static_cast<long>(dbs[k].first + dbs[k].second), blob.end());
+    reseal(out, 4);
+    return out;
+  };
+  auto reason = [](const std::vector<uint8_t>& bad) {
+    auto r = pattern_db::deserialize(bad);
+    return std::holds_alternative<load_error>(r) ? std::get<load_error>(r).reason : std::string("accepted");
+  };
+  EXPECT_EQ(reason(with_stream_db_at(1)), "hold database is not a block-mode database");
+  EXPECT_EQ(reason(with_stream_db_at(2)), "start database 0 is not a block-mode database");
+  EXPECT_EQ(reason(with_stream_db_at(5)), "start database 3 is not a block-mode database");
+  // Control: the hold database moved into a start slot is block mode and loads.
+  std::vector<uint8_t> swapped(blob.begin(), blob.begin() + static_cast<long>(dbs[2].first));
+  swapped.insert(swapped.end(), blob.begin() + static_cast<long>(dbs[1].first),
+                 blob.begin() + static_cast<long>(dbs[1].first + dbs[1].second));
+  swapped.insert(swapped.end(), blob.begin() + static_cast<long>(dbs[2].first + dbs[2].second), blob.end());
+  reseal(swapped, 4);
+  EXPECT_EQ(reason(swapped), "accepted");
+}
+
+// Any Hyperscan call that fails leaves the scan without an answer: the body fails closed. Here the
+// thread's scratches belong to a one-literal database, too small for the set: every call fails.
+TEST(pattern_db_sets, hyperscan_errors_fail_the_body_closed) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  hs_database_t* tiny_stream = nullptr;
+  hs_database_t* tiny_block = nullptr;
+  hs_compile_error_t* cerr = nullptr;
+  ASSERT_EQ(hs_compile("zq", 0, HS_MODE_STREAM, nullptr, &tiny_stream, &cerr), HS_SUCCESS);
+  ASSERT_EQ(hs_compile("zq", 0, HS_MODE_BLOCK, nullptr, &tiny_block, &cerr), HS_SUCCESS);
+  hs_scratch_t* small_stream = nullptr;
+  hs_scratch_t* small_block = nullptr;
+  ASSERT_EQ(hs_alloc_scratch(tiny_stream, &small_stream), HS_SUCCESS);
+  ASSERT_EQ(hs_alloc_scratch(tiny_block, &small_block), HS_SUCCESS);
+  for (const bool mismatched : {true, false}) {
+    SCOPED_TRACE(mismatched ? "scratches of another database" : "control: its own scratches");
+    scan_scratch* s = scan_scratch_create(*db);
+    ASSERT_NE(s, nullptr);
+    if (mismatched) scan_scratch_use(*s, small_stream, small_block);
+    scan_sink sink;
+    sink.db = db.get();
+    channel_state ch;
+    channel_init(ch);
+    ASSERT_TRUE(channel_open(ch, *db));
+    channel_begin(*s, 0, ch, sink);
+    const std::string text = "ssn 123-45-6789, mail jo@exam";
+    channel_put_run(*s, 0, reinterpret_cast<const uint8_t*>(text.data()), text.size(), 0, source_kind::text);
+    EXPECT_EQ(channel_end(*s, 0), !mismatched);
+    EXPECT_EQ(ch.scan_failed, mismatched);
+    EXPECT_EQ(scan_scratch_counters(*s).hs_errors > 0, mismatched);
+    if (mismatched) scan_scratch_use(*s, nullptr, nullptr);  // its own again, to close the stream
+    EXPECT_EQ(channel_close(*s, 0, ch, sink), !mismatched);
+    scan_scratch_destroy(s);
+  }
+  hs_free_scratch(small_stream);
+  hs_free_scratch(small_block);
+  hs_free_database(tiny_stream);
+  hs_free_database(tiny_block);
 }
 
 TEST(pattern_db_sets, bad_origin_or_member_sets_are_rejected) {
