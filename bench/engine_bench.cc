@@ -38,11 +38,11 @@
 #include "bench/bench_corpus.hh"
 #include "dataplane/engine/flow_engine.hh"
 #include "dataplane/http/http_parser.hh"
-#include "dataplane/scan/stream_pool.hh"
 #include "dataplane/mask/mask_action.hh"
 #include "dataplane/scan/channel.hh"
 #include "dataplane/scan/pattern_db.hh"
 #include "dataplane/scan/pattern_set.hh"
+#include "dataplane/scan/stream_pool.hh"
 
 #ifndef PHIGATE_PATTERN_DIR
 #error "PHIGATE_PATTERN_DIR must name the patterns/ folder (set by bench/meson.build)"

@@ -548,7 +548,8 @@ std::string stats_json(const std::vector<worker_ctx*>& ws, const io_ctx* io, con
   }
   // Stream state (per-worker pools) and the scanner's fail-closed counters.
   {
-    uint64_t blocks = 0, in_use = 0, high = 0, failed = 0, no_mem = 0, fallback = 0, map_overflow = 0, late = 0, bad_report = 0, hs_errors = 0;
+    uint64_t blocks = 0, in_use = 0, high = 0, failed = 0, no_mem = 0, fallback = 0, map_overflow = 0, late = 0;
+    uint64_t bad_report = 0, hs_errors = 0;
     for (const worker_ctx* wk : ws) {
       const scan::stream_pool_stats p = session::session_stream_stats(*wk->session);
       const scan::scan_counters& c = session::session_scan_stats(*wk->session);
