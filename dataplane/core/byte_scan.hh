@@ -61,4 +61,31 @@ inline size_t find_line_end(const uint8_t* p, size_t n) {
   return n;
 }
 
+// Bit planes of a byte table over p[0, n), n <= 64: bit i of out[b] is bit b of table[p[i]], for
+// b < planes (<= 8). Bits n..63 are zero. Lets a scanner test a whole block of bytes against a
+// few byte classes with shifts and masks instead of a branch per byte.
+inline void bit_planes64(const uint8_t* p, size_t n, const uint8_t (&table)[256], uint32_t planes, uint64_t* out) {
+  for (uint32_t b = 0; b < planes; ++b) out[b] = 0;
+#if defined(__SSE2__)
+  alignas(16) uint8_t looked[64];
+  size_t i = 0;
+  for (; i < n; ++i) looked[i] = table[p[i]];
+  for (; i < 64; ++i) looked[i] = 0;
+  for (uint32_t chunk = 0; chunk < 4; ++chunk) {
+    const __m128i v = _mm_load_si128(reinterpret_cast<const __m128i*>(looked + 16 * chunk));
+    for (uint32_t b = 0; b < planes; ++b) {
+      // Moves bit b of every byte to bit 7 (a 16-bit shift keeps each byte's bit 7 its own for
+      // shifts up to 7), where movemask reads it.
+      const __m128i s = _mm_sll_epi16(v, _mm_cvtsi32_si128(static_cast<int>(7 - b)));
+      out[b] |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(s))) << (16 * chunk);
+    }
+  }
+#else
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t v = table[p[i]];
+    for (uint32_t b = 0; b < planes; ++b) out[b] |= static_cast<uint64_t>((v >> b) & 1) << i;
+  }
+#endif
+}
+
 }  // namespace phigate::core

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 
+#include "dataplane/core/byte_scan.hh"
 #include "dataplane/scan/trigger.hh"
 #include "dataplane/validate/validators.hh"
 
@@ -404,9 +405,24 @@ void feed_direct(stage& st, uint64_t a, uint64_t b) {
   ch.fed_upto = b;
 }
 
+// Bit i set when the run of class bytes ending at byte i of `cur` is at least k long; `prev`
+// holds the 64 bytes before cur (bit 63 the nearest). k in 1..64.
+inline uint64_t runs_reaching(uint64_t prev, uint64_t cur, uint32_t k) {
+  unsigned __int128 r = (static_cast<unsigned __int128>(cur) << 64) | prev;
+  uint32_t m = 1;  // r bit i: the m bytes ending at i are all in the class
+  while (2 * m <= k) {
+    r &= r << m;
+    m *= 2;
+  }
+  if (m < k) r &= r << (k - m);
+  return static_cast<uint64_t>(r >> 64);
+}
+
 // Scans the staged bytes not yet considered. With a trigger table, only regions around trigger
-// bytes are fed (one real byte of context on each side keeps \b exact); everything else cannot
-// hold a match, by construction of the table.
+// bytes, and around bytes where a run class has reached its length, are fed (one real byte of
+// context on each side keeps \b exact); everything else cannot hold a match, by construction of
+// the table. Bytes are classified 64 at a time (bit planes), so text without triggers costs a
+// table lookup per byte and no branches.
 void scan_pending(stage& st) {
   if (st.scanned == st.len) return;
   channel_state& ch = *st.ch;
@@ -422,24 +438,58 @@ void scan_pending(stage& st) {
   const uint64_t reach = static_cast<uint64_t>(st.sink.db->trigger_before_max()) + 1;
   uint64_t cur_s = ch.fed_upto, cur_e = std::max(ch.gate_until, ch.fed_upto);
   bool open = ch.gate_until > ch.fed_upto;
-  for (uint32_t i = st.scanned; i < st.len; ++i) {
-    const uint8_t c = st.buf[i];
-    if (!tt.after[c]) continue;
-    if (tt.confirm[c] && i + 1 < st.len && !tt.follows(c, st.buf[i + 1])) continue;
-    const uint64_t t = st.base + i;
-    const uint64_t rs = std::max<uint64_t>(st.base, t >= tt.before[c] + 1u ? t - tt.before[c] - 1 : 0);
-    const uint64_t re = t + tt.after[c] + 1;
-    // Close the open region only when no trigger from here on can reach back into it: Hyperscan
-    // cannot return to bytes it has passed. Otherwise grow it both ways.
-    if (open && (t < reach || t - reach <= cur_e + kMergeGap)) {
-      cur_s = std::min(cur_s, rs);
-      cur_e = std::max(cur_e, re);
-      continue;
+  const uint32_t planes = 1 + tt.run_count;
+  // Class bits of the 64 bytes before the first block, for runs that began earlier. Bytes before
+  // the staged window are unknown unless the window starts the text: count them as class bytes,
+  // which can only make more bytes fire.
+  uint64_t prev[1 + kMaxRunClasses] = {};
+  if (tt.run_count) {
+    const uint32_t w = std::min<uint32_t>(st.scanned, 64);
+    core::bit_planes64(st.buf + st.scanned - w, w, tt.bits, planes, prev);
+    const uint64_t unknown = w == 64 ? 0 : (st.base > 0 ? ~0ull >> w : 0);
+    for (uint32_t j = 1; j < planes; ++j) prev[j] = (w == 64 ? prev[j] : prev[j] << (64 - w)) | unknown;
+  }
+  for (uint32_t b0 = st.scanned; b0 < st.len; b0 += 64) {
+    const uint32_t n = std::min<uint32_t>(64, st.len - b0);
+    uint64_t planes_now[1 + kMaxRunClasses];
+    core::bit_planes64(st.buf + b0, n, tt.bits, planes, planes_now);
+    uint64_t fired[kMaxRunClasses] = {};
+    uint64_t any = planes_now[0];
+    for (uint32_t j = 0; j + 1 < planes; ++j) {
+      fired[j] = runs_reaching(prev[1 + j], planes_now[1 + j], tt.runs[j].min_run);
+      prev[1 + j] = planes_now[1 + j];
+      any |= fired[j];
     }
-    if (open) gather(st, cur_s, std::min(cur_e, end));
-    cur_s = rs;
-    cur_e = re;
-    open = true;
+    for (; any; any &= any - 1) {
+      const uint32_t bit = static_cast<uint32_t>(__builtin_ctzll(any));
+      const uint32_t i = b0 + bit;
+      const uint8_t c = st.buf[i];
+      uint32_t before = 0, after = 0;  // after == 0: nothing fired here
+      if (((planes_now[0] >> bit) & 1) && !(tt.confirm[c] && i + 1 < st.len && !tt.follows(c, st.buf[i + 1]))) {
+        before = tt.before[c];
+        after = tt.after[c];
+      }
+      for (uint32_t j = 0; j + 1 < planes; ++j) {
+        if (!((fired[j] >> bit) & 1)) continue;
+        before = std::max<uint32_t>(before, tt.runs[j].before);
+        after = std::max<uint32_t>(after, tt.runs[j].after);
+      }
+      if (!after) continue;
+      const uint64_t t = st.base + i;
+      const uint64_t rs = std::max<uint64_t>(st.base, t >= before + 1u ? t - before - 1 : 0);
+      const uint64_t re = t + after + 1;
+      // Close the open region only when no trigger from here on can reach back into it: Hyperscan
+      // cannot return to bytes it has passed. Otherwise grow it both ways.
+      if (open && (t < reach || t - reach <= cur_e + kMergeGap)) {
+        cur_s = std::min(cur_s, rs);
+        cur_e = std::max(cur_e, re);
+        continue;
+      }
+      if (open) gather(st, cur_s, std::min(cur_e, end));
+      cur_s = rs;
+      cur_e = re;
+      open = true;
+    }
   }
   // Likewise a trigger in the next bytes may need up to max_before bytes before it: the tail it
   // could reach is always fed now.

@@ -20,7 +20,8 @@ namespace phigate::scan {
 namespace {
 
 constexpr char db_magic[8] = {'P', 'H', 'I', 'G', 'D', 'B', '1', '\0'};
-constexpr uint32_t db_format_version = 4;  // 2: trigger table; 3: member sets, origins; 4: stream groups
+// 2: trigger table; 3: member sets, origins; 4: stream groups; 5: run classes
+constexpr uint32_t db_format_version = 5;
 constexpr uint32_t db_format_oldest = 2;   // still read, as a single set
 constexpr size_t db_header_bytes = 8 + 4 + 4 + 8;  // magic, format version, crc32, body length
 constexpr const char* db_where = "(pattern db)";
@@ -183,6 +184,9 @@ void pattern_db::finish_load() {
   serial_ = g_serial.fetch_add(1, std::memory_order_relaxed) + 1;
   trigger_before_max_ = 0;
   for (int c = 0; c < 256; ++c) trigger_before_max_ = std::max<uint32_t>(trigger_before_max_, triggers_.before[c]);
+  for (uint32_t j = 0; j < triggers_.run_count; ++j)
+    trigger_before_max_ = std::max<uint32_t>(trigger_before_max_, triggers_.runs[j].before);
+  trigger_finish(triggers_);
   size_t n = 0;
   stream_bytes_ = hs_stream_size(stream_db_, &n) == HS_SUCCESS ? static_cast<uint32_t>(n) : 0;
 }
@@ -442,6 +446,14 @@ std::vector<uint8_t> pattern_db::serialize() const {
     body.u8(triggers_.confirm[c] ? 1 : 0);
     for (int w = 0; w < 4; ++w) body.u64(triggers_.follow[c][w]);
   }
+  body.u8(triggers_.run_count);
+  for (uint32_t j = 0; j < triggers_.run_count; ++j) {
+    const run_class& rc = triggers_.runs[j];
+    for (int w = 0; w < 4; ++w) body.u64(rc.members[w]);
+    body.u8(rc.min_run);
+    body.u8(rc.before);
+    body.u8(rc.after);
+  }
   body.u16(static_cast<uint16_t>(stream_group_count()));
   for (uint32_t g = 0; g < stream_group_count(); ++g) {
     const std::span<const uint16_t> m = stream_members(g);
@@ -573,6 +585,25 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
     }
     if (!r.ok() || enabled > 1) return err(db_where, "bad trigger table");
     db->triggers_.enabled = enabled == 1;
+    if (format >= 5) {
+      // Earlier formats have none: their byte table covers every expression.
+      const uint8_t runs = r.u8();
+      if (!r.ok() || runs > kMaxRunClasses) return err(db_where, "bad run class count");
+      db->triggers_.run_count = runs;
+      for (uint32_t j = 0; j < runs; ++j) {
+        run_class& rc = db->triggers_.runs[j];
+        for (int w = 0; w < 4; ++w) rc.members[w] = r.u64();
+        rc.min_run = r.u8();
+        rc.before = r.u8();
+        rc.after = r.u8();
+        // A class no byte can fire would leave its expressions unscanned.
+        const bool empty = (rc.members[0] | rc.members[1] | rc.members[2] | rc.members[3]) == 0;
+        if (!r.ok() || rc.min_run == 0 || rc.min_run > kMaxRunLength || rc.after == 0 || rc.before > 254 ||
+            rc.after > 254 || empty) {
+          return err(db_where, "bad run class " + std::to_string(j));
+        }
+      }
+    }
     std::vector<std::vector<uint16_t>> groups;
     if (format < 4) {
       for (uint32_t i = 0; i < n; ++i) groups.push_back({static_cast<uint16_t>(i)});

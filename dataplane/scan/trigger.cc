@@ -109,6 +109,80 @@ struct analyzer {
     return s;
   }
 
+  // Guaranteed runs of bytes of one class (trigger_guaranteed_run).
+  struct run_info {
+    bool all_in;      // every byte of every match is in the class
+    uint32_t len;     // shortest match, when all_in
+    uint32_t best;    // run every match contains
+    uint32_t prefix;  // run every match starts with
+    uint32_t suffix;  // run every match ends with
+  };
+
+  bool chars_within(const regex_node& n, const bool (&members)[256]) const {
+    for (int b = 0; b < 256; ++b) {
+      if (!char_items_contain(n.items, static_cast<uint8_t>(b))) continue;
+      if (!members[b]) return false;
+      if (caseless && ((b | 0x20) >= 'a' && (b | 0x20) <= 'z') && !members[b ^ 0x20]) return false;
+    }
+    return true;
+  }
+
+  run_info run(uint32_t id, const bool (&members)[256]) const {
+    const regex_node& n = t.nodes[id];
+    switch (n.op) {
+      case regex_op::chars: {
+        const uint32_t in = chars_within(n, members) ? 1 : 0;
+        return {in == 1, 1, in, in, in};
+      }
+      case regex_op::concat: {
+        run_info r{true, 0, 0, 0, 0};
+        uint32_t cur = 0;  // run ending at the current kid, carried over all_in kids
+        bool in_prefix = true;
+        for (uint32_t k : n.kids) {
+          const run_info x = run(k, members);
+          if (x.all_in) {
+            cur = add(cur, x.len);
+            if (in_prefix) r.prefix = add(r.prefix, x.len);
+            continue;
+          }
+          r.all_in = false;
+          r.best = std::max({r.best, add(cur, x.prefix), x.best});
+          if (in_prefix) r.prefix = add(r.prefix, x.prefix);
+          in_prefix = false;
+          cur = x.suffix;
+        }
+        r.best = std::max(r.best, cur);
+        r.suffix = cur;
+        if (r.all_in) r.len = r.best = r.prefix = r.suffix = cur;
+        return r;
+      }
+      case regex_op::alt: {
+        run_info r{true, kUnbounded, kUnbounded, kUnbounded, kUnbounded};
+        for (uint32_t k : n.kids) {
+          const run_info x = run(k, members);
+          r.all_in = r.all_in && x.all_in;
+          r.len = std::min(r.len, x.all_in ? x.len : 0);
+          r.best = std::min(r.best, x.best);
+          r.prefix = std::min(r.prefix, x.prefix);
+          r.suffix = std::min(r.suffix, x.suffix);
+        }
+        return r;
+      }
+      case regex_op::repeat: {
+        const run_info x = run(n.kids[0], members);
+        if (x.all_in) {
+          const uint32_t v = mul(x.len, n.min);
+          return {true, v, v, v, v};
+        }
+        if (n.min == 0) return {false, 0, 0, 0, 0};
+        // Copies touch: the suffix of one and the prefix of the next form one run.
+        const uint32_t joined = n.min >= 2 ? add(x.suffix, x.prefix) : 0;
+        return {false, 0, std::max(x.best, joined), x.prefix, x.suffix};
+      }
+      default: return {true, 0, 0, 0, 0};  // empty and zero-width assertions
+    }
+  }
+
   std::optional<trigger_choice> req(uint32_t id) const {
     const regex_node& n = t.nodes[id];
     switch (n.op) {
@@ -186,12 +260,79 @@ std::optional<trigger_choice> trigger_analyze(const regex_tree& tree, unsigned f
   return a.req(tree.root);
 }
 
+uint32_t trigger_guaranteed_run(const regex_tree& tree, unsigned flags, const bool (&members)[256]) {
+  analyzer a{tree, (flags & HS_FLAG_CASELESS) != 0};
+  const uint32_t r = a.run(tree.root, members).best;
+  return r == kUnbounded ? 0 : r;
+}
+
+namespace {
+
+// The run classes an expression may be triggered by, narrowest first, and the shortest
+// guaranteed run worth using: prose numbers rarely reach four digits in a row ("25 mg", "132/84",
+// "37.2 C"), decimals rarely seven bytes of digits and dots, and capitals with digits rarely four
+// (acronyms of four capitals do; they are rare next to numbers).
+struct run_menu_item {
+  bool members[256];
+  uint32_t min_useful;
+};
+
+run_menu_item menu_item(const char* ranges, uint32_t min_useful) {
+  run_menu_item m{};
+  for (const char* r = ranges; r[0] && r[1]; r += 2)
+    for (int b = static_cast<uint8_t>(r[0]); b <= static_cast<uint8_t>(r[1]); ++b) m.members[b] = true;
+  m.min_useful = min_useful;
+  return m;
+}
+
+const run_menu_item* run_menu(size_t& count) {
+  static const run_menu_item items[] = {menu_item("09", 4), menu_item("09..", 7), menu_item("09AZ", 4)};
+  count = sizeof(items) / sizeof(items[0]);
+  return items;
+}
+
+}  // namespace
+
+void trigger_finish(trigger_table& t) {
+  for (int c = 0; c < 256; ++c) {
+    uint8_t b = t.after[c] ? 1 : 0;
+    for (uint32_t j = 0; j < t.run_count && j < kMaxRunClasses; ++j)
+      if (t.runs[j].contains(static_cast<uint8_t>(c))) b |= static_cast<uint8_t>(2u << j);
+    t.bits[c] = b;
+  }
+}
+
 trigger_table trigger_build(const std::vector<std::pair<std::string, unsigned>>& expressions) {
   trigger_table t;
   bool any[256] = {};
+  size_t menu_count = 0;
+  const run_menu_item* menu = run_menu(menu_count);
+  int8_t slot_of[kMaxRunClasses] = {-1, -1, -1, -1};  // menu item -> run class index
   for (const auto& [expr, flags] : expressions) {
     regex_parse_result p = regex_parse(expr);
     if (!p.ok) return trigger_table{};
+    analyzer a{p.tree, (flags & HS_FLAG_CASELESS) != 0};
+    const uint32_t width = a.max_width(p.tree.root);
+    bool by_run = false;
+    for (size_t m = 0; m < menu_count && m < kMaxRunClasses && width >= 1 && width <= 254; ++m) {
+      const uint32_t k = std::min(trigger_guaranteed_run(p.tree, flags, menu[m].members), kMaxRunLength);
+      if (k < menu[m].min_useful) continue;
+      if (slot_of[m] < 0) {
+        slot_of[m] = static_cast<int8_t>(t.run_count++);
+        run_class& r = t.runs[slot_of[m]];
+        for (int b = 0; b < 256; ++b)
+          if (menu[m].members[b]) r.members[b >> 6] |= 1ull << (b & 63);
+        r.min_run = static_cast<uint8_t>(k);
+      }
+      run_class& r = t.runs[slot_of[m]];
+      // The byte where the match's own run reaches min_run lies inside the match.
+      r.min_run = std::min<uint8_t>(r.min_run, static_cast<uint8_t>(k));
+      r.before = std::max<uint8_t>(r.before, static_cast<uint8_t>(width - 1));
+      r.after = std::max<uint8_t>(r.after, static_cast<uint8_t>(width));
+      by_run = true;
+      break;
+    }
+    if (by_run) continue;
     auto c = trigger_analyze(p.tree, flags);
     // A reach beyond 254 would not fit the table (and the engine's window); fall back to full scans.
     if (!c || c->before > 254 || c->after > 254) return trigger_table{};
@@ -210,6 +351,7 @@ trigger_table trigger_build(const std::vector<std::pair<std::string, unsigned>>&
   for (int b = 0; b < 256; ++b)
     if (any[b] && ((b >= 'a' && b <= 'z') || b == ' ')) return trigger_table{};
   t.enabled = true;
+  trigger_finish(t);
   return t;
 }
 

@@ -23,14 +23,38 @@ namespace phigate::scan {
 // not a trigger.
 // confirm[c]: c is a trigger only when the byte after it is in follow[c] (a sentence-ending '.'
 // is not the '.' of a host name); otherwise every c is a trigger.
+//
+// Run classes: an expression may instead be triggered by a run of at least min_run consecutive
+// bytes of a class (four digits in a row, say). Prose is full of short numbers ("25 mg", "4.1
+// mmol/L") that make every digit a poor trigger, while nearly every number-shaped PHI value
+// holds a run of four digits or more. Every byte at which the run ending there has reached
+// min_run fires; a match that holds such a run contains one of these bytes, and lies within
+// before / after of it (same convention as the byte triggers).
+inline constexpr uint32_t kMaxRunClasses = 4;
+struct run_class {
+  uint64_t members[4] = {};  // bit set of the class's bytes
+  uint8_t min_run = 0;       // 1..kMaxRunLength
+  uint8_t before = 0, after = 0;
+  bool contains(uint8_t c) const { return (members[c >> 6] >> (c & 63)) & 1; }
+};
+inline constexpr uint32_t kMaxRunLength = 32;  // longer guaranteed runs are used as 32
+
 struct trigger_table {
   bool enabled = false;
   uint8_t before[256] = {};
   uint8_t after[256] = {};
   bool confirm[256] = {};
   uint64_t follow[256][4] = {};  // bit set of bytes that may follow trigger c inside a match
+  uint8_t run_count = 0;
+  run_class runs[kMaxRunClasses] = {};
+  // Derived by trigger_finish, not stored: bit 0 set when c is a byte trigger, bit 1 + j when c
+  // belongs to run class j; what the scanner looks up per byte.
+  uint8_t bits[256] = {};
   bool follows(uint8_t c, uint8_t next) const { return (follow[c][next >> 6] >> (next & 63)) & 1; }
 };
+
+// Fills trigger_table::bits from the byte triggers and run classes; after building or loading.
+void trigger_finish(trigger_table& t);
 
 struct trigger_choice {
   bool set[256] = {};
@@ -43,6 +67,10 @@ struct trigger_choice {
 // byte or reach unboundedly far from it. `flags` are the entry's HS flags (caseless widens
 // letters). Exposed for tests.
 std::optional<trigger_choice> trigger_analyze(const regex_tree& tree, unsigned flags);
+
+// The longest run of bytes of `members` that every match of the expression contains (0 when a
+// match may hold none), a lower bound computed on the syntax tree. Exposed for tests.
+uint32_t trigger_guaranteed_run(const regex_tree& tree, unsigned flags, const bool (&members)[256]);
 
 // Builds the table for a whole set of expressions (with their HS flags). Disabled if any
 // expression has no usable trigger or the union is too common to pay off.

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <random>
+#include <tuple>
 #include <set>
 #include <string>
 #include <string_view>
@@ -170,6 +172,74 @@ TEST(flow_engine, prose_without_candidates_is_not_held_at_word_boundaries) {
   const run_result r = run_guarded(resp, {resp.size()});
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.held_feeds, 0u);
+}
+
+// Run-class gating (scan/trigger.hh): Hyperscan sees only the text near runs of four digits, seven
+// digits-and-dots, four capitals-and-digits, and the byte triggers. Number-heavy prose is where a
+// wrong reach or a run cut at a feed or window edge would show: gated and full scans must agree on
+// every byte and finding, in packet-sized and tiny pieces, plain and one token per SSE event.
+TEST(flow_engine, run_gating_matches_a_full_scan_on_number_heavy_text) {
+  const char* pieces[] = {
+      "25 mg", "4.1 mmol/L", "132/84", "37.2 C", "eGFR 68", "BP 120/80 at 10:30", "1700000000", "v1.2.3",
+      "HIPAA", "COPD", "X9Z", "123-45-6789", "(212) 555-0147", "212.555.0147", "SSN 078 05 1120",
+      "198.51.100.23", "2024-03-15T10:11:12Z", "03/15/2024", "March 15, 2024", "GB82 WEST 1234 5698 7654 32",
+      "GB82WEST12345698765432", "1HGCM82633A004352", "1EG4-TE5-MK73", "4111 1111 1111 1111", "MRN 00482913",
+      "zip 02139", "1234", "12345", "99999999999999999999", "A1B2C3D4", "ABCD1234", "1.2.3.4.5.6.7.8", "0.0.0",
+      "jane.doe@example.com", "https://portal.example.net/r?id=7", "2001:db8::8a2e:370:7334", "1 2 3 4 5 6",
+      "10.", ".5", "9-9-9", "12:34:56",
+  };
+  std::mt19937_64 rng(20261128);
+  for (int round = 0; round < 32; ++round) {
+    // Odd rounds set every piece apart with more trigger-free prose than any reach, so regions do
+    // not merge and each value depends on its own trigger's reach alone.
+    const bool isolated = round % 2 == 1;
+    std::string text;
+    const size_t n = isolated ? 12 : 20 + rng() % 60;
+    for (size_t i = 0; i < n; ++i) {
+      if (isolated) {
+        for (size_t k = 5 + rng() % 4; k > 0; --k) text += "the patient was seen ";
+      }
+      if (rng() % 9 == 0) text += std::string(1 + rng() % 300, static_cast<char>('0' + rng() % 10));  // long runs
+      else text += pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
+      text += " ,.;\n"[rng() % 5];
+      if (!isolated && rng() % 3 == 0) text += "the patient was seen ";
+    }
+    // Both shapes: one text body, and the same text cut into tokens of 1-8 bytes, one per event.
+    std::string events;
+    for (size_t at = 0; at < text.size();) {
+      const size_t len = std::min<size_t>(text.size() - at, 1 + rng() % 8);
+      std::string token;
+      for (char ch : text.substr(at, len)) token += ch == '\n' ? std::string("\\n") : std::string(1, ch);
+      events += openai_event(token);
+      at += len;
+    }
+    const std::string responses[] = {http_response("text/plain", text),
+                                     http_response("text/event-stream", events + "data: [DONE]\n\n", true, 997)};
+    for (const std::string& resp : responses) {
+      SCOPED_TRACE("round " + std::to_string(round) + (&resp == &responses[0] ? " text" : " sse"));
+      const run_result reference = run_guarded(resp, {resp.size()}, scan::flush_mode::mask, false, 1, true);
+      ASSERT_TRUE(reference.ok) << engine::engine_error_name(reference.error);
+      // (Tiny pieces only for the plain body: every piece is a guard-page mapping of its own, and
+      // the event stream is ~60 times longer.)
+      const size_t smallest = resp.size() <= 16384 ? 7 : 97;
+      for (size_t max_piece : {size_t{1448}, size_t{200}, smallest}) {
+        segmentation seg;
+        for (size_t left = resp.size(); left;) {
+          const size_t k = std::min<size_t>(left, 1 + rng() % max_piece);
+          seg.push_back(k);
+          left -= k;
+        }
+        const run_result gated = run_guarded(resp, seg, scan::flush_mode::mask, false, 1);
+        ASSERT_TRUE(gated.ok) << describe(seg);
+        ASSERT_EQ(gated.late, 0u) << describe(seg);
+        ASSERT_EQ(gated.released, reference.released) << describe(seg);
+        std::multiset<std::tuple<uint64_t, uint64_t, uint32_t>> a, b;
+        for (const scan::finding& f : gated.findings) a.insert({f.raw_start, f.raw_end, f.pattern});
+        for (const scan::finding& f : reference.findings) b.insert({f.raw_start, f.raw_end, f.pattern});
+        ASSERT_EQ(a, b) << describe(seg);
+      }
+    }
+  }
 }
 
 // Regression for the fast context check (scan::context_ok): a keyword counts only when it lies

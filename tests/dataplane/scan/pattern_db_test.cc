@@ -547,9 +547,12 @@ void put_le(std::vector<uint8_t>& b, size_t at, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-// Where the optional sections of a current (format 4) blob sit.
+constexpr uint32_t kFormat = 5;  // what serialize() writes
+
+// Where the optional sections of a current (format 5) blob sit.
 struct blob_sections {
   size_t sets_at = 0, sets_len = 0;      // member sets and origins (format 3 on)
+  size_t runs_at = 0, runs_len = 0;      // run classes (format 5 on)
   size_t groups_at = 0, groups_len = 0;  // stream groups (format 4 on)
 };
 blob_sections find_sections(const std::vector<uint8_t>& blob) {
@@ -575,6 +578,9 @@ blob_sections find_sections(const std::vector<uint8_t>& blob) {
   at += 4;
   for (uint32_t k = 0; k < keywords; ++k) at += 1 + blob[at];
   at += 1 + 256 * (3 + 32);  // trigger table
+  b.runs_at = at;
+  at += 1 + blob[at] * (32 + 3);  // run classes: members, min_run, before, after
+  b.runs_len = at - b.runs_at;
   b.groups_at = at;
   const uint32_t groups = u16(at);
   at += 2;
@@ -595,16 +601,25 @@ void reseal(std::vector<uint8_t>& b, uint32_t format) {
   put_le(b, 12, core::crc32(b.data() + 24, b.size() - 24), 4);
 }
 
+// The blob as it re-serializes once its run classes are gone (a count of zero).
+std::vector<uint8_t> with_no_runs(const std::vector<uint8_t>& blob, const blob_sections& b) {
+  std::vector<uint8_t> out = without(blob, b.runs_at, b.runs_len);
+  out.insert(out.begin() + static_cast<long>(b.runs_at), uint8_t{0});
+  reseal(out, kFormat);
+  return out;
+}
+
 // Blobs written before merged sets (format 2: no member-set section) still load, as one set.
 TEST(pattern_db_sets, format_2_blob_loads_as_a_single_set) {
   auto db = compile_ok(small_set());
   ASSERT_TRUE(db);
   ASSERT_EQ(db->stream_group_count(), db->patterns().size());  // nothing to group: one gated entry
   std::vector<uint8_t> blob = db->serialize();
-  ASSERT_EQ(blob[8], 4);  // format 4
+  ASSERT_EQ(blob[8], kFormat);
   const blob_sections b = find_sections(blob);
   ASSERT_EQ(blob[b.sets_at], 1);  // one member set
-  std::vector<uint8_t> old = without(without(blob, b.groups_at, b.groups_len), b.sets_at, b.sets_len);
+  std::vector<uint8_t> old =
+      without(without(without(blob, b.groups_at, b.groups_len), b.runs_at, b.runs_len), b.sets_at, b.sets_len);
   reseal(old, 2);
   auto r = pattern_db::deserialize(old);
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r)) << std::get<load_error>(r).reason;
@@ -613,7 +628,7 @@ TEST(pattern_db_sets, format_2_blob_loads_as_a_single_set) {
   EXPECT_EQ(copy.set_name(0), "unit-set");
   EXPECT_EQ(copy.set_version(0), 7);
   EXPECT_EQ(copy.entity_count(), db->entity_count());
-  EXPECT_EQ(copy.serialize(), blob);  // re-serialized in the current format
+  EXPECT_EQ(copy.serialize(), with_no_runs(blob, b));  // re-serialized in the current format
   // Control: the same surgery with format 3 left in place is rejected (the test can fail).
   put_le(old, 8, 3, 4);
   EXPECT_TRUE(std::holds_alternative<load_error>(pattern_db::deserialize(old)));
@@ -626,7 +641,7 @@ TEST(pattern_db_sets, format_3_blob_loads_with_one_entry_per_group) {
   ASSERT_TRUE(db);
   const std::vector<uint8_t> blob = db->serialize();
   const blob_sections b = find_sections(blob);
-  std::vector<uint8_t> old = without(blob, b.groups_at, b.groups_len);
+  std::vector<uint8_t> old = without(without(blob, b.groups_at, b.groups_len), b.runs_at, b.runs_len);
   reseal(old, 3);
   auto r = pattern_db::deserialize(old);
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r)) << std::get<load_error>(r).reason;
@@ -636,11 +651,87 @@ TEST(pattern_db_sets, format_3_blob_loads_with_one_entry_per_group) {
     ASSERT_EQ(copy.stream_members(g).size(), 1u);
     EXPECT_EQ(copy.stream_members(g)[0], g);
   }
-  EXPECT_EQ(copy.serialize(), blob);
+  EXPECT_EQ(copy.serialize(), with_no_runs(blob, b));
   EXPECT_EQ(scanner(copy).findings(sample), scanner(*db).findings(sample));
   // Control: the same bytes called format 4 lack the section and are rejected.
   reseal(old, 4);
   EXPECT_TRUE(std::holds_alternative<load_error>(pattern_db::deserialize(old)));
+}
+
+// Run classes (format 5) round-trip; blobs written before them (format 4) load with none, which
+// is right for them: their byte table was built with every expression in it.
+TEST(pattern_db_sets, run_classes_round_trip_and_format_4_blobs_load_without) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  const trigger_table& t = db->triggers();
+  ASSERT_TRUE(t.enabled);
+  ASSERT_GE(t.run_count, 1u);  // the SSN and MRN shapes: runs of digits
+  const std::vector<uint8_t> blob = db->serialize();
+  const blob_sections b = find_sections(blob);
+  ASSERT_EQ(b.runs_len, 1u + t.run_count * 35u);
+  auto r = pattern_db::deserialize(blob);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r)) << std::get<load_error>(r).reason;
+  const trigger_table& u = std::get<std::unique_ptr<pattern_db>>(r)->triggers();
+  ASSERT_EQ(u.run_count, t.run_count);
+  for (uint32_t j = 0; j < t.run_count; ++j) {
+    EXPECT_EQ(u.runs[j].min_run, t.runs[j].min_run);
+    EXPECT_EQ(u.runs[j].before, t.runs[j].before);
+    EXPECT_EQ(u.runs[j].after, t.runs[j].after);
+    for (int w = 0; w < 4; ++w) EXPECT_EQ(u.runs[j].members[w], t.runs[j].members[w]);
+  }
+  for (int c = 0; c < 256; ++c) EXPECT_EQ(u.bits[c], t.bits[c]) << c;  // derived again on load
+  EXPECT_EQ(std::get<std::unique_ptr<pattern_db>>(r)->trigger_before_max(), db->trigger_before_max());
+
+  std::vector<uint8_t> old = without(blob, b.runs_at, b.runs_len);
+  reseal(old, 4);
+  auto o = pattern_db::deserialize(old);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(o)) << std::get<load_error>(o).reason;
+  EXPECT_EQ(std::get<std::unique_ptr<pattern_db>>(o)->triggers().run_count, 0u);
+  EXPECT_EQ(std::get<std::unique_ptr<pattern_db>>(o)->serialize(), with_no_runs(blob, b));
+  // Control: the same bytes called format 5 lack the section and are rejected.
+  reseal(old, kFormat);
+  EXPECT_TRUE(std::holds_alternative<load_error>(pattern_db::deserialize(old)));
+}
+
+// A run class that could leave its expressions unscanned is refused.
+TEST(pattern_db_sets, bad_run_classes_are_rejected) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  const std::vector<uint8_t> blob = db->serialize();
+  const blob_sections b = find_sections(blob);
+  ASSERT_GE(blob[b.runs_at], 1);
+  const size_t first = b.runs_at + 1;  // members (32), min_run, before, after
+  auto reason = [&](std::vector<uint8_t> bad) {
+    reseal(bad, kFormat);
+    auto r = pattern_db::deserialize(bad);
+    return std::holds_alternative<load_error>(r) ? std::get<load_error>(r).reason : std::string("accepted");
+  };
+  {
+    std::vector<uint8_t> bad = blob;
+    bad[b.runs_at] = kMaxRunClasses + 1;
+    EXPECT_EQ(reason(bad), "bad run class count");
+  }
+  {
+    std::vector<uint8_t> bad = blob;
+    bad[first + 32] = 0;  // min_run 0
+    EXPECT_EQ(reason(bad), "bad run class 0");
+  }
+  {
+    std::vector<uint8_t> bad = blob;
+    bad[first + 32] = kMaxRunLength + 1;
+    EXPECT_EQ(reason(bad), "bad run class 0");
+  }
+  {
+    std::vector<uint8_t> bad = blob;
+    for (size_t i = 0; i < 32; ++i) bad[first + i] = 0;  // no member can fire
+    EXPECT_EQ(reason(bad), "bad run class 0");
+  }
+  {
+    std::vector<uint8_t> bad = blob;
+    bad[first + 34] = 0;  // after 0
+    EXPECT_EQ(reason(bad), "bad run class 0");
+  }
+  EXPECT_EQ(reason(blob), "accepted");  // control
 }
 
 // A group table that is not a partition of the entries is refused, not trusted.
@@ -651,7 +742,7 @@ TEST(pattern_db_sets, bad_stream_groups_are_rejected) {
   const blob_sections b = find_sections(blob);
   ASSERT_EQ(b.groups_len, 2u + 4u * 4u);  // 4 groups of one: (size 1, id)
   auto rejected = [&](std::vector<uint8_t> bad, const std::string& why) {
-    reseal(bad, 4);
+    reseal(bad, kFormat);
     auto r = pattern_db::deserialize(bad);
     if (!std::holds_alternative<load_error>(r)) return ::testing::AssertionFailure() << "accepted";
     if (std::get<load_error>(r).reason.find(why) == std::string::npos)
@@ -681,7 +772,7 @@ TEST(pattern_db_sets, bad_stream_groups_are_rejected) {
     EXPECT_TRUE(rejected(bad, "a pattern is in no stream group"));
   }
   std::vector<uint8_t> same = blob;
-  reseal(same, 4);
+  reseal(same, kFormat);
   EXPECT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(pattern_db::deserialize(same)));  // control
 }
 
@@ -698,7 +789,7 @@ TEST(pattern_db_sets, reports_naming_no_group_fail_the_body_closed) {
   std::vector<uint8_t> merged = without(blob, b.groups_at, b.groups_len);
   const uint8_t table[] = {3, 0, 1, 0, 0, 0, 1, 0, 1, 0, 2, 0, 2, 0, 3, 0};
   merged.insert(merged.begin() + static_cast<long>(b.groups_at), std::begin(table), std::end(table));
-  reseal(merged, 4);
+  reseal(merged, kFormat);
   auto r = pattern_db::deserialize(merged);
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r)) << std::get<load_error>(r).reason;
   const pattern_db& bad = *std::get<std::unique_ptr<pattern_db>>(r);
@@ -798,7 +889,7 @@ TEST(pattern_db_sets, databases_of_the_wrong_mode_are_rejected) {
     out.insert(out.end(), blob.begin() + static_cast<long>(dbs[0].first),
                blob.begin() + static_cast<long>(dbs[0].first + dbs[0].second));
     out.insert(out.end(), blob.begin() + static_cast<long>(dbs[k].first + dbs[k].second), blob.end());
-    reseal(out, 4);
+    reseal(out, kFormat);
     return out;
   };
   auto reason = [](const std::vector<uint8_t>& bad) {
@@ -813,7 +904,7 @@ TEST(pattern_db_sets, databases_of_the_wrong_mode_are_rejected) {
   swapped.insert(swapped.end(), blob.begin() + static_cast<long>(dbs[1].first),
                  blob.begin() + static_cast<long>(dbs[1].first + dbs[1].second));
   swapped.insert(swapped.end(), blob.begin() + static_cast<long>(dbs[2].first + dbs[2].second), blob.end());
-  reseal(swapped, 4);
+  reseal(swapped, kFormat);
   EXPECT_EQ(reason(swapped), "accepted");
 }
 
