@@ -88,4 +88,68 @@ inline void bit_planes64(const uint8_t* p, size_t n, const uint8_t (&table)[256]
 #endif
 }
 
+// Byte classes given as a few inclusive ranges, for range_planes64. Build with add(); the
+// broadcast copies let the compare loop load its constants instead of rebuilding them.
+inline constexpr uint32_t kMaxPlaneRanges = 4;
+struct byte_ranges {
+  uint8_t count = 0;
+  uint8_t lo[kMaxPlaneRanges] = {}, hi[kMaxPlaneRanges] = {};
+  alignas(16) uint8_t lo16[kMaxPlaneRanges][16] = {};
+  alignas(16) uint8_t width16[kMaxPlaneRanges][16] = {};  // hi - lo
+  bool add(uint8_t l, uint8_t h) {  // false when full
+    if (count == kMaxPlaneRanges) return false;
+    lo[count] = l;
+    hi[count] = h;
+    for (int i = 0; i < 16; ++i) {
+      lo16[count][i] = l;
+      width16[count][i] = static_cast<uint8_t>(h - l);
+    }
+    ++count;
+    return true;
+  }
+  bool contains(uint8_t c) const {
+    for (uint32_t r = 0; r < count; ++r)
+      if (c >= lo[r] && c <= hi[r]) return true;
+    return false;
+  }
+};
+
+// Same result as bit_planes64 for a table whose bit b is planes[b].contains(c), but with range
+// compares on 16 bytes at a time instead of a lookup per byte: a third of the cost on text where
+// few bytes are in any class.
+inline void range_planes64(const uint8_t* p, size_t n, const byte_ranges* planes, uint32_t count, uint64_t* out) {
+#if defined(__SSE2__)
+  alignas(16) uint8_t copy[64];
+  const uint8_t* src = p;
+  if (n < 64) {  // read only p[0, n): pad a copy (padding bits are cleared below)
+    for (size_t i = 0; i < n; ++i) copy[i] = p[i];
+    for (size_t i = n; i < 64; ++i) copy[i] = 0;
+    src = copy;
+  }
+  __m128i v[4];
+  for (int c = 0; c < 4; ++c) v[c] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * c));
+  const uint64_t keep = n < 64 ? (uint64_t{1} << n) - 1 : ~uint64_t{0};
+  for (uint32_t b = 0; b < count; ++b) {
+    __m128i in[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+    for (uint32_t r = 0; r < planes[b].count; ++r) {
+      // c in [lo, hi]  <=>  (c - lo) mod 256 <= hi - lo, unsigned.
+      const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(planes[b].lo16[r]));
+      const __m128i w = _mm_load_si128(reinterpret_cast<const __m128i*>(planes[b].width16[r]));
+      for (int c = 0; c < 4; ++c) {
+        const __m128i d = _mm_sub_epi8(v[c], lo);
+        in[c] = _mm_or_si128(in[c], _mm_cmpeq_epi8(_mm_min_epu8(d, w), d));
+      }
+    }
+    uint64_t m = 0;
+    for (int c = 0; c < 4; ++c)
+      m |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(in[c]))) << (16 * c);
+    out[b] = m & keep;
+  }
+#else
+  for (uint32_t b = 0; b < count; ++b) out[b] = 0;
+  for (size_t i = 0; i < n; ++i)
+    for (uint32_t b = 0; b < count; ++b) out[b] |= static_cast<uint64_t>(planes[b].contains(p[i])) << i;
+#endif
+}
+
 }  // namespace phigate::core

@@ -439,20 +439,24 @@ void scan_pending(stage& st) {
   uint64_t cur_s = ch.fed_upto, cur_e = std::max(ch.gate_until, ch.fed_upto);
   bool open = ch.gate_until > ch.fed_upto;
   const uint32_t planes = 1 + tt.run_count;
-  // Class bits of the 64 bytes before the first block, for runs that began earlier. Bytes before
-  // the staged window are unknown unless the window starts the text: count them as class bytes,
-  // which can only make more bytes fire.
+  auto classify = [&](const uint8_t* p, uint32_t n, uint64_t* out) {
+    if (tt.ranges_ok) core::range_planes64(p, n, tt.plane_ranges, planes, out);
+    else core::bit_planes64(p, n, tt.bits, planes, out);
+  };
+  // Class bits of the bytes before the first block, for runs that began earlier: the last
+  // kMaxRunLength are enough (no class needs a longer run). Older bytes, and bytes before the
+  // staged window unless it starts the text, count as class bytes, which can only fire more.
   uint64_t prev[1 + kMaxRunClasses] = {};
   if (tt.run_count) {
-    const uint32_t w = std::min<uint32_t>(st.scanned, 64);
-    core::bit_planes64(st.buf + st.scanned - w, w, tt.bits, planes, prev);
-    const uint64_t unknown = w == 64 ? 0 : (st.base > 0 ? ~0ull >> w : 0);
-    for (uint32_t j = 1; j < planes; ++j) prev[j] = (w == 64 ? prev[j] : prev[j] << (64 - w)) | unknown;
+    const uint32_t w = std::min<uint32_t>(st.scanned, kMaxRunLength);
+    classify(st.buf + st.scanned - w, w, prev);
+    const uint64_t unknown = (st.base > 0 || st.scanned > w) ? ~0ull >> w : 0;
+    for (uint32_t j = 1; j < planes; ++j) prev[j] = (w ? prev[j] << (64 - w) : 0) | unknown;
   }
   for (uint32_t b0 = st.scanned; b0 < st.len; b0 += 64) {
     const uint32_t n = std::min<uint32_t>(64, st.len - b0);
     uint64_t planes_now[1 + kMaxRunClasses];
-    core::bit_planes64(st.buf + b0, n, tt.bits, planes, planes_now);
+    classify(st.buf + b0, n, planes_now);
     uint64_t fired[kMaxRunClasses] = {};
     uint64_t any = planes_now[0];
     for (uint32_t j = 0; j + 1 < planes; ++j) {

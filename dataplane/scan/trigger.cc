@@ -300,6 +300,21 @@ void trigger_finish(trigger_table& t) {
       if (t.runs[j].contains(static_cast<uint8_t>(c))) b |= static_cast<uint8_t>(2u << j);
     t.bits[c] = b;
   }
+  t.ranges_ok = true;
+  for (uint32_t plane = 0; plane < 1 + t.run_count && plane < 1 + kMaxRunClasses; ++plane) {
+    core::byte_ranges& r = t.plane_ranges[plane];
+    r = core::byte_ranges{};
+    for (int c = 0; c < 256; ++c) {
+      if (!((t.bits[c] >> plane) & 1)) continue;
+      int hi = c;
+      while (hi < 255 && ((t.bits[hi + 1] >> plane) & 1)) ++hi;
+      if (!r.add(static_cast<uint8_t>(c), static_cast<uint8_t>(hi))) {
+        t.ranges_ok = false;
+        break;
+      }
+      c = hi;
+    }
+  }
 }
 
 trigger_table trigger_build(const std::vector<std::pair<std::string, unsigned>>& expressions) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/core/byte_scan.hh"
 #include "dataplane/scan/regex_ast.hh"
 
 namespace phigate::scan {
@@ -50,10 +51,15 @@ struct trigger_table {
   // Derived by trigger_finish, not stored: bit 0 set when c is a byte trigger, bit 1 + j when c
   // belongs to run class j; what the scanner looks up per byte.
   uint8_t bits[256] = {};
+  // The same planes as byte ranges, when each has at most core::kMaxPlaneRanges of them (the
+  // scanner then classifies with range compares instead of lookups).
+  bool ranges_ok = false;
+  core::byte_ranges plane_ranges[1 + kMaxRunClasses] = {};
   bool follows(uint8_t c, uint8_t next) const { return (follow[c][next >> 6] >> (next & 63)) & 1; }
 };
 
-// Fills trigger_table::bits from the byte triggers and run classes; after building or loading.
+// Fills trigger_table::bits and plane_ranges from the byte triggers and run classes; after
+// building or loading.
 void trigger_finish(trigger_table& t);
 
 struct trigger_choice {

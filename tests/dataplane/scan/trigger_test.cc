@@ -98,6 +98,27 @@ TEST(trigger_build, number_shapes_go_to_run_classes_and_leave_digits_alone) {
   EXPECT_EQ(t.bits['5'], 2 | 4);
   EXPECT_EQ(t.bits['.'], 4);
   EXPECT_EQ(t.bits['a'], 0);
+  // The planes as ranges, for the scanner's range compares: none, '0'-'9', then '.' and '0'-'9'.
+  ASSERT_TRUE(t.ranges_ok);
+  EXPECT_EQ(t.plane_ranges[0].count, 0u);
+  ASSERT_EQ(t.plane_ranges[1].count, 1u);
+  EXPECT_EQ(t.plane_ranges[1].lo[0], '0');
+  EXPECT_EQ(t.plane_ranges[1].hi[0], '9');
+  ASSERT_EQ(t.plane_ranges[2].count, 2u);
+  EXPECT_EQ(t.plane_ranges[2].lo[0], '.');
+  EXPECT_EQ(t.plane_ranges[2].hi[0], '.');
+  EXPECT_EQ(t.plane_ranges[2].lo[1], '0');
+}
+
+TEST(trigger_build, scattered_trigger_bytes_fall_back_to_table_lookups) {
+  trigger_table t = trigger_build(exprs({"[a-c]{0,2}!", "[a-c]{0,2}#", "[a-c]{0,2}%", "[a-c]{0,2}@"}));
+  ASSERT_TRUE(t.enabled);
+  EXPECT_TRUE(t.ranges_ok);  // four ranges fit
+  EXPECT_EQ(t.plane_ranges[0].count, 4u);
+  t = trigger_build(exprs({"[a-c]{0,2}!", "[a-c]{0,2}#", "[a-c]{0,2}%", "[a-c]{0,2}@", "[a-c]{0,2}~"}));
+  ASSERT_TRUE(t.enabled);
+  EXPECT_FALSE(t.ranges_ok);  // five do not
+  EXPECT_EQ(t.bits['~'], 1);
 }
 
 TEST(trigger_build, short_runs_keep_byte_triggers) {
