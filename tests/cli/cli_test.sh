@@ -27,7 +27,7 @@ done
 # Compiled database.
 "$phigate" patterns compile "$root/patterns/us-phi-core.json" "$work/core.db" > "$work/compile.out"
 check test $? -eq 0
-check grep -q '25 entries .*, 16 stream expressions, trigger gating on)' "$work/compile.out"
+check grep -q '25 entries .*, 16 stream expressions, trigger gating on, 3 run classes)' "$work/compile.out"
 check test -s "$work/core.db"
 check bash -c "head -c 8 '$work/core.db' | grep -q PHIGDB1"
 
