@@ -495,20 +495,15 @@ void scan_pending(stage& st) {
       open = true;
     }
   }
-  // Likewise a trigger in the next bytes may need up to max_before bytes before it: the tail it
-  // could reach is always fed now.
-  const uint64_t tail = std::max<uint64_t>(st.base, end > reach ? end - reach : 0);
-  if (open && tail <= cur_e + kMergeGap) {
-    cur_s = std::min(cur_s, tail);
-    cur_e = std::max(cur_e, end);
-  } else {
-    if (open) gather(st, cur_s, std::min(cur_e, end));
-    cur_s = tail;
-    cur_e = end;
-  }
-  gather(st, cur_s, std::min(cur_e, end));
+  // A trigger in the next bytes reaches back no further than `horizon`. Bytes before it that no
+  // region covers are never needed. An open region is fed now, and if it starts after the horizon
+  // it is fed from the horizon on: a later trigger may need those bytes, and after this call it
+  // can only continue the stream from where this region ends. Bytes after the last region are
+  // left unfed: a later trigger feeds what it needs of them, behind a separator.
+  const uint64_t horizon = std::max<uint64_t>(st.base, end > reach ? end - reach : 0);
+  if (open) gather(st, std::min(cur_s, horizon), std::min(cur_e, end));
   flush_gathered(st);
-  ch.gate_until = cur_e > end ? cur_e : 0;
+  ch.gate_until = open && cur_e > end ? cur_e : 0;
   st.scanned = st.len;
 }
 

@@ -301,7 +301,7 @@ void trigger_finish(trigger_table& t) {
     t.bits[c] = b;
   }
   t.ranges_ok = true;
-  for (uint32_t plane = 0; plane < 1 + t.run_count && plane < 1 + kMaxRunClasses; ++plane) {
+  for (uint32_t plane = 0; plane < 1u + t.run_count && plane < 1u + kMaxRunClasses; ++plane) {
     core::byte_ranges& r = t.plane_ranges[plane];
     r = core::byte_ranges{};
     for (int c = 0; c < 256; ++c) {
