@@ -82,9 +82,10 @@ class pattern_db {
 
   // One self-contained blob: "PHIGDB1\0", format version, body length, CRC-32 of the body,
   // then the body (set name and version, metadata, member sets and each pattern's origin,
-  // keywords, trigger table, stream groups, hs_serialize_database blobs). Format 2 blobs
-  // (before merged sets) still deserialize, as a single set; format 2 and 3 blobs (before
-  // stream groups) with one entry per report id.
+  // keywords, trigger table, run classes, stream groups, hs_serialize_database blobs). Format 2
+  // blobs (before merged sets) still deserialize, as a single set; format 2 and 3 blobs (before
+  // stream groups) with one entry per report id; format 2-4 blobs (before run classes) with
+  // none, their byte trigger table covering every expression.
   // The CRC detects corruption, not tampering: authenticity is the snapshot signer's job.
   std::vector<uint8_t> serialize() const;
 
