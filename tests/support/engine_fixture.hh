@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "dataplane/engine/flow_engine.hh"
@@ -140,6 +142,14 @@ inline run_result run_guarded(std::string_view response, const segmentation& seg
   out.ok = r.error == engine::engine_error::none;
   out.late = st.late;
   out.mask_actions = st.mask_actions;
+  return out;
+}
+
+// Findings as (raw start, raw end, pattern), order aside: the two channels of an event stream
+// report in an order that depends on the pieces.
+inline std::multiset<std::tuple<uint64_t, uint64_t, uint32_t>> finding_set(const run_result& r) {
+  std::multiset<std::tuple<uint64_t, uint64_t, uint32_t>> out;
+  for (const scan::finding& f : r.findings) out.insert({f.raw_start, f.raw_end, f.pattern});
   return out;
 }
 

@@ -2,6 +2,7 @@
 // Segmentation drivers: every stage's vectors run whole, byte by byte, split at every
 // offset into two pieces, and in seeded random segmentations, each piece in its own
 // guarded buffer so that reading past a piece's end faults.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -38,6 +39,17 @@ inline std::vector<segmentation> all_segmentations(size_t len, uint32_t random_r
     out.push_back(std::move(s));
   }
   return out;
+}
+
+// Pieces of 1..max_piece bytes drawn from rng until len is covered.
+inline segmentation random_segmentation(size_t len, std::mt19937_64& rng, size_t max_piece) {
+  segmentation s;
+  while (len) {
+    const size_t n = std::min<size_t>(len, 1 + rng() % max_piece);
+    s.push_back(n);
+    len -= n;
+  }
+  return s;
 }
 
 inline std::string describe(const segmentation& s) {

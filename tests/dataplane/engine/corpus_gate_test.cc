@@ -22,23 +22,7 @@ namespace {
 
 bool is_alnum(unsigned char c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
 
-segmentation random_segmentation(size_t len, std::mt19937_64& rng, size_t max_piece) {
-  segmentation s;
-  while (len) {
-    const size_t n = std::min<size_t>(len, 1 + rng() % max_piece);
-    s.push_back(n);
-    len -= n;
-  }
-  return s;
-}
-
 struct tally { size_t planted = 0, masked = 0; };
-
-std::multiset<std::tuple<uint64_t, uint64_t, uint32_t>> finding_set(const run_result& r) {
-  std::multiset<std::tuple<uint64_t, uint64_t, uint32_t>> out;
-  for (const scan::finding& f : r.findings) out.insert({f.raw_start, f.raw_end, f.pattern});
-  return out;
-}
 
 TEST(corpus_gate, recall_precision_and_segmentation) {
   ASSERT_NE(catalog::shared().x, nullptr);

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <random>
-#include <tuple>
 #include <set>
 #include <string>
 #include <string_view>
@@ -223,20 +222,12 @@ TEST(flow_engine, run_gating_matches_a_full_scan_on_number_heavy_text) {
       // the event stream is ~60 times longer.)
       const size_t smallest = resp.size() <= 16384 ? 7 : 97;
       for (size_t max_piece : {size_t{1448}, size_t{200}, smallest}) {
-        segmentation seg;
-        for (size_t left = resp.size(); left;) {
-          const size_t k = std::min<size_t>(left, 1 + rng() % max_piece);
-          seg.push_back(k);
-          left -= k;
-        }
+        const segmentation seg = random_segmentation(resp.size(), rng, max_piece);
         const run_result gated = run_guarded(resp, seg, scan::flush_mode::mask, false, 1);
         ASSERT_TRUE(gated.ok) << describe(seg);
         ASSERT_EQ(gated.late, 0u) << describe(seg);
         ASSERT_EQ(gated.released, reference.released) << describe(seg);
-        std::multiset<std::tuple<uint64_t, uint64_t, uint32_t>> a, b;
-        for (const scan::finding& f : gated.findings) a.insert({f.raw_start, f.raw_end, f.pattern});
-        for (const scan::finding& f : reference.findings) b.insert({f.raw_start, f.raw_end, f.pattern});
-        ASSERT_EQ(a, b) << describe(seg);
+        ASSERT_EQ(finding_set(gated), finding_set(reference)) << describe(seg);
       }
     }
   }
