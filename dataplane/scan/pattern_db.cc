@@ -182,10 +182,6 @@ std::atomic<uint32_t> g_serial{0};
 
 void pattern_db::finish_load() {
   serial_ = g_serial.fetch_add(1, std::memory_order_relaxed) + 1;
-  trigger_before_max_ = 0;
-  for (int c = 0; c < 256; ++c) trigger_before_max_ = std::max<uint32_t>(trigger_before_max_, triggers_.before[c]);
-  for (uint32_t j = 0; j < triggers_.run_count; ++j)
-    trigger_before_max_ = std::max<uint32_t>(trigger_before_max_, triggers_.runs[j].before);
   trigger_finish(triggers_);
   size_t n = 0;
   stream_bytes_ = hs_stream_size(stream_db_, &n) == HS_SUCCESS ? static_cast<uint32_t>(n) : 0;

@@ -192,7 +192,7 @@ class pattern_db {
   // Bytes of Hyperscan stream state one open channel needs (hs_stream_size).
   uint32_t stream_bytes() const { return stream_bytes_; }
   // The trigger table's longest backward reach (scan/trigger.hh).
-  uint32_t trigger_before_max() const { return trigger_before_max_; }
+  uint32_t trigger_before_max() const { return triggers_.before_max; }
 
  private:
   pattern_db() = default;
@@ -223,7 +223,6 @@ class pattern_db {
   std::vector<uint64_t> keyword_masks_;    // per entry
   uint32_t serial_ = 0;
   uint32_t stream_bytes_ = 0;
-  uint32_t trigger_before_max_ = 0;
 };
 
 }  // namespace phigate::scan

@@ -294,6 +294,10 @@ const run_menu_item* run_menu(size_t& count) {
 }  // namespace
 
 void trigger_finish(trigger_table& t) {
+  t.before_max = 0;
+  for (int c = 0; c < 256; ++c) t.before_max = std::max(t.before_max, t.before[c]);
+  for (uint32_t j = 0; j < t.run_count && j < kMaxRunClasses; ++j)
+    t.before_max = std::max(t.before_max, t.runs[j].before);
   for (int c = 0; c < 256; ++c) {
     uint8_t b = t.after[c] ? 1 : 0;
     for (uint32_t j = 0; j < t.run_count && j < kMaxRunClasses; ++j)
@@ -337,7 +341,7 @@ trigger_table trigger_build(const std::vector<std::pair<std::string, unsigned>>&
         run_class& r = t.runs[slot_of[m]];
         for (int b = 0; b < 256; ++b)
           if (menu[m].members[b]) r.members[b >> 6] |= 1ull << (b & 63);
-        r.min_run = static_cast<uint8_t>(k);
+        r.min_run = kMaxRunLength;
       }
       run_class& r = t.runs[slot_of[m]];
       // The byte where the match's own run reaches min_run lies inside the match.

@@ -51,6 +51,7 @@ struct trigger_table {
   // Derived by trigger_finish, not stored: bit 0 set when c is a byte trigger, bit 1 + j when c
   // belongs to run class j; what the scanner looks up per byte.
   uint8_t bits[256] = {};
+  uint8_t before_max = 0;  // the longest backward reach of any trigger, byte or run
   // The same planes as byte ranges, when each has at most core::kMaxPlaneRanges of them (the
   // scanner then classifies with range compares instead of lookups).
   bool ranges_ok = false;
@@ -58,8 +59,8 @@ struct trigger_table {
   bool follows(uint8_t c, uint8_t next) const { return (follow[c][next >> 6] >> (next & 63)) & 1; }
 };
 
-// Fills trigger_table::bits and plane_ranges from the byte triggers and run classes; after
-// building or loading.
+// Fills trigger_table::bits, before_max and plane_ranges from the byte triggers and run classes;
+// after building or loading.
 void trigger_finish(trigger_table& t);
 
 struct trigger_choice {

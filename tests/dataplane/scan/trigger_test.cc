@@ -94,6 +94,7 @@ TEST(trigger_build, number_shapes_go_to_run_classes_and_leave_digits_alone) {
   EXPECT_TRUE(t.runs[1].contains('.'));
   EXPECT_EQ(t.runs[1].min_run, 7u);
   EXPECT_EQ(t.runs[1].after, 15u);
+  EXPECT_EQ(t.before_max, 14u);  // the IPv4 class's: the scanner's reach back
   for (int c = 0; c < 256; ++c) EXPECT_EQ(t.after[c], 0) << c;  // no byte triggers left
   EXPECT_EQ(t.bits['5'], 2 | 4);
   EXPECT_EQ(t.bits['.'], 4);
