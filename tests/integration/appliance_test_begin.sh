@@ -11,7 +11,8 @@ pass=0 fail=0
 check() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $*" >&2; fi; }
 skip() { echo "SKIP: $test_name: $*" >&2; exit 77; }
 . scripts/lib/appliance.sh
-cleanup() { appliance_down; rm -rf "$work"; }
+# PHIGATE_KEEP_WORK=PREFIX keeps a failed run's work directory as PREFIX.<pid> (for flakes).
+cleanup() { appliance_down; if [ -n "${PHIGATE_KEEP_WORK:-}" ] && [ "$fail" -ne 0 ]; then cp -a "$work" "$PHIGATE_KEEP_WORK.$$"; fi; rm -rf "$work"; }
 trap cleanup EXIT
 
 if ! ip netns add phigate-probe 2>/dev/null; then skip "this kernel refuses network namespaces"; fi

@@ -128,7 +128,11 @@ check "$phigate" audit verify --pubkey "$work/audit.pub" "$work/audit.log"
 # Every request the server received has a forwarded decision record with its body digest.
 python3 - "$work/server.log" "$work/audit.log" > "$work/digests.out" <<'PY'
 import json, sys
-seen = [l.split()[1] for l in open(sys.argv[1]) if l.startswith("received ")]
+import re
+lines = [l for l in open(sys.argv[1]) if "received" in l]
+seen = [m.group(1) for m in (re.fullmatch(r"received ([0-9a-f]{64})\n", l) for l in lines) if m]
+if len(seen) != len(lines):  # a garbled line would count as a request with no record
+    print(f"server log: {len(lines) - len(seen)} garbled 'received' lines"); sys.exit(1)
 recs = [json.loads(l)["rec"] for l in open(sys.argv[2]) if '"rec"' in l]
 forwarded = {r["body_sha256"] for r in recs if r.get("decision") in ("allowed", "approval_granted")}
 missing = [d for d in seen if d not in forwarded]

@@ -4,6 +4,7 @@ carry synthetic PHI (reserved ranges), as JSON and as SSE with values split acro
 import hashlib
 import json
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,6 +12,9 @@ CONTENT = ("Patient SSN 123-45-6789, phone 555-012-3456, email jane.doe@example.
            "MRN 48213377. BP 120/80, dose 1/2 tab, version 2.4.1.")
 TOKENS = ["Patient", " SSN", " 123", "-45-", "6789", ", phone", " 555", "-012", "-3456",
           ", email", " jane", ".doe", "@example", ".com", ". BP", " 120", "/80", "."]
+
+
+LOG_LOCK = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -23,8 +27,11 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(length)
         # What reached the server, by body digest: the tests match it against the audit log
-        # (no request may arrive without a durable decision record).
-        print("received", hashlib.sha256(raw).hexdigest(), flush=True)
+        # (no request may arrive without a durable decision record). One locked write per line:
+        # print() from concurrent handler threads interleaves its pieces ("received received <d>").
+        with LOG_LOCK:
+            sys.stdout.write("received %s\n" % hashlib.sha256(raw).hexdigest())
+            sys.stdout.flush()
         body = json.loads(raw or b"{}")
         if body.get("echo_auth"):
             # What reached the server: the gate must have swapped in the backend credential.
