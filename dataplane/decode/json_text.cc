@@ -338,6 +338,8 @@ bool json_feed(json_state& j, json_mode mode, const json_slots& slots, scan::sca
         json_next_value(j);
         [[fallthrough]];
       case M_VALUE:
+        // A record (event, line) starts: the scanner compares records with the one before.
+        if (mode == json_mode::events && j.depth == 0) scan::channel_mark_record(s, slots.fields);
         if (!begin_value(c, b, i)) return false;
         break;
       case M_VALUE_OR_CLOSE:

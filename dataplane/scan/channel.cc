@@ -13,6 +13,12 @@ namespace {
 
 constexpr uint32_t kStageCapacity = kWindowBytes + kStageBytes;
 constexpr uint32_t kMaxEnds = 64;
+constexpr uint32_t kMaxMarks = 64;
+// Repeat skip bounds: the longest record shift compared, zones and queued replays per call.
+constexpr uint64_t kMaxRepeatShift = 2048;
+constexpr uint32_t kMaxRepeatSkips = 1024;
+constexpr uint32_t kMaxReplays = 2048;
+constexpr uint32_t kDedupGroups = 64;
 
 struct stage {
   scan_scratch* owner = nullptr;
@@ -22,6 +28,11 @@ struct stage {
   uint32_t len = 0;       // staged bytes
   uint32_t scanned = 0;   // bytes already given to Hyperscan
   uint32_t map_count = 0;
+  // Record starts staged in this feed (channel_mark_record), oldest first: hints for the repeat
+  // skip. Not kept between feeds (channel_state has no room, and a repeat's source must be
+  // scanned in the same call anyway).
+  uint32_t mark_count = 0;
+  uint64_t marks[kMaxMarks];
   map_entry map[kStageCapacity];
   uint8_t buf[kStageCapacity];
 };
@@ -44,6 +55,20 @@ struct scan_scratch {
   uint8_t gate_buf[kStageCapacity * 2];
   uint32_t ends[kMaxEnds];
   uint8_t rev[kWindowBytes];
+  // Repeat skip state of the scan_pending call in progress (see there). A zone says: reports at
+  // logical offsets [lo, hi] are replayed at + shift. Replays wait, sorted, until Hyperscan's
+  // reports pass them.
+  struct repeat_zone { uint64_t lo, hi, shift; };
+  struct replay { uint64_t at; uint32_t group; bool clean; };
+  struct repeat_skip { uint64_t t, rs, re, shift; };  // a skipped fire and its region, while classifying
+  uint32_t n_skips = 0;
+  repeat_skip skips[kMaxRepeatSkips];
+  uint32_t n_zones = 0, replay_head = 0, replay_tail = 0;
+  bool in_scan = false;
+  uint64_t eq_shift = 0, eq_lo = 0, eq_hi = 0;  // bytes [eq_lo, eq_hi) equal those eq_shift before
+  uint64_t last_report[kDedupGroups];  // per group: logical offset + 1 of its last report (0: none)
+  repeat_zone zones[kMaxRepeatSkips];
+  replay replays[kMaxReplays];
   stage st[2];
 };
 
@@ -261,17 +286,19 @@ struct keyword_hits {
 
 // Entry `id` may end a match at logical offset e (its group reported e): find where it starts,
 // validate, check its context, record it. `hits`: the group's keyword pass, when it has one.
-void consider(stage& st, uint32_t id, uint64_t e, const keyword_hits* hits) {
+// True when a finding was recorded or already covers e; false when e was rejected, which depends
+// only on the lookback bytes before e (repeat_lookback) and the profile.
+bool consider(stage& st, uint32_t id, uint64_t e, const keyword_hits* hits) {
   scan_scratch& sc = *st.owner;
   channel_state& ch = *st.ch;
   if (ch.has_pending && ch.pending.pattern == id && ch.pending_logical_end >= e &&
       ch.pending_logical_start < e)
-    return;  // another end inside a value already found
+    return true;  // another end inside a value already found
   // The response's masking profile leaves this entity alone: skipped before start recovery, the
   // most expensive step, so a narrow profile also scans faster.
   if (!st.sink.db->entity_enabled(id, st.sink.entities)) {
     sc.counters.entity_skipped++;
-    return;
+    return false;
   }
   const pattern_meta& m = st.sink.db->patterns()[id];
   // Context-gated entries (bare numbers) fire on every timestamp and token count; when no
@@ -282,7 +309,7 @@ void consider(stage& st, uint32_t id, uint64_t e, const keyword_hits* hits) {
                          : context_ok(st, m, e, w);
     if (!ok) {
       sc.counters.rejected_context++;
-      return;
+      return false;
     }
   }
   // One byte beyond the longest match lets the reversed pattern check its trailing \b.
@@ -295,7 +322,7 @@ void consider(stage& st, uint32_t id, uint64_t e, const keyword_hits* hits) {
            sc, ch);
   if (sc.n_ends == 0) {
     sc.counters.no_start++;
-    return;
+    return false;
   }
   std::sort(sc.ends, sc.ends + sc.n_ends, [](uint32_t a, uint32_t b) { return a > b; });
   bool context_failed = false;
@@ -309,10 +336,86 @@ void consider(stage& st, uint32_t id, uint64_t e, const keyword_hits* hits) {
       continue;
     }
     record_finding(st, id, s, e);
-    return;
+    return true;
   }
   if (context_failed) sc.counters.rejected_context++;
   else sc.counters.rejected_validator++;
+  return false;
+}
+
+// Whether everything consider() reads for a report at e (the longest match and its context
+// window before e) equals what it reads at e + shift, both staged.
+bool repeat_lookback(const stage& st, uint64_t e, uint64_t shift) {
+  const pattern_db& db = *st.sink.db;
+  const uint64_t w = static_cast<uint64_t>(db.max_length()) + std::max<uint32_t>(1, db.max_context_window());
+  if (e < st.base + w || e + shift > st.base + st.len) return false;
+  return std::memcmp(st.buf + (e - w - st.base), st.buf + (e + shift - w - st.base), w) == 0;
+}
+
+// A report of stream group `group` ending at logical offset e, from Hyperscan or replayed;
+// `known_clean`: a replay whose original was rejected on the same bytes (nothing to consider).
+// Every member in catalog order, as separate reports were: overlapping findings merge and the
+// earliest entry names them (record_finding), whichever member confirmed first.
+void report(stage& st, uint32_t group, uint64_t e, bool known_clean = false) {
+  scan_scratch& sc = *st.owner;
+  if (e < st.base || e > st.base + st.len) {
+    // An end outside the staged text cannot be judged (nor read): fail the body closed.
+    sc.counters.bad_report++;
+    st.ch->scan_failed = true;
+    return;
+  }
+  // Reports come in order of e; a replay can land where Hyperscan reported too (a neighbouring
+  // fire was fed): once per group and offset, or findings would be counted twice. Only inside
+  // scan_pending, which clears the table: the scratch serves every flow of its thread.
+  if (sc.in_scan && group < kDedupGroups) {
+    if (sc.last_report[group] == e + 1) return;
+    sc.last_report[group] = e + 1;
+  }
+  bool touched = false;
+  if (!known_clean) {
+    keyword_hits hits;
+    hits.g = st.sink.db->group_context(group);
+    if (hits.g) hits.scan(st, e);
+    for (const uint16_t id : st.sink.db->stream_members(group)) touched |= consider(st, id, e, hits.g ? &hits : nullptr);
+  }
+  // A report inside the source of a skipped repeat happened there too (scan_pending): queue it.
+  // When it was rejected and the bytes it was judged on repeat as well, the replay is known to
+  // be rejected: it only carries the report on (a repeat of a repeat) without being considered.
+  for (uint32_t z = 0; z < sc.n_zones; ++z) {
+    const scan_scratch::repeat_zone& r = sc.zones[z];
+    if (e < r.lo || e > r.hi) continue;
+    if (sc.replay_tail == kMaxReplays) {
+      // Compact, then give up: a lost replay could be a lost finding, so the body fails closed.
+      std::memmove(sc.replays, sc.replays + sc.replay_head, (sc.replay_tail - sc.replay_head) * sizeof(sc.replays[0]));
+      sc.replay_tail -= sc.replay_head;
+      sc.replay_head = 0;
+      if (sc.replay_tail == kMaxReplays) {
+        sc.counters.repeat_overflow++;
+        st.ch->scan_failed = true;
+        return;
+      }
+    }
+    // Sorted insert: replays mostly arrive in order, so this rarely moves anything.
+    uint32_t k = sc.replay_tail++;
+    const uint64_t at = e + r.shift;
+    while (k > sc.replay_head && sc.replays[k - 1].at > at) {
+      sc.replays[k] = sc.replays[k - 1];
+      --k;
+    }
+    sc.replays[k] = {at, group, !touched && repeat_lookback(st, e, r.shift)};
+  }
+}
+
+// Replays due before logical offset e (all of them for UINT64_MAX), in order; a replay may
+// queue further ones (a repeat of a repeat).
+void drain_replays(stage& st, uint64_t e) {
+  scan_scratch& sc = *st.owner;
+  while (sc.replay_head < sc.replay_tail && sc.replays[sc.replay_head].at < e) {
+    const scan_scratch::replay r = sc.replays[sc.replay_head++];
+    sc.counters.repeat_replays++;
+    report(st, r.group, r.at, r.clean);
+  }
+  if (sc.replay_head == sc.replay_tail) sc.replay_head = sc.replay_tail = 0;
 }
 
 // A report of stream group `group` (pattern_db::stream_members) ending at Hyperscan offset `to`.
@@ -342,12 +445,8 @@ int on_match(unsigned int group, unsigned long long, unsigned long long to, unsi
     }
   }
   const uint64_t e = static_cast<uint64_t>(static_cast<int64_t>(to) + delta);
-  // Every member in catalog order, as separate reports were: overlapping findings merge and the
-  // earliest entry names them (record_finding), whichever member confirmed first.
-  keyword_hits hits;
-  hits.g = st.sink.db->group_context(group);
-  if (hits.g) hits.scan(st, e);
-  for (const uint16_t id : st.sink.db->stream_members(group)) consider(st, id, e, hits.g ? &hits : nullptr);
+  drain_replays(st, e);
+  report(st, group, e);
   return 0;
 }
 
@@ -418,6 +517,97 @@ inline uint64_t runs_reaching(uint64_t prev, uint64_t cur, uint32_t k) {
   return static_cast<uint64_t>(r >> 64);
 }
 
+// Repeat skip. SSE and NDJSON streams repeat their envelope byte for byte in every record
+// (`"id":"chatcmpl-..","object":..,"created":1700000000,"model":..`), and on the fields channel
+// that envelope was most of what Hyperscan scanned. A fire at t is not fed when the bytes of its
+// region [rs, re) equal the bytes `shift` earlier (shift: the distance between the last two record
+// starts before t), and that earlier copy lies wholly in bytes this call scans (at or after
+// `fed_at_start`, the stream position when the call began). Nothing is lost, by induction over
+// positions: a match M that only skipped fires cover contains such a fire t, and M - shift is a
+// match in the earlier copy containing the fire t - shift (same bytes, so the same class runs and
+// confirm byte), which is either fed (Hyperscan reports M - shift in this call) or skipped itself
+// (its report is a replay, by induction). Every report, from Hyperscan or replayed, that ends in
+// a skipped region's earlier copy (with the byte after its end, see below) is replayed `shift`
+// later: the bytes of the match and the byte after it are the same there, so it is a real report
+// of the full scan too, and consider() judges it on the real text as any other.
+// So findings are those of a full scan, and a repeated value (a patient id echoed in every event)
+// is masked in every event. Byte comparison, not hashes: text a model can be steered to write
+// must not be able to forge a repeat. Returns true when t's region is skipped.
+bool repeat_candidate(stage& st, uint64_t t, uint64_t rs, uint64_t re, uint64_t fed_at_start, uint32_t& mark,
+                      uint64_t& shift_out) {
+  scan_scratch& sc = *st.owner;
+  const uint64_t end = st.base + st.len;
+  if (re > end) return false;  // its region reaches bytes not staged yet
+  while (mark + 1 < st.mark_count && st.marks[mark + 1] <= t) ++mark;
+  if (mark == 0 || st.marks[mark] > t) return false;
+  const uint64_t shift = st.marks[mark] - st.marks[mark - 1];
+  if (shift == 0 || shift > kMaxRepeatShift || rs < shift) return false;
+  if (rs - shift < std::max(fed_at_start, st.base)) return false;  // earlier copy not scanned in this call
+  // Equal bytes already established for this shift need no second compare.
+  const bool extends = sc.eq_shift == shift && rs >= sc.eq_lo && rs <= sc.eq_hi;
+  const uint64_t from = extends ? std::max(rs, sc.eq_hi) : rs;
+  if (from < re && std::memcmp(st.buf + (from - st.base), st.buf + (from - shift - st.base), re - from) != 0)
+    return false;
+  if (extends) {
+    sc.eq_hi = std::max(sc.eq_hi, re);
+  } else {
+    sc.eq_shift = shift;
+    sc.eq_lo = rs;
+    sc.eq_hi = re;
+  }
+  shift_out = shift;
+  return true;
+}
+
+// Where a fed region may end. Hyperscan sees a separator after a region; if a skipped fire
+// inside the region reached past its end, a match cut there would be reported as if it ended
+// (consider() does not check the byte after an end) although the full text goes on. Earlier fed
+// fires cannot cause that: each one's region already reaches past its longest match. So the
+// region ends where no skipped fire inside it reaches past, or at the first real separator after
+// its end (fed with the region), which ends every match before it. A skipped fire inside
+// a fed region is scanned as well as replayed; replays of reports Hyperscan also made are dropped
+// (report()).
+uint64_t repeat_safe_end(const stage& st, uint32_t first_skip, uint64_t e) {
+  const scan_scratch& sc = *st.owner;
+  if (e >= st.base + st.len) return e;  // not cut in this call: the region goes on
+  uint64_t need = e;
+  for (uint32_t k = first_skip; k < sc.n_skips && sc.skips[k].t < need; ++k) need = std::max(need, sc.skips[k].re);
+  if (need == e) return e;
+  // The separator itself is fed: a match just before it is then decided in this call (its
+  // trailing \b needs the next byte), not by a byte of a later call that may no longer be staged.
+  const auto* sep = static_cast<const uint8_t*>(std::memchr(st.buf + (e - st.base), kFieldSeparator, need - e));
+  return sep != nullptr ? st.base + static_cast<uint64_t>(sep - st.buf) + 1 : need;
+}
+
+// The first skip whose fire lies at or after s (skips are in fire order), searching back from k.
+uint32_t repeat_skips_from(const scan_scratch& sc, uint32_t k, uint64_t s) {
+  while (k > 0 && sc.skips[k - 1].t >= s) --k;
+  return k;
+}
+
+// The skipped candidates that stayed skipped become replay zones. Reports ending in
+// [rs - shift, re - shift - 1] are replayed; consecutive ones with the same shift share a zone.
+// consider() trusts a report's end: start recovery reads the match and the bytes before it, never
+// the byte after it (a trailing \b). So a replayed end must have that byte inside the compared
+// bytes too: a report at re - shift, whose next byte's counterpart re was not compared, is not
+// replayed. No match containing t ends there (a region carries one byte of context after the
+// longest match).
+void repeat_zones(scan_scratch& sc) {
+  for (uint32_t k = 0; k < sc.n_skips; ++k) {
+    const scan_scratch::repeat_skip& r = sc.skips[k];
+    const uint64_t lo = r.rs - r.shift, hi = r.re - r.shift - 1;
+    sc.counters.repeat_skipped++;
+    if (sc.n_zones && sc.zones[sc.n_zones - 1].shift == r.shift && lo <= sc.zones[sc.n_zones - 1].hi + 1 &&
+        lo >= sc.zones[sc.n_zones - 1].lo) {
+      scan_scratch::repeat_zone& z = sc.zones[sc.n_zones - 1];
+      z.hi = std::max(z.hi, hi);
+    } else {
+      sc.zones[sc.n_zones++] = {lo, hi, r.shift};  // n_zones <= n_skips <= kMaxRepeatSkips
+    }
+  }
+  sc.n_skips = 0;
+}
+
 // Scans the staged bytes not yet considered. With a trigger table, only regions around trigger
 // bytes, and around bytes where a run class has reached its length, are fed (one real byte of
 // context on each side keeps \b exact); everything else cannot hold a match, by construction of
@@ -438,6 +628,14 @@ void scan_pending(stage& st) {
   const uint64_t reach = static_cast<uint64_t>(st.sink.db->trigger_before_max()) + 1;
   uint64_t cur_s = ch.fed_upto, cur_e = std::max(ch.gate_until, ch.fed_upto);
   bool open = ch.gate_until > ch.fed_upto;
+  const uint64_t fed_at_start = ch.fed_upto;
+  uint32_t mark = 0;
+  uint32_t region_skips = 0;  // skips from this index on lie in the open region
+  scan_scratch& sc = *st.owner;
+  sc.n_zones = sc.n_skips = 0;
+  sc.eq_shift = 0;
+  std::memset(sc.last_report, 0, sizeof sc.last_report);
+  sc.in_scan = true;
   const uint32_t planes = 1 + tt.run_count;
   auto classify = [&](const uint8_t* p, uint32_t n, uint64_t* out) {
     if (tt.ranges_ok) core::range_planes64(p, n, tt.plane_ranges, planes, out);
@@ -482,16 +680,23 @@ void scan_pending(stage& st) {
       const uint64_t t = st.base + i;
       const uint64_t rs = std::max<uint64_t>(st.base, t >= before + 1u ? t - before - 1 : 0);
       const uint64_t re = t + after + 1;
+      uint64_t shift = 0;
+      if (st.mark_count >= 2 && sc.n_skips < kMaxRepeatSkips && repeat_candidate(st, t, rs, re, fed_at_start, mark, shift)) {
+        sc.skips[sc.n_skips++] = {t, rs, re, shift};
+        continue;
+      }
       // Close the open region only when no trigger from here on can reach back into it: Hyperscan
       // cannot return to bytes it has passed. Otherwise grow it both ways.
       if (open && (t < reach || t - reach <= cur_e + kMergeGap)) {
         cur_s = std::min(cur_s, rs);
+        region_skips = repeat_skips_from(sc, region_skips, cur_s);
         cur_e = std::max(cur_e, re);
         continue;
       }
-      if (open) gather(st, cur_s, std::min(cur_e, end));
+      if (open) gather(st, cur_s, std::min(repeat_safe_end(st, region_skips, cur_e), end));
       cur_s = rs;
       cur_e = re;
+      region_skips = repeat_skips_from(sc, sc.n_skips, cur_s);
       open = true;
     }
   }
@@ -501,8 +706,17 @@ void scan_pending(stage& st) {
   // can only continue the stream from where this region ends. Bytes after the last region are
   // left unfed: a later trigger feeds what it needs of them, behind a separator.
   const uint64_t horizon = std::max<uint64_t>(st.base, end > reach ? end - reach : 0);
-  if (open) gather(st, std::min(cur_s, horizon), std::min(cur_e, end));
+  if (open) {
+    const uint64_t from = std::min(cur_s, horizon);
+    // A region that ends in this call is cut where no skipped fire inside it reaches past.
+    if (cur_e <= end) cur_e = repeat_safe_end(st, repeat_skips_from(sc, region_skips, from), cur_e);
+    gather(st, from, std::min(cur_e, end));
+  }
+  repeat_zones(sc);
   flush_gathered(st);
+  drain_replays(st, UINT64_MAX);
+  sc.n_zones = 0;
+  sc.in_scan = false;
   ch.gate_until = open && cur_e > end ? cur_e : 0;
   st.scanned = st.len;
 }
@@ -556,6 +770,7 @@ void load(stage& st, scan_scratch& sc, channel_state& ch, const scan_sink& sink)
                           h.n, static_cast<uint8_t>(h.raw_len), static_cast<source_kind>(h.kind)};
   }
   st.map_count = ch.held_count;
+  st.mark_count = 0;
 }
 
 // Packs the map entries of held bytes into the channel (held_entry). False when they do not fit:
@@ -714,6 +929,18 @@ void channel_put_separator(scan_scratch& s, int slot) {
   if (st.len && st.buf[st.len - 1] == kFieldSeparator) return;
   make_room(st, 1);
   st.buf[st.len++] = kFieldSeparator;
+}
+
+void channel_mark_record(scan_scratch& s, int slot) {
+  stage& st = s.st[slot];
+  const uint64_t at = st.base + st.len;
+  if (st.mark_count && st.marks[st.mark_count - 1] == at) return;
+  if (st.mark_count == kMaxMarks) {
+    // Keep the newest half: the hints for bytes not scanned yet.
+    std::memmove(st.marks, st.marks + kMaxMarks / 2, (kMaxMarks / 2) * sizeof(st.marks[0]));
+    st.mark_count = kMaxMarks / 2;
+  }
+  st.marks[st.mark_count++] = at;
 }
 
 bool channel_end(scan_scratch& s, int slot) {

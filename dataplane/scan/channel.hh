@@ -116,6 +116,12 @@ struct scan_counters {
   // Hyperscan calls that failed (a scratch not made for the database, a database of the wrong
   // mode, ...): the body fails closed the same way (channel.cc, check_hs).
   uint64_t hs_errors = 0;
+  // Repeated records (scan/channel.cc, "Repeat skip"): trigger fires not fed to Hyperscan because
+  // their bytes repeat bytes scanned earlier in the same call, and the reports replayed for them.
+  uint64_t repeat_skipped = 0;
+  uint64_t repeat_replays = 0;
+  // Replays that did not fit the per-call queue: the body fails closed (scan_failed).
+  uint64_t repeat_overflow = 0;
 };
 
 // Per-body, per-channel state. The Hyperscan stream exists while a message body is open (see
@@ -194,6 +200,10 @@ void channel_put_run(scan_scratch& s, int slot, const uint8_t* p, size_t n, uint
 void channel_put_mapped(scan_scratch& s, int slot, const uint8_t* p, size_t n, uint64_t raw,
                         uint8_t raw_len, source_kind kind);
 void channel_put_separator(scan_scratch& s, int slot);
+// A record (an SSE event's JSON, an NDJSON line) starts here. Only a hint for the repeat skip:
+// the distance between record starts is the shift at which a record's bytes are compared with
+// the one before it. Every skip is checked byte for byte, so a wrong hint only skips less.
+void channel_mark_record(scan_scratch& s, int slot);
 // Scans what is staged, computes the hold boundary, saves the window. Returns false when the
 // body can no longer be masked precisely (fail closed): the held map overflowed
 // (channel_state::overflow), or a report named no stream group or a Hyperscan call failed

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cctype>
 #include <random>
 #include <set>
 #include <string>
@@ -230,6 +231,162 @@ TEST(flow_engine, run_gating_matches_a_full_scan_on_number_heavy_text) {
         ASSERT_EQ(finding_set(gated), finding_set(reference)) << describe(seg);
       }
     }
+  }
+}
+
+// Repeat skip (scan/channel.cc): fires whose bytes repeat the record before them are not fed to
+// Hyperscan; reports in the earlier copy are replayed. Envelopes here repeat for runs of events
+// and carry values (an e-mail, an MRN after its key, an SSN, a phone, an NPI-shaped number) that
+// must be masked in every event, next to envelopes of other lengths and near-misses, as SSE events
+// and as NDJSON lines. Gated with the skip and full scans must agree on every byte and finding, in
+// packet-sized, 200-byte and small pieces, and the skip must have happened.
+TEST(flow_engine, repeat_skip_matches_a_full_scan_on_repeated_envelopes) {
+  const char* envelopes[] = {
+      R"("id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m")",
+      R"("id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000001,"model":"m")",
+      R"("id":"chatcmpl-9","user":"jane.doe@example.com","created":1700000000,"model":"clinical-7b")",
+      R"("id":"r-2","mrn":"00482913","patient":{"ssn":"123-45-6789","phone":"(212) 555-0147"})",
+      R"("id":"r-2","mrn":"00482914","patient":{"ssn":"123-45-6780","phone":"(212) 555-0148"})",
+      R"("id":"r-3","npi":"1234567893","note":"v1.2.3 on 2024-03-15, lab 4.1 mmol/L")",
+      R"("id":"r-3","npi":"1234567893","note":"v1.2.3 on 2024-03-15, lab 4.1 mmol/L","x":"GB82WEST12345698765432")",
+      // Same length, same bytes around the number; only the second has the MRN keyword, inside
+      // the context window but outside the number's fire region: a replay judged on the first
+      // must not be taken as rejected for the second.
+      R"("id":"r-4","abc":"on file","pad":"-----","ref":"00482913")",
+      R"("id":"r-4","mrn":"on file","pad":"-----","ref":"00482913")",
+  };
+  const char* tokens[] = {"The", " patient", " 123", "-45-", "6789", " was", " seen", " jane", ".doe", "@example",
+                          ".com", " on", " 03/15/2024", ".", " MRN", " 004", "82913", " ok"};
+  std::mt19937_64 rng(20261129);
+  uint64_t skipped = 0, replays = 0;
+  for (int round = 0; round < 24; ++round) {
+    std::string sse, ndjson;
+    size_t env = rng() % (sizeof(envelopes) / sizeof(envelopes[0]));
+    const size_t events = 20 + rng() % 60;
+    for (size_t i = 0; i < events; ++i) {
+      // Mostly the same envelope as the event before (runs of repeats), sometimes another one.
+      if (rng() % 7 == 0) env = rng() % (sizeof(envelopes) / sizeof(envelopes[0]));
+      else if (env >= 7 && rng() % 3 == 0) env = 7 + (env == 7);  // the keyword comes and goes
+      const std::string tok = tokens[rng() % (sizeof(tokens) / sizeof(tokens[0]))];
+      const std::string obj = std::string("{") + envelopes[env] +
+                              R"(,"choices":[{"index":0,"delta":{"content":")" + tok + R"("},"finish_reason":null}]})";
+      sse += "data: " + obj + "\n\n";
+      ndjson += std::string("{") + envelopes[env] + R"(,"response":")" + tok + R"(","done":false})" + "\n";
+    }
+    const std::string responses[] = {http_response("text/event-stream", sse + "data: [DONE]\n\n", true, 997),
+                                     http_response("application/x-ndjson", ndjson)};
+    for (const std::string& resp : responses) {
+      SCOPED_TRACE("round " + std::to_string(round) + (&resp == &responses[0] ? " sse" : " ndjson"));
+      const run_result reference = run_guarded(resp, {resp.size()}, scan::flush_mode::mask, false, 1, true);
+      ASSERT_TRUE(reference.ok) << engine::engine_error_name(reference.error);
+      for (size_t max_piece : {size_t{1448}, size_t{200}, size_t{61}}) {
+        const segmentation seg = random_segmentation(resp.size(), rng, max_piece);
+        scan::scan_counters& n = engine::engine_scratch_counters(*catalog::shared().x);
+        const uint64_t skipped_before = n.repeat_skipped, replays_before = n.repeat_replays;
+        const run_result gated = run_guarded(resp, seg, scan::flush_mode::mask, false, 1);
+        skipped += n.repeat_skipped - skipped_before;
+        replays += n.repeat_replays - replays_before;
+        ASSERT_EQ(n.repeat_overflow, 0u);
+        ASSERT_TRUE(gated.ok) << describe(seg);
+        ASSERT_EQ(gated.late, 0u) << describe(seg);
+        ASSERT_EQ(gated.released, reference.released) << describe(seg);
+        ASSERT_EQ(finding_set(gated), finding_set(reference)) << describe(seg);
+      }
+    }
+  }
+  // The differential above means something only if fires were skipped and reports replayed.
+  EXPECT_GT(skipped, 1000u);
+  EXPECT_GT(replays, 100u);
+  std::printf("repeat skip: %llu fires skipped, %llu reports replayed\n", static_cast<unsigned long long>(skipped),
+              static_cast<unsigned long long>(replays));
+}
+
+// The repeat skip against a full scan on generated envelopes: random keys and values (PHI,
+// near-misses, numbers, the context keywords), repeated for runs of events, with one byte of a
+// value changed now and then so records repeat only in part.
+TEST(flow_engine, repeat_skip_matches_a_full_scan_on_generated_envelopes) {
+  const char* values[] = {
+      "123-45-6789", "(212) 555-0147", "212.555.0147", "jane.doe@example.com", "1234567893", "00482913",
+      "2024-03-15", "03/15/2024", "198.51.100.23", "4111 1111 1111 1111", "1HGCM82633A004352", "02139",
+      "1700000000", "v1.2.3", "chat.completion.chunk", "4.1 mmol/L", "GB82WEST12345698765432", "x", "",
+      "https://portal.example.net/r?id=7", "2001:db8::8a2e:370:7334", "99999999999999999999", "A1B2C3D4"};
+  const char* keys[] = {"id", "mrn", "npi", "ssn", "phone", "zip", "account", "model", "created", "note", "medical record"};
+  std::mt19937_64 rng(20261130);
+  for (int round = 0; round < 40; ++round) {
+    std::string tmpl;  // the record's envelope: "k":"v","k":"v",...
+    auto fresh = [&] {
+      tmpl.clear();
+      for (size_t k = 2 + rng() % 6; k > 0; --k) {
+        tmpl += std::string(tmpl.empty() ? "" : ",") + "\"" + keys[rng() % (sizeof(keys) / sizeof(keys[0]))] + "\":";
+        const char* v = values[rng() % (sizeof(values) / sizeof(values[0]))];
+        if (rng() % 4 == 0 && std::string(v).find_first_not_of("0123456789") == std::string::npos && *v) tmpl += v;
+        else tmpl += "\"" + std::string(v) + "\"";
+      }
+    };
+    fresh();
+    std::string sse, ndjson;
+    for (size_t i = 0, n = 30 + rng() % 50; i < n; ++i) {
+      const uint64_t r = rng() % 16;
+      if (r == 0) fresh();
+      else if (r <= 2) {  // one digit or letter changed in place: same length, partly equal
+        const size_t at = rng() % tmpl.size();
+        if (std::isdigit(static_cast<unsigned char>(tmpl[at]))) tmpl[at] = static_cast<char>('0' + rng() % 10);
+        else if (std::isalpha(static_cast<unsigned char>(tmpl[at]))) tmpl[at] = static_cast<char>('a' + rng() % 26);
+      }
+      sse += "data: {" + tmpl + ",\"choices\":[{\"delta\":{\"content\":\"t" + std::to_string(i % 3) + "\"}}]}\n\n";
+      ndjson += "{" + tmpl + ",\"response\":\"t\",\"done\":false}\n";
+    }
+    const std::string responses[] = {http_response("text/event-stream", sse + "data: [DONE]\n\n", true, 501),
+                                     http_response("application/x-ndjson", ndjson)};
+    for (const std::string& resp : responses) {
+      SCOPED_TRACE("round " + std::to_string(round) + (&resp == &responses[0] ? " sse" : " ndjson"));
+      const run_result reference = run_guarded(resp, {resp.size()}, scan::flush_mode::mask, false, 1, true);
+      ASSERT_TRUE(reference.ok) << engine::engine_error_name(reference.error);
+      for (size_t max_piece : {size_t{4096}, size_t{1448}, size_t{150}}) {
+        const segmentation seg = random_segmentation(resp.size(), rng, max_piece);
+        const run_result gated = run_guarded(resp, seg, scan::flush_mode::mask, false, 1);
+        ASSERT_TRUE(gated.ok) << describe(seg);
+        ASSERT_EQ(gated.late, 0u) << describe(seg);
+        ASSERT_EQ(gated.released, reference.released) << describe(seg);
+        ASSERT_EQ(finding_set(gated), finding_set(reference)) << describe(seg);
+      }
+    }
+  }
+}
+
+// The repeat skip's shortcut: a replayed report whose original was rejected is not considered
+// again only when everything the rejection was judged on repeats too. Here the keyword sits 40
+// bytes before a four-digit value (window 64) while the value's fire region reaches 4 bytes back,
+// so two events can agree on the region and differ in the keyword; the value must be masked in
+// exactly the events that have it.
+TEST(flow_engine, repeat_skip_rejudges_a_report_whose_context_changed) {
+  static catalog c;
+  static const bool loaded = (c.load({std::string(PHIGATE_TEST_DATA) + "/repeat-context.json"}), true);
+  (void)loaded;
+  ASSERT_NE(c.x, nullptr);
+  const std::string pad(40, 'x');
+  std::mt19937_64 rng(7);
+  std::string sse;
+  size_t with_keyword = 0;
+  for (int i = 0; i < 200; ++i) {
+    const bool kw = rng() % 4 == 0;
+    with_keyword += kw;
+    sse += std::string("data: {\"k\":\"") + (kw ? "acct" : "none") + "\",\"p\":\"" + pad +
+           "\",\"n\":\"4821\",\"delta\":{\"content\":\"hi\"}}\n\n";
+  }
+  const std::string resp = http_response("text/event-stream", sse + "data: [DONE]\n\n");
+  const run_result reference = run_guarded(resp, {resp.size()}, scan::flush_mode::mask, false, 1, true, nullptr, &c);
+  ASSERT_TRUE(reference.ok);
+  ASSERT_EQ(reference.findings.size(), with_keyword);
+  for (size_t max_piece : {size_t{1448}, size_t{300}}) {
+    const segmentation seg = random_segmentation(resp.size(), rng, max_piece);
+    scan::scan_counters& n = engine::engine_scratch_counters(*c.x);
+    const uint64_t skipped_before = n.repeat_skipped;
+    const run_result gated = run_guarded(resp, seg, scan::flush_mode::mask, false, 1, false, nullptr, &c);
+    EXPECT_GT(n.repeat_skipped, skipped_before + 20) << describe(seg);
+    ASSERT_TRUE(gated.ok) << describe(seg);
+    ASSERT_EQ(gated.released, reference.released) << describe(seg);
+    ASSERT_EQ(finding_set(gated), finding_set(reference)) << describe(seg);
   }
 }
 
