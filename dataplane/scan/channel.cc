@@ -60,7 +60,8 @@ struct scan_scratch {
   // reports pass them.
   struct repeat_zone { uint64_t lo, hi, shift; };
   struct replay { uint64_t at; uint32_t group; bool clean; };
-  struct repeat_skip { uint64_t t, rs, re, shift; };  // a skipped fire and its region, while classifying
+  // Skipped fires [t, t_last] and the union of their regions, while classifying.
+  struct repeat_skip { uint64_t t, t_last, rs, re, shift; };
   uint32_t n_skips = 0;
   repeat_skip skips[kMaxRepeatSkips];
   uint32_t n_zones = 0, replay_head = 0, replay_tail = 0;
@@ -521,8 +522,8 @@ inline uint64_t runs_reaching(uint64_t prev, uint64_t cur, uint32_t k) {
 // (`"id":"chatcmpl-..","object":..,"created":1700000000,"model":..`), and on the fields channel
 // that envelope was most of what Hyperscan scanned. A fire at t is not fed when the bytes of its
 // region [rs, re) equal the bytes `shift` earlier (shift: the distance between the last two record
-// starts before t), and that earlier copy lies wholly in bytes this call scans (at or after
-// `fed_at_start`, the stream position when the call began). Nothing is lost, by induction over
+// starts before t), and that earlier copy lies wholly in bytes this call classifies (at or after
+// `first_new`). Nothing is lost, by induction over
 // positions: a match M that only skipped fires cover contains such a fire t, and M - shift is a
 // match in the earlier copy containing the fire t - shift (same bytes, so the same class runs and
 // confirm byte), which is either fed (Hyperscan reports M - shift in this call) or skipped itself
@@ -533,7 +534,7 @@ inline uint64_t runs_reaching(uint64_t prev, uint64_t cur, uint32_t k) {
 // So findings are those of a full scan, and a repeated value (a patient id echoed in every event)
 // is masked in every event. Byte comparison, not hashes: text a model can be steered to write
 // must not be able to forge a repeat. Returns true when t's region is skipped.
-bool repeat_candidate(stage& st, uint64_t t, uint64_t rs, uint64_t re, uint64_t fed_at_start, uint32_t& mark,
+bool repeat_candidate(stage& st, uint64_t t, uint64_t rs, uint64_t re, uint64_t first_new, uint32_t& mark,
                       uint64_t& shift_out) {
   scan_scratch& sc = *st.owner;
   const uint64_t end = st.base + st.len;
@@ -542,7 +543,10 @@ bool repeat_candidate(stage& st, uint64_t t, uint64_t rs, uint64_t re, uint64_t 
   if (mark == 0 || st.marks[mark] > t) return false;
   const uint64_t shift = st.marks[mark] - st.marks[mark - 1];
   if (shift == 0 || shift > kMaxRepeatShift || rs < shift) return false;
-  if (rs - shift < std::max(fed_at_start, st.base)) return false;  // earlier copy not scanned in this call
+  // The earlier copy must be classified in this call: only then are its reports made (by
+  // Hyperscan, or as replays) in this call. Bytes classified before may have been skipped there
+  // and left unfed, with their replays long done.
+  if (rs - shift < first_new) return false;
   // Equal bytes already established for this shift need no second compare.
   const bool extends = sc.eq_shift == shift && rs >= sc.eq_lo && rs <= sc.eq_hi;
   const uint64_t from = extends ? std::max(rs, sc.eq_hi) : rs;
@@ -579,9 +583,9 @@ uint64_t repeat_safe_end(const stage& st, uint32_t first_skip, uint64_t e) {
   return sep != nullptr ? st.base + static_cast<uint64_t>(sep - st.buf) + 1 : need;
 }
 
-// The first skip whose fire lies at or after s (skips are in fire order), searching back from k.
+// The first skip with a fire at or after s (skips are in fire order), searching back from k.
 uint32_t repeat_skips_from(const scan_scratch& sc, uint32_t k, uint64_t s) {
-  while (k > 0 && sc.skips[k - 1].t >= s) --k;
+  while (k > 0 && sc.skips[k - 1].t_last >= s) --k;
   return k;
 }
 
@@ -596,7 +600,6 @@ void repeat_zones(scan_scratch& sc) {
   for (uint32_t k = 0; k < sc.n_skips; ++k) {
     const scan_scratch::repeat_skip& r = sc.skips[k];
     const uint64_t lo = r.rs - r.shift, hi = r.re - r.shift - 1;
-    sc.counters.repeat_skipped++;
     if (sc.n_zones && sc.zones[sc.n_zones - 1].shift == r.shift && lo <= sc.zones[sc.n_zones - 1].hi + 1 &&
         lo >= sc.zones[sc.n_zones - 1].lo) {
       scan_scratch::repeat_zone& z = sc.zones[sc.n_zones - 1];
@@ -628,7 +631,7 @@ void scan_pending(stage& st) {
   const uint64_t reach = static_cast<uint64_t>(st.sink.db->trigger_before_max()) + 1;
   uint64_t cur_s = ch.fed_upto, cur_e = std::max(ch.gate_until, ch.fed_upto);
   bool open = ch.gate_until > ch.fed_upto;
-  const uint64_t fed_at_start = ch.fed_upto;
+  const uint64_t first_new = st.base + st.scanned;  // the first byte classified in this call
   uint32_t mark = 0;
   uint32_t region_skips = 0;  // skips from this index on lie in the open region
   scan_scratch& sc = *st.owner;
@@ -681,8 +684,18 @@ void scan_pending(stage& st) {
       const uint64_t rs = std::max<uint64_t>(st.base, t >= before + 1u ? t - before - 1 : 0);
       const uint64_t re = t + after + 1;
       uint64_t shift = 0;
-      if (st.mark_count >= 2 && sc.n_skips < kMaxRepeatSkips && repeat_candidate(st, t, rs, re, fed_at_start, mark, shift)) {
-        sc.skips[sc.n_skips++] = {t, rs, re, shift};
+      if (st.mark_count >= 2 && sc.n_skips < kMaxRepeatSkips && repeat_candidate(st, t, rs, re, first_new, mark, shift)) {
+        // A run of digits fires at every byte: overlapping skips with one shift share an entry
+        // (the union of compared regions is compared; its first and last fire bound it).
+        sc.counters.repeat_skipped++;
+        scan_scratch::repeat_skip* last = sc.n_skips ? &sc.skips[sc.n_skips - 1] : nullptr;
+        if (last != nullptr && last->shift == shift && rs <= last->re) {
+          last->t_last = t;
+          last->rs = std::min(last->rs, rs);
+          last->re = std::max(last->re, re);
+        } else {
+          sc.skips[sc.n_skips++] = {t, t, rs, re, shift};
+        }
         continue;
       }
       // Close the open region only when no trigger from here on can reach back into it: Hyperscan
