@@ -101,12 +101,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string body;
   const size_t records = 2 + in.byte() % 40;
   for (size_t r = 0; r < records; ++r) {
-    // Now and then edit one byte of one value in place (same length: a partial repeat).
+    // Now and then edit one byte of one value in place (a partial repeat), or make a value one
+    // byte longer or shorter (the records' distance, the shift, changes).
     const uint8_t edit = in.byte();
-    if (edit < 64 && !values[edit % fields].empty()) {
-      std::string& v = values[edit % fields];
-      v[in.byte() % v.size()] = "0123456789-.@x"[in.byte() % 14];
-    }
+    std::string& v = values[edit % fields];
+    if (edit < 64 && !v.empty()) v[in.byte() % v.size()] = "0123456789-.@x"[in.byte() % 14];
+    else if (edit < 80 && v.size() < 32) v.insert(v.begin() + in.byte() % (v.size() + 1), "0123456789-.@x"[in.byte() % 14]);
+    else if (edit < 96 && !v.empty()) v.erase(v.begin() + in.byte() % v.size());
     std::string obj = "{";
     for (size_t i = 0; i < fields; ++i) {
       obj += (i ? ",\"" : "\"") + keys[i] + "\":";

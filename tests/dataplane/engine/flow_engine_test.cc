@@ -325,9 +325,15 @@ TEST(flow_engine, repeat_skip_matches_a_full_scan_on_generated_envelopes) {
     };
     fresh();
     std::string sse, ndjson;
-    for (size_t i = 0, n = 30 + rng() % 50; i < n; ++i) {
+    // Every fourth round is longer than a stage (8 KiB), so a scan call's earlier copy may lie in
+    // bytes an earlier call classified (and skipped).
+    for (size_t i = 0, n = round % 4 == 3 ? 200 + rng() % 100 : 30 + rng() % 50; i < n; ++i) {
       const uint64_t r = rng() % 16;
       if (r == 0) fresh();
+      else if (r == 3) {  // a digit more at the start of a string value: the shift changes
+        const size_t at = tmpl.find("\":\"", rng() % tmpl.size());
+        if (at != std::string::npos) tmpl.insert(at + 3, std::string(1, "0123456789"[rng() % 10]));
+      }
       else if (r <= 2) {  // one digit or letter changed in place: same length, partly equal
         const size_t at = rng() % tmpl.size();
         if (std::isdigit(static_cast<unsigned char>(tmpl[at]))) tmpl[at] = static_cast<char>('0' + rng() % 10);
