@@ -12,6 +12,7 @@
 
 #include "dataplane/engine/flow_engine.hh"
 #include "dataplane/scan/pattern_db.hh"
+#include "tests/fuzz/core_catalog.hh"
 #include "tests/fuzz/release_guard.hh"
 
 #ifndef PHIGATE_FUZZ_CODEC
@@ -28,11 +29,7 @@ struct env {
   engine::engine_scratch* x = nullptr;
   engine::flow_engine* f = nullptr;
   env() {
-    auto set = scan::pattern_set_load(std::string(PHIGATE_PATTERN_DIR) + "/us-phi-core.json");
-    if (set.index() != 0) std::abort();
-    auto r = scan::pattern_db::compile(std::get<0>(set));
-    if (r.index() != 0) std::abort();
-    db = std::move(std::get<0>(r));
+    db = fuzz::core_catalog();
     cfg.db = db.get();
     x = engine::engine_scratch_create(cfg);
     f = new engine::flow_engine();

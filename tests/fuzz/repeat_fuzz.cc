@@ -14,6 +14,7 @@
 
 #include "dataplane/engine/mask_message.hh"
 #include "dataplane/scan/pattern_db.hh"
+#include "tests/fuzz/core_catalog.hh"
 
 namespace {
 
@@ -25,11 +26,7 @@ struct env {
   engine::engine_scratch* xg = nullptr;
   engine::engine_scratch* xf = nullptr;
   env() {
-    auto set = scan::pattern_set_load(std::string(PHIGATE_PATTERN_DIR) + "/us-phi-core.json");
-    if (set.index() != 0) std::abort();
-    auto r = scan::pattern_db::compile(std::get<0>(set));
-    if (r.index() != 0) std::abort();
-    db = std::move(std::get<0>(r));
+    db = fuzz::core_catalog();
     gated.db = db.get();
     full = gated;
     full.trigger_gating = false;

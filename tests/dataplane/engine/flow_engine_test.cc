@@ -3,9 +3,10 @@
 // and every planted PHI character is masked in what leaves.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
-#include <cctype>
+#include <initializer_list>
 #include <random>
 #include <set>
 #include <string>
@@ -174,6 +175,23 @@ TEST(flow_engine, prose_without_candidates_is_not_held_at_word_boundaries) {
   EXPECT_EQ(r.held_feeds, 0u);
 }
 
+// Gated scans of `resp`, cut at random into pieces of at most each size, agree with one full
+// scan byte for byte and finding for finding, and no mask lands on a released byte. Callers check
+// HasFatalFailure() (the ASSERTs return from here only).
+void expect_gated_equals_full_scan(const std::string& resp, std::mt19937_64& rng, std::initializer_list<size_t> max_pieces,
+                                   catalog* with = nullptr) {
+  const run_result reference = run_guarded(resp, {resp.size()}, scan::flush_mode::mask, false, 1, true, nullptr, with);
+  ASSERT_TRUE(reference.ok) << engine::engine_error_name(reference.error);
+  for (size_t max_piece : max_pieces) {
+    const segmentation seg = random_segmentation(resp.size(), rng, max_piece);
+    const run_result gated = run_guarded(resp, seg, scan::flush_mode::mask, false, 1, false, nullptr, with);
+    ASSERT_TRUE(gated.ok) << describe(seg);
+    ASSERT_EQ(gated.late, 0u) << describe(seg);
+    ASSERT_EQ(gated.released, reference.released) << describe(seg);
+    ASSERT_EQ(finding_set(gated), finding_set(reference)) << describe(seg);
+  }
+}
+
 // Run-class gating (scan/trigger.hh): Hyperscan sees only the text near runs of four digits, seven
 // digits-and-dots, four capitals-and-digits, and the byte triggers. Number-heavy prose is where a
 // wrong reach or a run cut at a feed or window edge would show: gated and full scans must agree on
@@ -217,19 +235,11 @@ TEST(flow_engine, run_gating_matches_a_full_scan_on_number_heavy_text) {
                                      http_response("text/event-stream", events + "data: [DONE]\n\n", true, 997)};
     for (const std::string& resp : responses) {
       SCOPED_TRACE("round " + std::to_string(round) + (&resp == &responses[0] ? " text" : " sse"));
-      const run_result reference = run_guarded(resp, {resp.size()}, scan::flush_mode::mask, false, 1, true);
-      ASSERT_TRUE(reference.ok) << engine::engine_error_name(reference.error);
       // (Tiny pieces only for the plain body: every piece is a guard-page mapping of its own, and
       // the event stream is ~60 times longer.)
       const size_t smallest = resp.size() <= 16384 ? 7 : 97;
-      for (size_t max_piece : {size_t{1448}, size_t{200}, smallest}) {
-        const segmentation seg = random_segmentation(resp.size(), rng, max_piece);
-        const run_result gated = run_guarded(resp, seg, scan::flush_mode::mask, false, 1);
-        ASSERT_TRUE(gated.ok) << describe(seg);
-        ASSERT_EQ(gated.late, 0u) << describe(seg);
-        ASSERT_EQ(gated.released, reference.released) << describe(seg);
-        ASSERT_EQ(finding_set(gated), finding_set(reference)) << describe(seg);
-      }
+      expect_gated_equals_full_scan(resp, rng, {size_t{1448}, size_t{200}, smallest});
+      if (HasFatalFailure()) return;
     }
   }
 }
@@ -277,21 +287,13 @@ TEST(flow_engine, repeat_skip_matches_a_full_scan_on_repeated_envelopes) {
                                      http_response("application/x-ndjson", ndjson)};
     for (const std::string& resp : responses) {
       SCOPED_TRACE("round " + std::to_string(round) + (&resp == &responses[0] ? " sse" : " ndjson"));
-      const run_result reference = run_guarded(resp, {resp.size()}, scan::flush_mode::mask, false, 1, true);
-      ASSERT_TRUE(reference.ok) << engine::engine_error_name(reference.error);
-      for (size_t max_piece : {size_t{1448}, size_t{200}, size_t{61}}) {
-        const segmentation seg = random_segmentation(resp.size(), rng, max_piece);
-        scan::scan_counters& n = engine::engine_scratch_counters(*catalog::shared().x);
-        const uint64_t skipped_before = n.repeat_skipped, replays_before = n.repeat_replays;
-        const run_result gated = run_guarded(resp, seg, scan::flush_mode::mask, false, 1);
-        skipped += n.repeat_skipped - skipped_before;
-        replays += n.repeat_replays - replays_before;
-        ASSERT_EQ(n.repeat_overflow, 0u);
-        ASSERT_TRUE(gated.ok) << describe(seg);
-        ASSERT_EQ(gated.late, 0u) << describe(seg);
-        ASSERT_EQ(gated.released, reference.released) << describe(seg);
-        ASSERT_EQ(finding_set(gated), finding_set(reference)) << describe(seg);
-      }
+      scan::scan_counters& n = engine::engine_scratch_counters(*catalog::shared().x);
+      const uint64_t skipped_before = n.repeat_skipped, replays_before = n.repeat_replays;
+      expect_gated_equals_full_scan(resp, rng, {size_t{1448}, size_t{200}, size_t{61}});
+      if (HasFatalFailure()) return;
+      skipped += n.repeat_skipped - skipped_before;
+      replays += n.repeat_replays - replays_before;
+      ASSERT_EQ(n.repeat_overflow, 0u);
     }
   }
   // The differential above means something only if fires were skipped and reports replayed.
@@ -346,16 +348,8 @@ TEST(flow_engine, repeat_skip_matches_a_full_scan_on_generated_envelopes) {
                                      http_response("application/x-ndjson", ndjson)};
     for (const std::string& resp : responses) {
       SCOPED_TRACE("round " + std::to_string(round) + (&resp == &responses[0] ? " sse" : " ndjson"));
-      const run_result reference = run_guarded(resp, {resp.size()}, scan::flush_mode::mask, false, 1, true);
-      ASSERT_TRUE(reference.ok) << engine::engine_error_name(reference.error);
-      for (size_t max_piece : {size_t{4096}, size_t{1448}, size_t{150}}) {
-        const segmentation seg = random_segmentation(resp.size(), rng, max_piece);
-        const run_result gated = run_guarded(resp, seg, scan::flush_mode::mask, false, 1);
-        ASSERT_TRUE(gated.ok) << describe(seg);
-        ASSERT_EQ(gated.late, 0u) << describe(seg);
-        ASSERT_EQ(gated.released, reference.released) << describe(seg);
-        ASSERT_EQ(finding_set(gated), finding_set(reference)) << describe(seg);
-      }
+      expect_gated_equals_full_scan(resp, rng, {size_t{4096}, size_t{1448}, size_t{150}});
+      if (HasFatalFailure()) return;
     }
   }
 }
