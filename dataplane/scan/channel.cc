@@ -523,8 +523,8 @@ inline uint64_t runs_reaching(uint64_t prev, uint64_t cur, uint32_t k) {
 // that envelope was most of what Hyperscan scanned. A fire at t is not fed when the bytes of its
 // region [rs, re) equal the bytes `shift` earlier (shift: the distance between the last two record
 // starts before t), and that earlier copy lies wholly in bytes this call classifies (at or after
-// `first_new`). Nothing is lost, by induction over
-// positions: a match M that only skipped fires cover contains such a fire t, and M - shift is a
+// `first_new`). Nothing is lost, by induction over positions: a match M that only skipped fires
+// cover contains such a fire t, and M - shift is a
 // match in the earlier copy containing the fire t - shift (same bytes, so the same class runs and
 // confirm byte), which is either fed (Hyperscan reports M - shift in this call) or skipped itself
 // (its report is a replay, by induction). Every report, from Hyperscan or replayed, that ends in
@@ -533,7 +533,8 @@ inline uint64_t runs_reaching(uint64_t prev, uint64_t cur, uint32_t k) {
 // of the full scan too, and consider() judges it on the real text as any other.
 // So findings are those of a full scan, and a repeated value (a patient id echoed in every event)
 // is masked in every event. Byte comparison, not hashes: text a model can be steered to write
-// must not be able to forge a repeat. Returns true when t's region is skipped.
+// must not be able to forge a repeat. Returns true when t may be skipped (its shift in
+// shift_out); a skipped fire that a fed region covers is scanned too (repeat_safe_end).
 bool repeat_candidate(stage& st, uint64_t t, uint64_t rs, uint64_t re, uint64_t first_new, uint32_t& mark,
                       uint64_t& shift_out) {
   scan_scratch& sc = *st.owner;
