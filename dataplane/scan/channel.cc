@@ -65,7 +65,6 @@ struct scan_scratch {
   uint32_t n_skips = 0;
   repeat_skip skips[kMaxRepeatSkips];
   uint32_t n_zones = 0, replay_head = 0, replay_tail = 0;
-  bool in_scan = false;
   uint64_t eq_shift = 0, eq_lo = 0, eq_hi = 0;  // bytes [eq_lo, eq_hi) equal those eq_shift before
   uint64_t last_report[kDedupGroups];  // per group: logical offset + 1 of its last report (0: none)
   repeat_zone zones[kMaxRepeatSkips];
@@ -366,9 +365,10 @@ void report(stage& st, uint32_t group, uint64_t e, bool known_clean = false) {
     return;
   }
   // Reports come in order of e; a replay can land where Hyperscan reported too (a neighbouring
-  // fire was fed): once per group and offset, or findings would be counted twice. Only inside
-  // scan_pending, which clears the table: the scratch serves every flow of its thread.
-  if (sc.in_scan && group < kDedupGroups) {
+  // fire was fed): once per group and offset, or findings would be counted twice. Only while
+  // zones exist (inside a scan_pending call that skipped something; repeat_zones clears the
+  // table): the scratch serves every flow of its thread.
+  if (sc.n_zones && group < kDedupGroups) {
     if (sc.last_report[group] == e + 1) return;
     sc.last_report[group] = e + 1;
   }
@@ -610,6 +610,8 @@ void repeat_zones(scan_scratch& sc) {
     }
   }
   sc.n_skips = 0;
+  // Only a call that skipped something replays, so only it needs (and pays for) the dedup table.
+  if (sc.n_zones) std::memset(sc.last_report, 0, sizeof sc.last_report);
 }
 
 // Scans the staged bytes not yet considered. With a trigger table, only regions around trigger
@@ -638,8 +640,6 @@ void scan_pending(stage& st) {
   scan_scratch& sc = *st.owner;
   sc.n_zones = sc.n_skips = 0;
   sc.eq_shift = 0;
-  std::memset(sc.last_report, 0, sizeof sc.last_report);
-  sc.in_scan = true;
   const uint32_t planes = 1 + tt.run_count;
   auto classify = [&](const uint8_t* p, uint32_t n, uint64_t* out) {
     if (tt.ranges_ok) core::range_planes64(p, n, tt.plane_ranges, planes, out);
@@ -730,7 +730,6 @@ void scan_pending(stage& st) {
   flush_gathered(st);
   drain_replays(st, UINT64_MAX);
   sc.n_zones = 0;
-  sc.in_scan = false;
   ch.gate_until = open && cur_e > end ? cur_e : 0;
   st.scanned = st.len;
 }
