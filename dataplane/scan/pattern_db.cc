@@ -21,7 +21,7 @@ namespace {
 
 constexpr char db_magic[8] = {'P', 'H', 'I', 'G', 'D', 'B', '1', '\0'};
 // 2: trigger table; 3: member sets, origins; 4: stream groups; 5: run classes
-constexpr uint32_t db_format_version = 5;
+constexpr uint32_t db_format_version = 6;
 constexpr uint32_t db_format_oldest = 2;   // still read, as a single set
 constexpr size_t db_header_bytes = 8 + 4 + 4 + 8;  // magic, format version, crc32, body length
 constexpr const char* db_where = "(pattern db)";
@@ -58,6 +58,9 @@ class reader {
   explicit reader(std::span<const uint8_t> s) : s_(s) {}
   bool ok() const { return ok_; }
   bool at_end() const { return pos_ == s_.size(); }
+  size_t pos() const { return pos_; }
+  // Bytes [from, pos()) already read.
+  std::span<const uint8_t> since(size_t from) const { return s_.subspan(from, pos_ - from); }
   uint8_t u8() { return static_cast<uint8_t>(uint_le(1)); }
   uint16_t u16() { return static_cast<uint16_t>(uint_le(2)); }
   uint32_t u32() { return static_cast<uint32_t>(uint_le(4)); }
@@ -395,6 +398,20 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const 
                              &db->hold_db_)) {
       return *r;
     }
+    {
+      // The same hold language as table walks (scan/hold_dfa.hh); when the set is too large for
+      // them the Hyperscan database above answers instead.
+      std::vector<regex_tree> trees(n);
+      std::vector<hold_dfa_entry> entries(n);
+      for (size_t i = 0; i < n; ++i) {
+        regex_parse_result p = regex_parse(set.entries[i].expression);
+        if (!p.ok) return err(pattern_entry_where(i, set.entries[i].id) + ".expression", p.error);
+        trees[i] = std::move(p.tree);
+        entries[i] = {&trees[i], (set.entries[i].flags & HS_FLAG_CASELESS) != 0};
+      }
+      std::string why;
+      if (!hold_dfa_build_parts(entries, db->hold_dfas_, why)) db->hold_dfas_.clear();
+    }
     db->start_dbs_.assign(n, nullptr);
     for (size_t i = 0; i < n; ++i) {
       if (auto r = compile_one(set, {start[i]}, {ids[i]}, {"start (reverse)", HS_MODE_BLOCK, 0},
@@ -456,6 +473,21 @@ std::vector<uint8_t> pattern_db::serialize() const {
     body.u16(static_cast<uint16_t>(m.size()));
     for (uint16_t id : m) body.u16(id);
   }
+
+  // Hold automata, then a CRC-32 of their bytes. A table whose entries are in range can still be
+  // wrong, and a wrong one holds too little: the Hyperscan databases carry a checksum of their own,
+  // this section gets one too.
+  const size_t hold_at = body.out.size();
+  body.u8(static_cast<uint8_t>(hold_dfas_.size()));
+  for (const hold_dfa& d : hold_dfas_) {
+    body.u16(d.states);
+    body.u16(d.classes);
+    body.u16(d.start);
+    body.bytes(d.byte_class, sizeof d.byte_class);
+    body.bytes(d.accept.data(), d.accept.size());
+    for (uint16_t x : d.next) body.u16(x);
+  }
+  body.u32(core::crc32(body.out.data() + hold_at, body.out.size() - hold_at));
 
   auto put_db = [&](const hs_database_t* d) {
     char* bytes = nullptr;
@@ -624,6 +656,34 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
         return err(db_where, "a pattern is in no stream group");
     }
     db->set_groups(groups);
+    if (format >= 6) {
+      // Earlier formats have none: their bodies keep the Hyperscan hold scan.
+      const size_t hold_at = r.pos();
+      const uint8_t parts = r.u8();
+      if (!r.ok() || parts > kHoldDfaMaxParts) return err(db_where, "bad hold automaton count");
+      for (uint32_t k = 0; k < parts; ++k) {
+        hold_dfa d;
+        d.states = r.u16();
+        d.classes = r.u16();
+        d.start = r.u16();
+        auto classes = r.bytes(sizeof d.byte_class);
+        if (!r.ok() || d.states == 0 || d.states > kHoldDfaMaxStates || d.classes == 0 || d.classes > 256)
+          return err(db_where, "bad hold automaton " + std::to_string(k));
+        std::memcpy(d.byte_class, classes.data(), sizeof d.byte_class);
+        auto accept = r.bytes(d.states);
+        d.accept.assign(accept.begin(), accept.end());
+        d.next.resize(static_cast<size_t>(d.states) * d.classes);
+        for (uint16_t& x : d.next) x = r.u16();
+        if (!r.ok()) return err(db_where, "bad hold automaton " + std::to_string(k));
+        if (const char* why = hold_dfa_check(d))
+          return err(db_where, "hold automaton " + std::to_string(k) + ": " + why);
+        db->hold_dfas_.push_back(std::move(d));
+      }
+      const std::span<const uint8_t> section = r.since(hold_at);
+      const uint32_t sum = r.u32();
+      if (!r.ok() || sum != core::crc32(section.data(), section.size()))
+        return err(db_where, "hold automata checksum mismatch");
+    }
 
     auto get_db = [&](hs_database_t** out) -> bool {
       uint64_t len = r.u64();

@@ -36,6 +36,7 @@
 #include <variant>
 #include <vector>
 
+#include "dataplane/scan/hold_dfa.hh"
 #include "dataplane/scan/pattern_set.hh"
 #include "dataplane/scan/response_mode.hh"
 #include "dataplane/scan/trigger.hh"
@@ -82,7 +83,8 @@ class pattern_db {
 
   // One self-contained blob: "PHIGDB1\0", format version, body length, CRC-32 of the body,
   // then the body (set name and version, metadata, member sets and each pattern's origin,
-  // keywords, trigger table, run classes, stream groups, hs_serialize_database blobs). Format 2
+  // keywords, trigger table, run classes, stream groups, hold automata, hs_serialize_database
+  // blobs). Format 2-5 blobs (before hold automata) load without them (hold_db answers). Format 2
   // blobs (before merged sets) still deserialize, as a single set; format 2 and 3 blobs (before
   // stream groups) with one entry per report id; format 2-4 blobs (before run classes) with
   // none, their byte trigger table covering every expression.
@@ -116,6 +118,9 @@ class pattern_db {
     return id < start_dbs_.size() ? start_dbs_[id] : nullptr;
   }
   const hs_database_t* hold_db() const { return hold_db_; }
+  // The hold language as table walks (scan/hold_dfa.hh), which answer what hold_db answers
+  // without a Hyperscan call; empty when the set is too large for them (hold_db answers then).
+  std::span<const hold_dfa> hold_automata() const { return hold_dfas_; }
   // Bytes every match needs nearby (scan/trigger.hh): the scanner feeds Hyperscan only the
   // regions around them. Disabled (scan everything) when the set has no rare required bytes.
   const trigger_table& triggers() const { return triggers_; }
@@ -214,6 +219,7 @@ class pattern_db {
   uint8_t max_context_window_ = 0;
   hs_database_t* stream_db_ = nullptr;
   hs_database_t* hold_db_ = nullptr;
+  std::vector<hold_dfa> hold_dfas_;
   trigger_table triggers_{};
   std::vector<hs_database_t*> start_dbs_;
   std::vector<uint16_t> group_members_;  // stream report groups, concatenated

@@ -6,7 +6,10 @@
 // mutations where the metadata parser and its range checks live. Each input is 4-byte records:
 //   op (low 2 bits: 0 set, 1 insert, 2 erase, 3 truncate; bit 2: the offset is within the
 //   metadata, which ends where the Hyperscan databases begin; bit 3 with bit 2: counted back from
-//   the metadata's end, where the stream group table sits), offset (u16, modulo the region), value.
+//   the end of the stream group table, which the hold automata follow), offset (u16, modulo the
+//   region), value. The automata carry a checksum of their own (a table in range can still be
+//   wrong), so set mutations inside them are refused there; bits 2 and 3 with the value's top bit
+//   aim at their count and first header instead.
 // The first byte's bit 0 set means "do not reseal" (the checksum path).
 //
 // Beyond no crash and no out-of-bounds read, what loads must work: it scans a response through
@@ -29,7 +32,8 @@ namespace {
 using namespace phigate;
 
 std::vector<uint8_t> g_blob;
-size_t g_meta_end = 0;  // offset of the first Hyperscan database's length in g_blob
+size_t g_meta_end = 0;    // offset of the first Hyperscan database's length in g_blob
+size_t g_groups_end = 0;  // offset of the hold automata section (just after the stream groups)
 
 void put_le(std::vector<uint8_t>& b, size_t at, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
@@ -95,7 +99,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // section: validators, keywords, a group of identical expressions (phone, fax) and a group of
   // context-gated ones (npi, mrn, account, zip).
   scan::pattern_set set = std::get<0>(loaded);
-  const std::string keep[] = {"ssn-delimited", "npi", "fax", "phone", "email", "mrn", "account", "zip"};
+  const std::string keep[] = {"ssn-delimited", "npi", "fax", "phone", "ipv4", "mrn", "account", "zip"};
   std::erase_if(set.entries, [&](const scan::pattern_entry& e) { return std::find(std::begin(keep), std::end(keep), e.id) == std::end(keep); });
   if (set.entries.size() != std::size(keep)) std::abort();
   auto r = scan::pattern_db::compile(set);
@@ -116,6 +120,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   for (uint32_t i = 0; i < db.patterns().size(); ++i) add(db.start_db(i));
   if (dbs >= g_blob.size()) std::abort();
   g_meta_end = g_blob.size() - dbs;
+  // Count, each automaton (three u16, byte classes, accept flags, transitions), CRC-32.
+  size_t hold = 1 + 4;
+  for (const scan::hold_dfa& d : db.hold_automata()) hold += 6 + 256 + d.accept.size() + 2 * d.next.size();
+  if (hold >= g_meta_end) std::abort();
+  g_groups_end = g_meta_end - hold;
   return 0;
 }
 
@@ -128,7 +137,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t span = (op & 4) ? meta : blob.size();
     if (span == 0) break;
     size_t at = (size_t{data[i + 1]} | size_t{data[i + 2]} << 8) % span;
-    if ((op & 12) == 12) at = meta - 1 - at;
+    if ((op & 12) == 12) {
+      const size_t groups_end = std::min(blob.size(), g_groups_end);
+      if (groups_end == 0) break;
+      // The top bit of the value: the hold section's count and first header (7 bytes from its start).
+      at = (data[i + 3] & 0x80) ? std::min(meta - 1, groups_end + at % 7) : groups_end - 1 - at % groups_end;
+    }
     switch (op & 3) {
       case 0: blob[at] = data[i + 3]; break;
       case 1: blob.insert(blob.begin() + static_cast<long>(at), data[i + 3]); break;

@@ -3,6 +3,8 @@
 #include "dataplane/scan/pattern_db.hh"
 
 #include <gtest/gtest.h>
+
+#include <cstring>
 #include <hs.h>
 
 #include <algorithm>
@@ -547,13 +549,14 @@ void put_le(std::vector<uint8_t>& b, size_t at, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-constexpr uint32_t kFormat = 5;  // what serialize() writes
+constexpr uint32_t kFormat = 6;  // what serialize() writes
 
-// Where the optional sections of a current (format 5) blob sit.
+// Where the optional sections of a current (format 6) blob sit.
 struct blob_sections {
   size_t sets_at = 0, sets_len = 0;      // member sets and origins (format 3 on)
   size_t runs_at = 0, runs_len = 0;      // run classes (format 5 on)
   size_t groups_at = 0, groups_len = 0;  // stream groups (format 4 on)
+  size_t hold_at = 0, hold_len = 0;      // hold automata (format 6 on)
 };
 blob_sections find_sections(const std::vector<uint8_t>& blob) {
   auto u16 = [&](size_t o) { return uint32_t{blob[o]} | uint32_t{blob[o + 1]} << 8; };
@@ -586,6 +589,13 @@ blob_sections find_sections(const std::vector<uint8_t>& blob) {
   at += 2;
   for (uint32_t g = 0; g < groups; ++g) at += 2 + 2 * u16(at);
   b.groups_len = at - b.groups_at;
+  b.hold_at = at;
+  for (uint32_t k = 0, parts = blob[at++]; k < parts; ++k) {
+    const size_t states = u16(at), classes = u16(at + 2);
+    at += 6 + 256 + states + 2 * states * classes;  // states, classes, start, byte classes, accept, next
+  }
+  at += 4;  // CRC-32 of the section
+  b.hold_len = at - b.hold_at;
   return b;
 }
 
@@ -601,9 +611,17 @@ void reseal(std::vector<uint8_t>& b, uint32_t format) {
   put_le(b, 12, core::crc32(b.data() + 24, b.size() - 24), 4);
 }
 
-// The blob as it re-serializes once its run classes are gone (a count of zero).
+// The blob without its hold automata: what a format 2-5 blob carries.
+std::vector<uint8_t> without_hold(const std::vector<uint8_t>& blob, const blob_sections& b) {
+  return without(blob, b.hold_at, b.hold_len);
+}
+
+// The blob as it re-serializes once its run classes and hold automata are gone (counts of zero).
 std::vector<uint8_t> with_no_runs(const std::vector<uint8_t>& blob, const blob_sections& b) {
-  std::vector<uint8_t> out = without(blob, b.runs_at, b.runs_len);
+  std::vector<uint8_t> out = without_hold(blob, b);
+  const uint8_t none[] = {0, 0x8d, 0xef, 0x02, 0xd2};  // count 0 and the CRC-32 of that one byte
+  out.insert(out.begin() + static_cast<long>(b.hold_at), std::begin(none), std::end(none));
+  out = without(out, b.runs_at, b.runs_len);
   out.insert(out.begin() + static_cast<long>(b.runs_at), uint8_t{0});
   reseal(out, kFormat);
   return out;
@@ -619,7 +637,8 @@ TEST(pattern_db_sets, format_2_blob_loads_as_a_single_set) {
   const blob_sections b = find_sections(blob);
   ASSERT_EQ(blob[b.sets_at], 1);  // one member set
   std::vector<uint8_t> old =
-      without(without(without(blob, b.groups_at, b.groups_len), b.runs_at, b.runs_len), b.sets_at, b.sets_len);
+      without(without(without(without_hold(blob, b), b.groups_at, b.groups_len), b.runs_at, b.runs_len), b.sets_at,
+              b.sets_len);
   reseal(old, 2);
   auto r = pattern_db::deserialize(old);
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r)) << std::get<load_error>(r).reason;
@@ -641,7 +660,7 @@ TEST(pattern_db_sets, format_3_blob_loads_with_one_entry_per_group) {
   ASSERT_TRUE(db);
   const std::vector<uint8_t> blob = db->serialize();
   const blob_sections b = find_sections(blob);
-  std::vector<uint8_t> old = without(without(blob, b.groups_at, b.groups_len), b.runs_at, b.runs_len);
+  std::vector<uint8_t> old = without(without(without_hold(blob, b), b.groups_at, b.groups_len), b.runs_at, b.runs_len);
   reseal(old, 3);
   auto r = pattern_db::deserialize(old);
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r)) << std::get<load_error>(r).reason;
@@ -682,15 +701,89 @@ TEST(pattern_db_sets, run_classes_round_trip_and_format_4_blobs_load_without) {
   for (int c = 0; c < 256; ++c) EXPECT_EQ(u.bits[c], t.bits[c]) << c;  // derived again on load
   EXPECT_EQ(std::get<std::unique_ptr<pattern_db>>(r)->trigger_before_max(), db->trigger_before_max());
 
-  std::vector<uint8_t> old = without(blob, b.runs_at, b.runs_len);
+  std::vector<uint8_t> old = without(without_hold(blob, b), b.runs_at, b.runs_len);
   reseal(old, 4);
   auto o = pattern_db::deserialize(old);
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(o)) << std::get<load_error>(o).reason;
   EXPECT_EQ(std::get<std::unique_ptr<pattern_db>>(o)->triggers().run_count, 0u);
   EXPECT_EQ(std::get<std::unique_ptr<pattern_db>>(o)->serialize(), with_no_runs(blob, b));
   // Control: the same bytes called format 5 lack the section and are rejected.
-  reseal(old, kFormat);
+  reseal(old, 5);
   EXPECT_TRUE(std::holds_alternative<load_error>(pattern_db::deserialize(old)));
+}
+
+// Hold automata (format 6) round-trip table for table; blobs written before them load with none
+// (the Hyperscan hold database answers); a corrupt table is refused at load, never walked.
+TEST(pattern_db_sets, hold_automata_round_trip_and_corrupt_ones_are_rejected) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  ASSERT_FALSE(db->hold_automata().empty());
+  const std::vector<uint8_t> blob = db->serialize();
+  const blob_sections b = find_sections(blob);
+  ASSERT_EQ(blob[b.hold_at], db->hold_automata().size());
+  auto r = pattern_db::deserialize(blob);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r)) << std::get<load_error>(r).reason;
+  const pattern_db& copy = *std::get<std::unique_ptr<pattern_db>>(r);
+  ASSERT_EQ(copy.hold_automata().size(), db->hold_automata().size());
+  for (size_t k = 0; k < copy.hold_automata().size(); ++k) {
+    const hold_dfa &u = copy.hold_automata()[k], &t = db->hold_automata()[k];
+    EXPECT_EQ(u.states, t.states);
+    EXPECT_EQ(u.classes, t.classes);
+    EXPECT_EQ(u.start, t.start);
+    EXPECT_EQ(std::memcmp(u.byte_class, t.byte_class, sizeof u.byte_class), 0);
+    EXPECT_EQ(u.accept, t.accept);
+    EXPECT_EQ(u.next, t.next);
+  }
+  EXPECT_EQ(copy.serialize(), blob);
+
+  std::vector<uint8_t> old = without_hold(blob, b);
+  reseal(old, 5);
+  auto o = pattern_db::deserialize(old);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(o)) << std::get<load_error>(o).reason;
+  EXPECT_TRUE(std::get<std::unique_ptr<pattern_db>>(o)->hold_automata().empty());
+  EXPECT_EQ(scanner(*std::get<std::unique_ptr<pattern_db>>(o)).findings(sample), scanner(*db).findings(sample));
+
+  // Rewrites the section's own checksum too, so the checks behind it are reached.
+  auto reason = [&](std::vector<uint8_t> bad, bool inner = true) {
+    if (inner && bad[b.hold_at] == blob[b.hold_at]) {
+      const size_t crc_at = b.hold_at + b.hold_len - 4;
+      put_le(bad, crc_at, core::crc32(bad.data() + b.hold_at, crc_at - b.hold_at), 4);
+    }
+    reseal(bad, kFormat);
+    auto x = pattern_db::deserialize(bad);
+    return std::holds_alternative<load_error>(x) ? std::get<load_error>(x).reason : std::string("accepted");
+  };
+  const size_t first = b.hold_at + 1;  // states, classes, start (u16 each), byte classes, accept, next
+  const hold_dfa& t = db->hold_automata()[0];
+  const size_t next_at = first + 6 + 256 + t.states;
+  {
+    std::vector<uint8_t> bad = blob;
+    bad[b.hold_at] = kHoldDfaMaxParts + 1;
+    EXPECT_EQ(reason(bad), "bad hold automaton count");
+  }
+  {
+    std::vector<uint8_t> bad = blob;
+    put_le(bad, next_at + 2 * (t.next.size() - 1), t.states, 2);  // the last transition leaves the table
+    EXPECT_EQ(reason(bad), "hold automaton 0: transition out of range");
+  }
+  {
+    std::vector<uint8_t> bad = blob;
+    put_le(bad, next_at, 1, 2);  // out of the dead state
+    EXPECT_EQ(reason(bad), "hold automaton 0: the dead state has a way out");
+  }
+  {
+    std::vector<uint8_t> bad = blob;
+    put_le(bad, first, 0, 2);  // no states
+    EXPECT_EQ(reason(bad), "bad hold automaton 0");
+  }
+  {
+    std::vector<uint8_t> bad = blob;
+    // The last transition (not the dead state's) moved to another state, still in range.
+    put_le(bad, next_at + 2 * (t.next.size() - 1), (t.next.back() + 1u) % t.states, 2);
+    EXPECT_EQ(reason(bad, false), "hold automata checksum mismatch");
+    EXPECT_EQ(reason(bad), "accepted");  // its range checks alone would let it through
+  }
+  EXPECT_EQ(reason(blob), "accepted");  // control
 }
 
 // A run class that could leave its expressions unscanned is refused.
@@ -874,9 +967,9 @@ TEST(pattern_db_sets, databases_of_the_wrong_mode_are_rejected) {
   ASSERT_TRUE(db);
   const std::vector<uint8_t> blob = db->serialize();
   const blob_sections b = find_sections(blob);
-  // The databases follow the group table, each as a u64 length and its bytes: stream, hold, starts.
+  // The databases follow the hold automata, each as a u64 length and its bytes: stream, hold, starts.
   std::vector<std::pair<size_t, size_t>> dbs;  // (offset of the length, total bytes)
-  for (size_t at = b.groups_at + b.groups_len; at < blob.size();) {
+  for (size_t at = b.hold_at + b.hold_len; at < blob.size();) {
     uint64_t len = 0;
     for (int i = 0; i < 8; ++i) len |= uint64_t{blob[at + static_cast<size_t>(i)]} << (8 * i);
     dbs.push_back({at, 8 + len});
