@@ -53,6 +53,7 @@ struct engine_config {
   scan::flush_mode flush = scan::flush_mode::mask;
   http::parser_limits limits{};
   bool trigger_gating = true;  // feed Hyperscan only regions around trigger bytes (scan/trigger.hh)
+  bool hold_automata = true;   // answer the hold-back question by table walks (scan/hold_dfa.hh)
 };
 // Checks the configuration (window size against the pattern set). Returns nullptr or a reason.
 const char* engine_config_check(const engine_config& cfg);

@@ -47,6 +47,7 @@ struct scan_scratch {
   scan_counters counters;
   uint32_t n_ends = 0;
   bool gating = true;
+  bool hold_automata = true;
   // Gated regions of one scan, gathered so Hyperscan is called once: its per-call cost (restoring
   // every pattern's stream state) dominated when each region was a call of its own.
   struct region { uint64_t hs_start; int64_t delta; };
@@ -884,6 +885,8 @@ scan_counters& scan_scratch_counters(scan_scratch& s) { return s.counters; }
 
 void scan_scratch_set_gating(scan_scratch& s, bool on) { s.gating = on; }
 
+void scan_scratch_set_hold_automata(scan_scratch& s, bool on) { s.hold_automata = on; }
+
 void channel_init(channel_state& ch) { ch = channel_state{}; }
 
 void channel_release(channel_state& ch) {
@@ -963,10 +966,17 @@ bool channel_end(scan_scratch& s, int slot) {
   uint64_t hold = end;
   if (st.len && st.buf[st.len - 1] != kFieldSeparator) {
     const uint32_t t = std::min<uint32_t>(st.len, st.sink.db->max_length());
-    for (uint32_t i = 0; i < t; ++i) s.rev[i] = st.buf[st.len - 1 - i];
     uint32_t longest = 0;
-    check_hs(hs_scan(st.sink.db->hold_db(), reinterpret_cast<const char*>(s.rev), t, 0, s.hs_block, on_max_end, &longest),
-             s, *st.ch);
+    const std::span<const hold_dfa> automata = st.sink.db->hold_automata();
+    if (!automata.empty() && s.hold_automata) {
+      // The same answer as the Hyperscan scan below, without its ~1 us per call.
+      longest = hold_dfa_longest(automata, st.buf + st.len, t);
+    } else {
+      for (uint32_t i = 0; i < t; ++i) s.rev[i] = st.buf[st.len - 1 - i];
+      check_hs(hs_scan(st.sink.db->hold_db(), reinterpret_cast<const char*>(s.rev), t, 0, s.hs_block, on_max_end,
+                       &longest),
+               s, *st.ch);
+    }
     hold = end - longest;
   }
   if (hold < end) s.counters.holds++;

@@ -183,6 +183,9 @@ scan_counters& scan_scratch_counters(scan_scratch& s);
 // Trigger gating is on by default when the pattern set allows it; off scans every byte (the
 // reference behaviour the differential tests compare against).
 void scan_scratch_set_gating(scan_scratch& s, bool on);
+// Whether the hold-back question is answered by the database's automata (the default, when it
+// has them) or by its Hyperscan hold database; tests compare the two.
+void scan_scratch_set_hold_automata(scan_scratch& s, bool on);
 void scan_scratch_use(scan_scratch& s, hs_scratch_t* stream_scratch, hs_scratch_t* block_scratch);
 
 void channel_init(channel_state& ch);  // an idle channel without a stream

@@ -63,6 +63,7 @@ struct run_result {
   uint64_t late = 0;      // mask bytes aimed below the release watermark: must be 0
   uint64_t mask_actions = 0;
   size_t held_feeds = 0, feeds = 0;
+  std::vector<uint64_t> finals;  // final_offset after each feed
 };
 
 // Feeds request_count GET requests, then the response cut by `seg`, each piece in a guarded
@@ -130,6 +131,7 @@ inline run_result run_guarded(std::string_view response, const segmentation& seg
       return;
     }
     if (r.final_offset < off) ++out.held_feeds;
+    out.finals.push_back(r.final_offset);
     if (flush_each && r.final_offset < off) r = engine::flush_response(*f, *x, now += 1000, sink);
     release_to(r.final_offset);
   });
