@@ -967,7 +967,7 @@ bool channel_end(scan_scratch& s, int slot) {
   if (st.len && st.buf[st.len - 1] != kFieldSeparator) {
     const uint32_t t = std::min<uint32_t>(st.len, st.sink.db->max_length());
     uint32_t longest = 0;
-    const std::span<const hold_dfa> automata = st.sink.db->hold_automata();
+    const std::span<const byte_dfa> automata = st.sink.db->hold_automata();
     if (!automata.empty() && s.hold_automata) {
       // The same answer as the Hyperscan scan below, without its ~1 us per call.
       longest = hold_dfa_longest(automata, st.buf + st.len, t);

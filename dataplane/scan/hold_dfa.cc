@@ -1,280 +1,29 @@
 #include "dataplane/scan/hold_dfa.hh"
 
-#include <algorithm>
-#include <array>
-#include <map>
-#include <unordered_map>
-
 namespace phigate::scan {
 namespace {
 
-using byte_set = std::array<uint64_t, 4>;
-
-inline bool has(const byte_set& s, uint32_t c) { return (s[c >> 6] >> (c & 63)) & 1; }
-inline void put(byte_set& s, uint32_t c) { s[c >> 6] |= 1ull << (c & 63); }
-
-// Thompson NFA: a state has at most one byte edge and any number of empty edges.
-class nfa_builder {
- public:
-  struct frag { uint32_t in, out; };
-
-  uint32_t add() {
-    if (sets_.size() >= kHoldDfaMaxNfaStates) {
-      over_ = true;
-      return 0;
-    }
-    sets_.push_back({});
-    to_.push_back(kNone);
-    eps_.emplace_back();
-    return static_cast<uint32_t>(sets_.size() - 1);
+// The automaton of the union of rev(Pre(entry)) over `entries`.
+bool build(std::span<const hold_dfa_entry> entries, byte_dfa& out, std::string& why) {
+  std::vector<regex_tree> trees;
+  trees.reserve(entries.size());
+  std::vector<dfa_language> langs;
+  for (const hold_dfa_entry& e : entries) {
+    trees.push_back(regex_tree_reverse(regex_tree_prefix_closure(*e.tree)));
+    langs.push_back({&trees.back(), e.caseless});
   }
-  void edge(uint32_t a, uint32_t b) {
-    if (!over_) eps_[a].push_back(b);
-  }
-
-  // Fragment for node `id`; `ok` false on a node the hold language cannot contain.
-  frag build(const regex_tree& t, uint32_t id, bool caseless) {
-    if (over_) return {0, 0};
-    const regex_node& n = t.nodes[id];
-    switch (n.op) {
-      case regex_op::empty: {
-        const uint32_t s = add();
-        return {s, s};
-      }
-      case regex_op::chars: {
-        const uint32_t a = add(), b = add();
-        if (over_) return {0, 0};
-        byte_set set{};
-        for (uint32_t c = 0; c < 256; ++c) {
-          if (!char_items_contain(n.items, static_cast<uint8_t>(c))) continue;
-          put(set, c);
-          if (caseless && ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) {
-            put(set, c | 0x20);
-            put(set, c & ~0x20u);
-          }
-        }
-        sets_[a] = set;
-        to_[a] = b;
-        return {a, b};
-      }
-      case regex_op::concat: {
-        frag f = build(t, n.kids[0], caseless);
-        for (size_t k = 1; k < n.kids.size(); ++k) {
-          const frag g = build(t, n.kids[k], caseless);
-          edge(f.out, g.in);
-          f.out = g.out;
-        }
-        return f;
-      }
-      case regex_op::alt: {
-        const uint32_t s = add(), e = add();
-        for (uint32_t kid : n.kids) {
-          const frag g = build(t, kid, caseless);
-          edge(s, g.in);
-          edge(g.out, e);
-        }
-        return {s, e};
-      }
-      case regex_op::repeat: {
-        const uint32_t s = add();
-        uint32_t out = s;
-        for (uint32_t k = 0; k < n.min && !over_; ++k) {
-          const frag g = build(t, n.kids[0], caseless);
-          edge(out, g.in);
-          out = g.out;
-        }
-        const uint32_t e = add();
-        if (n.max == regex_unbounded) {
-          // X*: a loop through the kid, entered and left at `out`.
-          const frag g = build(t, n.kids[0], caseless);
-          edge(out, g.in);
-          edge(g.out, out);
-          edge(out, e);
-          return {s, e};
-        }
-        for (uint32_t k = n.min; k < n.max && !over_; ++k) {
-          const frag g = build(t, n.kids[0], caseless);
-          edge(out, e);  // stop after k copies
-          edge(out, g.in);
-          out = g.out;
-        }
-        edge(out, e);
-        return {s, e};
-      }
-      default:
-        // Assertions: the prefix closure drops them all, so one here is a bug upstream.
-        bad_ = true;
-        return {add(), add()};
-    }
-  }
-
-  bool over() const { return over_; }
-  bool bad() const { return bad_; }
-  static constexpr uint32_t kNone = UINT32_MAX;
-  std::vector<byte_set> sets_;
-  std::vector<uint32_t> to_;
-  std::vector<std::vector<uint32_t>> eps_;
-
- private:
-  bool over_ = false, bad_ = false;
-};
+  return byte_dfa_build(langs, out, why);
+}
 
 }  // namespace
 
-bool hold_dfa_build(std::span<const hold_dfa_entry> entries, hold_dfa& out, std::string& why) {
-  out = hold_dfa{};
-  nfa_builder b;
-  const uint32_t start = b.add();
-  std::vector<uint32_t> accepting;
-  for (const hold_dfa_entry& e : entries) {
-    const regex_tree h = regex_tree_reverse(regex_tree_prefix_closure(*e.tree));
-    if (h.nodes.empty()) continue;
-    const nfa_builder::frag f = b.build(h, h.root, e.caseless);
-    b.edge(start, f.in);
-    accepting.push_back(f.out);
-  }
-  if (b.bad()) {
-    why = "an assertion survived the prefix closure";
-    return false;
-  }
-  if (b.over()) {
-    why = "more than " + std::to_string(kHoldDfaMaxNfaStates) + " NFA states";
-    return false;
-  }
-  const size_t n = b.sets_.size();
-  std::vector<uint8_t> is_accept(n, 0);
-  for (uint32_t a : accepting) is_accept[a] = 1;
-
-  // Byte classes: bytes that every byte edge treats alike.
-  {
-    std::map<std::vector<bool>, uint16_t> sig;
-    std::vector<byte_set> distinct;
-    {
-      std::map<byte_set, bool> seen;
-      for (size_t q = 0; q < n; ++q)
-        if (b.to_[q] != nfa_builder::kNone && !seen[b.sets_[q]]) {
-          seen[b.sets_[q]] = true;
-          distinct.push_back(b.sets_[q]);
-        }
-    }
-    for (uint32_t c = 0; c < 256; ++c) {
-      std::vector<bool> v(distinct.size());
-      for (size_t k = 0; k < distinct.size(); ++k) v[k] = has(distinct[k], c);
-      auto [it, fresh] = sig.emplace(std::move(v), static_cast<uint16_t>(sig.size()));
-      out.byte_class[c] = static_cast<uint8_t>(it->second);
-    }
-    out.classes = static_cast<uint16_t>(sig.size());
-  }
-  std::vector<uint8_t> rep(out.classes);
-  for (int c = 255; c >= 0; --c) rep[out.byte_class[c]] = static_cast<uint8_t>(c);
-
-  // Subset construction. A DFA state is the sorted set of NFA states with a byte edge reached
-  // by empty edges, plus whether an accepting state was reached (kNone at the end). Each NFA
-  // state's own closure is computed once; a successor set is the union of its targets' closures.
-  std::vector<uint32_t> stamp(n, 0);
-  uint32_t epoch = 0;
-  std::vector<uint32_t> stack;
-  std::vector<std::vector<uint32_t>> own(n);  // closure of q: byte-edge states, kNone if accepting
-  std::vector<uint8_t> own_done(n, 0);
-  auto closure_of = [&](uint32_t q0) -> const std::vector<uint32_t>& {
-    if (own_done[q0]) return own[q0];
-    ++epoch;
-    std::vector<uint32_t>& key = own[q0];
-    bool acc = false;
-    stack.assign(1, q0);
-    stamp[q0] = epoch;
-    while (!stack.empty()) {
-      const uint32_t q = stack.back();
-      stack.pop_back();
-      if (b.to_[q] != nfa_builder::kNone) key.push_back(q);
-      if (is_accept[q]) acc = true;
-      for (uint32_t r : b.eps_[q])
-        if (stamp[r] != epoch) {
-          stamp[r] = epoch;
-          stack.push_back(r);
-        }
-    }
-    std::sort(key.begin(), key.end());
-    if (acc) key.push_back(nfa_builder::kNone);
-    own_done[q0] = 1;
-    return key;
-  };
-  // Classes each byte-edge state's set covers.
-  std::vector<std::vector<uint16_t>> classes_of(n);
-  for (size_t q = 0; q < n; ++q) {
-    if (b.to_[q] == nfa_builder::kNone) continue;
-    for (uint32_t c = 0; c < out.classes; ++c)
-      if (has(b.sets_[q], rep[c])) classes_of[q].push_back(static_cast<uint16_t>(c));
-  }
-  struct key_hash {
-    size_t operator()(const std::vector<uint32_t>& v) const {
-      uint64_t h = 1469598103934665603ull;
-      for (uint32_t x : v) h = (h ^ x) * 1099511628211ull;
-      return static_cast<size_t>(h);
-    }
-  };
-  std::unordered_map<std::vector<uint32_t>, uint16_t, key_hash> ids;
-  std::vector<std::vector<uint32_t>> todo;
-  ids[{}] = 0;  // dead
-  todo.emplace_back();
-  out.accept.push_back(0);
-  auto intern = [&](std::vector<uint32_t>&& key) -> int32_t {
-    auto it = ids.find(key);
-    if (it != ids.end()) return it->second;
-    if (todo.size() >= kHoldDfaMaxStates) return -1;
-    const uint16_t id = static_cast<uint16_t>(todo.size());
-    out.accept.push_back(!key.empty() && key.back() == nfa_builder::kNone ? 1 : 0);
-    ids.emplace(key, id);
-    todo.push_back(std::move(key));
-    return id;
-  };
-  out.start = static_cast<uint16_t>(intern(std::vector<uint32_t>(closure_of(start))));
-  std::vector<std::vector<uint32_t>> targets(out.classes);
-  std::vector<uint32_t> member_stamp(n, 0);
-  uint32_t member_epoch = 0;
-  for (size_t d = 0; d < todo.size(); ++d) {
-    out.next.resize((d + 1) * out.classes, 0);
-    for (auto& t : targets) t.clear();
-    for (uint32_t q : todo[d]) {
-      if (q == nfa_builder::kNone) continue;
-      for (uint16_t c : classes_of[q]) targets[c].push_back(b.to_[q]);
-    }
-    for (uint32_t c = 0; c < out.classes; ++c) {
-      if (targets[c].empty()) continue;  // dead
-      ++member_epoch;
-      std::vector<uint32_t> key;
-      bool acc = false;
-      for (uint32_t t : targets[c])
-        for (uint32_t q : closure_of(t)) {
-          if (q == nfa_builder::kNone) {
-            acc = true;
-          } else if (member_stamp[q] != member_epoch) {
-            member_stamp[q] = member_epoch;
-            key.push_back(q);
-          }
-        }
-      std::sort(key.begin(), key.end());
-      if (acc) key.push_back(nfa_builder::kNone);
-      const int32_t id = intern(std::move(key));
-      if (id < 0) {
-        why = "more than " + std::to_string(kHoldDfaMaxStates) + " states";
-        out = hold_dfa{};
-        return false;
-      }
-      out.next[d * out.classes + c] = static_cast<uint16_t>(id);
-    }
-  }
-  out.states = static_cast<uint16_t>(todo.size());
-  return true;
-}
-
-bool hold_dfa_build_parts(std::span<const hold_dfa_entry> entries, std::vector<hold_dfa>& out, std::string& why) {
+bool hold_dfa_build_parts(std::span<const hold_dfa_entry> entries, std::vector<byte_dfa>& out, std::string& why) {
   out.clear();
   size_t first = 0;  // entries [first, k) make the part being grown
-  hold_dfa cur, next;
+  byte_dfa cur, next;
   for (size_t k = 0; k < entries.size(); ++k) {
     std::string ignored;
-    if (hold_dfa_build(entries.subspan(first, k + 1 - first), next, ignored)) {
+    if (build(entries.subspan(first, k + 1 - first), next, ignored)) {
       cur = std::move(next);
       continue;
     }
@@ -285,7 +34,7 @@ bool hold_dfa_build_parts(std::span<const hold_dfa_entry> entries, std::vector<h
     }
     out.push_back(std::move(cur));
     first = k;
-    if (out.size() == kHoldDfaMaxParts || !hold_dfa_build(entries.subspan(k, 1), cur, ignored)) {
+    if (out.size() == kHoldDfaMaxParts || !build(entries.subspan(k, 1), cur, ignored)) {
       why = out.size() == kHoldDfaMaxParts ? "more than " + std::to_string(kHoldDfaMaxParts) + " automata"
                                            : "pattern " + std::to_string(k) + " alone: " + ignored;
       out.clear();
@@ -294,22 +43,6 @@ bool hold_dfa_build_parts(std::span<const hold_dfa_entry> entries, std::vector<h
   }
   if (cur.states) out.push_back(std::move(cur));
   return true;
-}
-
-const char* hold_dfa_check(const hold_dfa& d) {
-  if (d.states == 0) return d.classes == 0 && d.next.empty() && d.accept.empty() ? nullptr : "empty automaton with tables";
-  if (d.states > kHoldDfaMaxStates) return "too many states";
-  if (d.classes == 0 || d.classes > 256) return "bad class count";
-  if (d.start == 0 || d.start >= d.states) return "start state out of range";
-  if (d.accept.size() != d.states || d.accept[0] != 0) return "bad accept table";
-  if (d.next.size() != static_cast<size_t>(d.states) * d.classes) return "bad transition table size";
-  for (int c = 0; c < 256; ++c)
-    if (d.byte_class[c] >= d.classes) return "byte class out of range";
-  for (uint32_t c = 0; c < d.classes; ++c)
-    if (d.next[c] != 0) return "the dead state has a way out";
-  for (uint16_t s : d.next)
-    if (s >= d.states) return "transition out of range";
-  return nullptr;
 }
 
 }  // namespace phigate::scan

@@ -1,19 +1,18 @@
 #pragma once
-// The hold-back question as a table walk. After each feed the scanner asks how many trailing
+// The hold-back question as table walks. After each feed the scanner asks how many trailing
 // bytes of a channel may still grow into a match (pattern_db.hh, hold_db): the longest suffix of
 // the text that is a prefix of some match of some entry. Hyperscan answered it with a block scan
 // of the reversed tail, and that call cost about 1 us whatever the tail held (every anchored
 // entry is an engine of its own to set up), twice per feed: a fifth of the sparse-JSON time.
 //
-// The same language, rev(Pre(entry)) for every entry with its assertions dropped, compiles here
-// into one deterministic automaton over byte classes (subset construction over a Thompson NFA
-// of the regex_ast trees). The walk reads the tail backwards from its last byte and stops at the
-// dead state, usually after one word: a few nanoseconds. Built at compile time, serialized with
+// The same language, rev(Pre(entry)) for every entry with its assertions dropped, compiles into
+// byte_dfa automata (scan/byte_dfa.hh). The walk reads the tail backwards from its last byte and
+// stops at the dead state, usually after one word: ~10 ns. Built at compile time, serialized with
 // the database, checked on load.
 //
 // One automaton for a whole set can be large (the union of us-phi-core's entries determinizes to
 // 33k states x 74 classes, 4.9 MB), so entries are packed in catalog order into as few automata
-// as stay under kHoldDfaMaxStates each (us-phi-core: 3), and the answer is the longest of their
+// as stay under kByteDfaMaxStates each (us-phi-core: 2), and the answer is the longest of their
 // walks. A set that needs more than kHoldDfaMaxParts, or one entry alone too large, gets none and
 // keeps the Hyperscan scan; both give the same answer (tests/dataplane/scan/hold_dfa_test.cc).
 #include <algorithm>
@@ -22,44 +21,25 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/scan/regex_ast.hh"
+#include "dataplane/scan/byte_dfa.hh"
 
 namespace phigate::scan {
 
-inline constexpr uint32_t kHoldDfaMaxStates = 16384;
 inline constexpr uint32_t kHoldDfaMaxParts = 8;
-// Thompson states before determinizing: counted repeats are expanded, so a set of long bounded
-// repeats could otherwise take the build's memory and time.
-inline constexpr uint32_t kHoldDfaMaxNfaStates = 200000;
-
-struct hold_dfa {
-  uint16_t states = 0;     // 0: no automaton (use the Hyperscan hold database)
-  uint16_t classes = 0;    // byte classes, 1..256
-  uint16_t start = 0;      // state 0 is dead
-  uint8_t byte_class[256] = {};
-  std::vector<uint8_t> accept;  // per state: 1 when the bytes read so far form a held suffix
-  std::vector<uint16_t> next;   // states x classes
-};
 
 struct hold_dfa_entry {
   const regex_tree* tree = nullptr;  // the entry's expression as parsed (not yet transformed)
   bool caseless = false;
 };
 
-// Setup time. Builds the automaton of the union over `entries` of rev(Pre(entry)). Returns false
-// with `why` set when it would be too large (out stays empty).
-bool hold_dfa_build(std::span<const hold_dfa_entry> entries, hold_dfa& out, std::string& why);
-// Setup time. Packs `entries` into automata (see above). Returns false with `why` set when the set
-// needs more than kHoldDfaMaxParts or an entry alone is too large (out stays empty: the caller
-// keeps Hyperscan).
-bool hold_dfa_build_parts(std::span<const hold_dfa_entry> entries, std::vector<hold_dfa>& out, std::string& why);
-
-// Load time: a deserialized automaton refers only to its own states and classes. nullptr or why not.
-const char* hold_dfa_check(const hold_dfa& d);
+// Setup time. Packs rev(Pre(entry)) of `entries` into automata (see above). Returns false with
+// `why` set when the set needs more than kHoldDfaMaxParts or an entry alone is too large (out
+// stays empty: the caller keeps Hyperscan).
+bool hold_dfa_build_parts(std::span<const hold_dfa_entry> entries, std::vector<byte_dfa>& out, std::string& why);
 
 // Hot path. The longest m <= t such that the m bytes before `end` form a suffix held by the
 // automaton: reads end[-1], end[-2], ... end[-t] at most, stops at the dead state.
-inline uint32_t hold_dfa_longest(const hold_dfa& d, const uint8_t* end, uint32_t t) {
+inline uint32_t hold_dfa_longest(const byte_dfa& d, const uint8_t* end, uint32_t t) {
   const uint16_t* next = d.next.data();
   const uint8_t* accept = d.accept.data();
   const uint32_t classes = d.classes;
@@ -72,9 +52,9 @@ inline uint32_t hold_dfa_longest(const hold_dfa& d, const uint8_t* end, uint32_t
   return m;
 }
 
-inline uint32_t hold_dfa_longest(std::span<const hold_dfa> parts, const uint8_t* end, uint32_t t) {
+inline uint32_t hold_dfa_longest(std::span<const byte_dfa> parts, const uint8_t* end, uint32_t t) {
   uint32_t m = 0;
-  for (const hold_dfa& d : parts) m = std::max(m, hold_dfa_longest(d, end, t));
+  for (const byte_dfa& d : parts) m = std::max(m, hold_dfa_longest(d, end, t));
   return m;
 }
 

@@ -479,7 +479,7 @@ std::vector<uint8_t> pattern_db::serialize() const {
   // this section gets one too.
   const size_t hold_at = body.out.size();
   body.u8(static_cast<uint8_t>(hold_dfas_.size()));
-  for (const hold_dfa& d : hold_dfas_) {
+  for (const byte_dfa& d : hold_dfas_) {
     body.u16(d.states);
     body.u16(d.classes);
     body.u16(d.start);
@@ -662,12 +662,12 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
       const uint8_t parts = r.u8();
       if (!r.ok() || parts > kHoldDfaMaxParts) return err(db_where, "bad hold automaton count");
       for (uint32_t k = 0; k < parts; ++k) {
-        hold_dfa d;
+        byte_dfa d;
         d.states = r.u16();
         d.classes = r.u16();
         d.start = r.u16();
         auto classes = r.bytes(sizeof d.byte_class);
-        if (!r.ok() || d.states == 0 || d.states > kHoldDfaMaxStates || d.classes == 0 || d.classes > 256)
+        if (!r.ok() || d.states == 0 || d.states > kByteDfaMaxStates || d.classes == 0 || d.classes > 256)
           return err(db_where, "bad hold automaton " + std::to_string(k));
         std::memcpy(d.byte_class, classes.data(), sizeof d.byte_class);
         auto accept = r.bytes(d.states);
@@ -675,7 +675,7 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
         d.next.resize(static_cast<size_t>(d.states) * d.classes);
         for (uint16_t& x : d.next) x = r.u16();
         if (!r.ok()) return err(db_where, "bad hold automaton " + std::to_string(k));
-        if (const char* why = hold_dfa_check(d))
+        if (const char* why = byte_dfa_check(d))
           return err(db_where, "hold automaton " + std::to_string(k) + ": " + why);
         db->hold_dfas_.push_back(std::move(d));
       }

@@ -120,7 +120,7 @@ class pattern_db {
   const hs_database_t* hold_db() const { return hold_db_; }
   // The hold language as table walks (scan/hold_dfa.hh), which answer what hold_db answers
   // without a Hyperscan call; empty when the set is too large for them (hold_db answers then).
-  std::span<const hold_dfa> hold_automata() const { return hold_dfas_; }
+  std::span<const byte_dfa> hold_automata() const { return hold_dfas_; }
   // Bytes every match needs nearby (scan/trigger.hh): the scanner feeds Hyperscan only the
   // regions around them. Disabled (scan everything) when the set has no rare required bytes.
   const trigger_table& triggers() const { return triggers_; }
@@ -219,7 +219,7 @@ class pattern_db {
   uint8_t max_context_window_ = 0;
   hs_database_t* stream_db_ = nullptr;
   hs_database_t* hold_db_ = nullptr;
-  std::vector<hold_dfa> hold_dfas_;
+  std::vector<byte_dfa> hold_dfas_;
   trigger_table triggers_{};
   std::vector<hs_database_t*> start_dbs_;
   std::vector<uint16_t> group_members_;  // stream report groups, concatenated

@@ -122,7 +122,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   g_meta_end = g_blob.size() - dbs;
   // Count, each automaton (three u16, byte classes, accept flags, transitions), CRC-32.
   size_t hold = 1 + 4;
-  for (const scan::hold_dfa& d : db.hold_automata()) hold += 6 + 256 + d.accept.size() + 2 * d.next.size();
+  for (const scan::byte_dfa& d : db.hold_automata()) hold += 6 + 256 + d.accept.size() + 2 * d.next.size();
   if (hold >= g_meta_end) std::abort();
   g_groups_end = g_meta_end - hold;
   return 0;

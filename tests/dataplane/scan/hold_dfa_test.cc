@@ -99,7 +99,7 @@ hold_dfa_entry entry(std::vector<regex_tree>& keep, const char* expr, bool casel
   return {&keep.back(), caseless};
 }
 
-uint32_t walk(const std::vector<hold_dfa>& parts, const std::string& text) {
+uint32_t walk(const std::vector<byte_dfa>& parts, const std::string& text) {
   return hold_dfa_longest(parts, reinterpret_cast<const uint8_t*>(text.data()) + text.size(),
                           static_cast<uint32_t>(text.size()));
 }
@@ -108,11 +108,11 @@ TEST(hold_dfa, held_suffixes_are_prefixes_of_matches) {
   std::vector<regex_tree> keep;
   keep.reserve(4);
   const hold_dfa_entry e[] = {entry(keep, R"(\bMRN[0-9]{6}\b)"), entry(keep, R"(\d{3}-\d{2}-\d{4})")};
-  std::vector<hold_dfa> parts;
+  std::vector<byte_dfa> parts;
   std::string why;
   ASSERT_TRUE(hold_dfa_build_parts(e, parts, why)) << why;
   ASSERT_EQ(parts.size(), 1u);
-  EXPECT_EQ(hold_dfa_check(parts[0]), nullptr);
+  EXPECT_EQ(byte_dfa_check(parts[0]), nullptr);
   EXPECT_EQ(walk(parts, "see MR"), 2u);       // could become MRN123456
   EXPECT_EQ(walk(parts, "see MRN12"), 5u);
   EXPECT_EQ(walk(parts, "see mrn12"), 2u);    // case matters: only "12" (an SSN's start)
@@ -136,7 +136,7 @@ TEST(hold_dfa, sets_too_large_for_automata_are_refused_whole) {
   keep.reserve(2);
   // Two million Thompson states once the repeats are expanded.
   const hold_dfa_entry big[] = {entry(keep, "[0-9]"), entry(keep, "(?:(?:[a-z]{1,100}){1,100}){1,100}")};
-  std::vector<hold_dfa> parts;
+  std::vector<byte_dfa> parts;
   std::string why;
   EXPECT_FALSE(hold_dfa_build_parts(big, parts, why));
   EXPECT_TRUE(parts.empty());
@@ -150,24 +150,24 @@ TEST(hold_dfa, corrupt_tables_are_refused) {
   std::vector<regex_tree> keep;
   keep.reserve(1);
   const hold_dfa_entry e[] = {entry(keep, R"(\d{3}-\d{2}-\d{4})")};
-  std::vector<hold_dfa> parts;
+  std::vector<byte_dfa> parts;
   std::string why;
   ASSERT_TRUE(hold_dfa_build_parts(e, parts, why)) << why;
-  const hold_dfa good = parts[0];
-  ASSERT_EQ(hold_dfa_check(good), nullptr);
+  const byte_dfa good = parts[0];
+  ASSERT_EQ(byte_dfa_check(good), nullptr);
   auto check = [&](auto&& spoil) {
-    hold_dfa d = good;
+    byte_dfa d = good;
     spoil(d);
-    const char* r = hold_dfa_check(d);
+    const char* r = byte_dfa_check(d);
     return std::string(r != nullptr ? r : "accepted");
   };
-  EXPECT_EQ(check([](hold_dfa& d) { d.next[0] = 1; }), "the dead state has a way out");
-  EXPECT_EQ(check([](hold_dfa& d) { d.next.back() = d.states; }), "transition out of range");
-  EXPECT_EQ(check([](hold_dfa& d) { d.byte_class['7'] = static_cast<uint8_t>(d.classes); }), "byte class out of range");
-  EXPECT_EQ(check([](hold_dfa& d) { d.start = 0; }), "start state out of range");
-  EXPECT_EQ(check([](hold_dfa& d) { d.accept.pop_back(); }), "bad accept table");
-  EXPECT_EQ(check([](hold_dfa& d) { d.next.pop_back(); }), "bad transition table size");
-  EXPECT_EQ(check([](hold_dfa&) {}), "accepted");  // control
+  EXPECT_EQ(check([](byte_dfa& d) { d.next[0] = 1; }), "the dead state has a way out");
+  EXPECT_EQ(check([](byte_dfa& d) { d.next.back() = d.states; }), "transition out of range");
+  EXPECT_EQ(check([](byte_dfa& d) { d.byte_class['7'] = static_cast<uint8_t>(d.classes); }), "byte class out of range");
+  EXPECT_EQ(check([](byte_dfa& d) { d.start = 0; }), "start state out of range");
+  EXPECT_EQ(check([](byte_dfa& d) { d.accept.pop_back(); }), "bad accept table");
+  EXPECT_EQ(check([](byte_dfa& d) { d.next.pop_back(); }), "bad transition table size");
+  EXPECT_EQ(check([](byte_dfa&) {}), "accepted");  // control
 }
 
 }  // namespace

@@ -726,7 +726,7 @@ TEST(pattern_db_sets, hold_automata_round_trip_and_corrupt_ones_are_rejected) {
   const pattern_db& copy = *std::get<std::unique_ptr<pattern_db>>(r);
   ASSERT_EQ(copy.hold_automata().size(), db->hold_automata().size());
   for (size_t k = 0; k < copy.hold_automata().size(); ++k) {
-    const hold_dfa &u = copy.hold_automata()[k], &t = db->hold_automata()[k];
+    const byte_dfa &u = copy.hold_automata()[k], &t = db->hold_automata()[k];
     EXPECT_EQ(u.states, t.states);
     EXPECT_EQ(u.classes, t.classes);
     EXPECT_EQ(u.start, t.start);
@@ -754,7 +754,7 @@ TEST(pattern_db_sets, hold_automata_round_trip_and_corrupt_ones_are_rejected) {
     return std::holds_alternative<load_error>(x) ? std::get<load_error>(x).reason : std::string("accepted");
   };
   const size_t first = b.hold_at + 1;  // states, classes, start (u16 each), byte classes, accept, next
-  const hold_dfa& t = db->hold_automata()[0];
+  const byte_dfa& t = db->hold_automata()[0];
   const size_t next_at = first + 6 + 256 + t.states;
   {
     std::vector<uint8_t> bad = blob;

@@ -1,0 +1,46 @@
+#pragma once
+// A deterministic automaton over byte classes, compiled from regex_ast trees at setup time and
+// walked on the hot path with one table load per byte (no call, no allocation). The scanner asks
+// two questions of the text it has already staged that Hyperscan answered with a block scan
+// costing ~0.3-1 us per call whatever the text held: how long a tail may still grow into a match
+// (scan/hold_dfa.hh) and where a reported match starts (scan/start_dfa.hh).
+//
+// Built by subset construction over a Thompson NFA (counted repeats expanded), with bytes that
+// every edge treats alike merged into classes. No assertions: callers strip or check them.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dataplane/scan/regex_ast.hh"
+
+namespace phigate::scan {
+
+inline constexpr uint32_t kByteDfaMaxStates = 16384;
+// Thompson states before determinizing: counted repeats are expanded, so long bounded repeats
+// could otherwise take the build's memory and time.
+inline constexpr uint32_t kByteDfaMaxNfaStates = 200000;
+
+struct byte_dfa {
+  uint16_t states = 0;     // 0: no automaton
+  uint16_t classes = 0;    // byte classes, 1..256
+  uint16_t start = 0;      // state 0 is dead
+  uint8_t byte_class[256] = {};
+  std::vector<uint8_t> accept;  // per state: 1 when the bytes read so far are a word of the language
+  std::vector<uint16_t> next;   // states x classes
+};
+
+struct dfa_language {
+  const regex_tree* tree = nullptr;  // used as given (no transform); no assertion nodes
+  bool caseless = false;             // ASCII letters match either case
+};
+
+// Setup time. The automaton of the union of `languages`. Returns false with `why` set when it
+// would exceed kByteDfaMaxStates (or the NFA kByteDfaMaxNfaStates), or a tree holds an assertion;
+// `out` stays empty then.
+bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std::string& why);
+
+// Load time: a deserialized automaton refers only to its own states and classes. nullptr or why not.
+const char* byte_dfa_check(const byte_dfa& d);
+
+}  // namespace phigate::scan
