@@ -318,6 +318,7 @@ engine_scratch* engine_scratch_create(const engine_config& cfg, uint32_t open_bo
   }
   scan::scan_scratch_set_gating(*x->scan, cfg.trigger_gating);
   scan::scan_scratch_set_hold_automata(*x->scan, cfg.hold_automata);
+  scan::scan_scratch_set_start_automata(*x->scan, cfg.start_automata);
   return x;
 }
 

@@ -48,6 +48,7 @@ struct scan_scratch {
   uint32_t n_ends = 0;
   bool gating = true;
   bool hold_automata = true;
+  bool start_automata = true;
   // Gated regions of one scan, gathered so Hyperscan is called once: its per-call cost (restoring
   // every pattern's stream state) dominated when each region was a call of its own.
   struct region { uint64_t hs_start; int64_t delta; };
@@ -317,10 +318,16 @@ bool consider(stage& st, uint32_t id, uint64_t e, const keyword_hits* hits) {
   const uint64_t want = static_cast<uint64_t>(m.max_length) + 1;
   const uint64_t lo = std::max(st.base, e > want ? e - want : 0);
   const uint32_t n = static_cast<uint32_t>(e - lo);
-  for (uint32_t i = 0; i < n; ++i) sc.rev[i] = st.buf[e - 1 - i - st.base];
   sc.n_ends = 0;
-  check_hs(hs_scan(st.sink.db->start_db(id), reinterpret_cast<const char*>(sc.rev), n, 0, sc.hs_block, on_end, &sc),
-           sc, ch);
+  const start_dfa* automaton = sc.start_automata ? st.sink.db->start_automaton(id) : nullptr;
+  if (automaton != nullptr) {
+    // The same lengths as the Hyperscan start scan below, without its 30-280 ns per call.
+    sc.n_ends = start_dfa_lengths(*automaton, st.buf + (e - st.base), n, sc.ends, kMaxEnds);
+  } else {
+    for (uint32_t i = 0; i < n; ++i) sc.rev[i] = st.buf[e - 1 - i - st.base];
+    check_hs(hs_scan(st.sink.db->start_db(id), reinterpret_cast<const char*>(sc.rev), n, 0, sc.hs_block, on_end, &sc),
+             sc, ch);
+  }
   if (sc.n_ends == 0) {
     sc.counters.no_start++;
     return false;
@@ -886,6 +893,8 @@ scan_counters& scan_scratch_counters(scan_scratch& s) { return s.counters; }
 void scan_scratch_set_gating(scan_scratch& s, bool on) { s.gating = on; }
 
 void scan_scratch_set_hold_automata(scan_scratch& s, bool on) { s.hold_automata = on; }
+
+void scan_scratch_set_start_automata(scan_scratch& s, bool on) { s.start_automata = on; }
 
 void channel_init(channel_state& ch) { ch = channel_state{}; }
 

@@ -186,6 +186,9 @@ void scan_scratch_set_gating(scan_scratch& s, bool on);
 // Whether the hold-back question is answered by the database's automata (the default, when it
 // has them) or by its Hyperscan hold database; tests compare the two.
 void scan_scratch_set_hold_automata(scan_scratch& s, bool on);
+// Whether match starts are found by the database's start automata (the default, for entries
+// that have one) or by its Hyperscan start databases; tests compare the two.
+void scan_scratch_set_start_automata(scan_scratch& s, bool on);
 void scan_scratch_use(scan_scratch& s, hs_scratch_t* stream_scratch, hs_scratch_t* block_scratch);
 
 void channel_init(channel_state& ch);  // an idle channel without a stream

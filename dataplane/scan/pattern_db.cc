@@ -10,6 +10,7 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <optional>
 #include <utility>
 
 #include "dataplane/core/crc32.hh"
@@ -21,7 +22,7 @@ namespace {
 
 constexpr char db_magic[8] = {'P', 'H', 'I', 'G', 'D', 'B', '1', '\0'};
 // 2: trigger table; 3: member sets, origins; 4: stream groups; 5: run classes
-constexpr uint32_t db_format_version = 6;
+constexpr uint32_t db_format_version = 7;
 constexpr uint32_t db_format_oldest = 2;   // still read, as a single set
 constexpr size_t db_header_bytes = 8 + 4 + 4 + 8;  // magic, format version, crc32, body length
 constexpr const char* db_where = "(pattern db)";
@@ -411,6 +412,9 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const 
       }
       std::string why;
       if (!hold_dfa_build_parts(entries, db->hold_dfas_, why)) db->hold_dfas_.clear();
+      // Start recovery as table walks where an entry's start form allows (scan/start_dfa.hh).
+      db->start_dfas_.assign(n, start_dfa{});
+      for (size_t i = 0; i < n; ++i) start_dfa_build(trees[i], entries[i].caseless, db->start_dfas_[i], why);
     }
     db->start_dbs_.assign(n, nullptr);
     for (size_t i = 0; i < n; ++i) {
@@ -474,20 +478,27 @@ std::vector<uint8_t> pattern_db::serialize() const {
     for (uint16_t id : m) body.u16(id);
   }
 
-  // Hold automata, then a CRC-32 of their bytes. A table whose entries are in range can still be
-  // wrong, and a wrong one holds too little: the Hyperscan databases carry a checksum of their own,
-  // this section gets one too.
-  const size_t hold_at = body.out.size();
-  body.u8(static_cast<uint8_t>(hold_dfas_.size()));
-  for (const byte_dfa& d : hold_dfas_) {
+  // Hold automata, start automata (a kind byte per entry: 0 none, 1 plain, 2 after a leading
+  // \b), then a CRC-32 of their bytes. A table whose entries are in range can still be wrong, and
+  // a wrong one holds too little or misses a start: the Hyperscan databases carry a checksum of
+  // their own, this section gets one too.
+  auto put_dfa = [&](const byte_dfa& d) {
     body.u16(d.states);
     body.u16(d.classes);
     body.u16(d.start);
     body.bytes(d.byte_class, sizeof d.byte_class);
     body.bytes(d.accept.data(), d.accept.size());
     for (uint16_t x : d.next) body.u16(x);
+  };
+  const size_t automata_at = body.out.size();
+  body.u8(static_cast<uint8_t>(hold_dfas_.size()));
+  for (const byte_dfa& d : hold_dfas_) put_dfa(d);
+  body.u16(static_cast<uint16_t>(start_dfas_.size()));
+  for (const start_dfa& d : start_dfas_) {
+    body.u8(d.dfa.states == 0 ? 0 : d.leading_boundary ? 2 : 1);
+    if (d.dfa.states) put_dfa(d.dfa);
   }
-  body.u32(core::crc32(body.out.data() + hold_at, body.out.size() - hold_at));
+  body.u32(core::crc32(body.out.data() + automata_at, body.out.size() - automata_at));
 
   auto put_db = [&](const hs_database_t* d) {
     char* bytes = nullptr;
@@ -656,33 +667,49 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
         return err(db_where, "a pattern is in no stream group");
     }
     db->set_groups(groups);
+    db->start_dfas_.assign(n, start_dfa{});
     if (format >= 6) {
-      // Earlier formats have none: their bodies keep the Hyperscan hold scan.
-      const size_t hold_at = r.pos();
-      const uint8_t parts = r.u8();
-      if (!r.ok() || parts > kHoldDfaMaxParts) return err(db_where, "bad hold automaton count");
-      for (uint32_t k = 0; k < parts; ++k) {
-        byte_dfa d;
+      // Earlier formats have none: their bodies keep the Hyperscan hold and start scans. Format 6
+      // has hold automata only.
+      auto get_dfa = [&](byte_dfa& d, const std::string& what) -> std::optional<load_error> {
         d.states = r.u16();
         d.classes = r.u16();
         d.start = r.u16();
         auto classes = r.bytes(sizeof d.byte_class);
         if (!r.ok() || d.states == 0 || d.states > kByteDfaMaxStates || d.classes == 0 || d.classes > 256)
-          return err(db_where, "bad hold automaton " + std::to_string(k));
+          return err(db_where, "bad " + what);
         std::memcpy(d.byte_class, classes.data(), sizeof d.byte_class);
         auto accept = r.bytes(d.states);
         d.accept.assign(accept.begin(), accept.end());
         d.next.resize(static_cast<size_t>(d.states) * d.classes);
         for (uint16_t& x : d.next) x = r.u16();
-        if (!r.ok()) return err(db_where, "bad hold automaton " + std::to_string(k));
-        if (const char* why = byte_dfa_check(d))
-          return err(db_where, "hold automaton " + std::to_string(k) + ": " + why);
+        if (!r.ok()) return err(db_where, "bad " + what);
+        if (const char* why = byte_dfa_check(d)) return err(db_where, what + ": " + why);
+        return std::nullopt;
+      };
+      const size_t automata_at = r.pos();
+      const uint8_t parts = r.u8();
+      if (!r.ok() || parts > kHoldDfaMaxParts) return err(db_where, "bad hold automaton count");
+      for (uint32_t k = 0; k < parts; ++k) {
+        byte_dfa d;
+        if (auto e = get_dfa(d, "hold automaton " + std::to_string(k))) return *e;
         db->hold_dfas_.push_back(std::move(d));
       }
-      const std::span<const uint8_t> section = r.since(hold_at);
+      if (format >= 7) {
+        if (r.u16() != n || !r.ok()) return err(db_where, "bad start automaton count");
+        for (uint32_t i = 0; i < n; ++i) {
+          const uint8_t kind = r.u8();
+          if (!r.ok() || kind > 2) return err(db_where, "bad start automaton " + std::to_string(i));
+          if (kind == 0) continue;
+          start_dfa& d = db->start_dfas_[i];
+          if (auto e = get_dfa(d.dfa, "start automaton " + std::to_string(i))) return *e;
+          d.leading_boundary = kind == 2;
+        }
+      }
+      const std::span<const uint8_t> section = r.since(automata_at);
       const uint32_t sum = r.u32();
       if (!r.ok() || sum != core::crc32(section.data(), section.size()))
-        return err(db_where, "hold automata checksum mismatch");
+        return err(db_where, "automata checksum mismatch");
     }
 
     auto get_db = [&](hs_database_t** out) -> bool {

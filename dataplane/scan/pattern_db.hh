@@ -39,6 +39,7 @@
 #include "dataplane/scan/hold_dfa.hh"
 #include "dataplane/scan/pattern_set.hh"
 #include "dataplane/scan/response_mode.hh"
+#include "dataplane/scan/start_dfa.hh"
 #include "dataplane/scan/trigger.hh"
 #include "dataplane/validate/validators.hh"
 
@@ -83,8 +84,9 @@ class pattern_db {
 
   // One self-contained blob: "PHIGDB1\0", format version, body length, CRC-32 of the body,
   // then the body (set name and version, metadata, member sets and each pattern's origin,
-  // keywords, trigger table, run classes, stream groups, hold automata, hs_serialize_database
-  // blobs). Format 2-5 blobs (before hold automata) load without them (hold_db answers). Format 2
+  // keywords, trigger table, run classes, stream groups, hold and start automata,
+  // hs_serialize_database blobs). Format 2-5 blobs (before automata) load without them (hold_db
+  // and start_db answer), format 6 blobs with hold automata only. Format 2
   // blobs (before merged sets) still deserialize, as a single set; format 2 and 3 blobs (before
   // stream groups) with one entry per report id; format 2-4 blobs (before run classes) with
   // none, their byte trigger table covering every expression.
@@ -121,6 +123,11 @@ class pattern_db {
   // The hold language as table walks (scan/hold_dfa.hh), which answer what hold_db answers
   // without a Hyperscan call; empty when the set is too large for them (hold_db answers then).
   std::span<const byte_dfa> hold_automata() const { return hold_dfas_; }
+  // Entry `id`'s start form as a table walk (scan/start_dfa.hh), which answers what start_db(id)
+  // answers; nullptr when the entry has none (start_db answers then) or id is out of range.
+  const start_dfa* start_automaton(uint32_t id) const {
+    return id < start_dfas_.size() && start_dfas_[id].dfa.states ? &start_dfas_[id] : nullptr;
+  }
   // Bytes every match needs nearby (scan/trigger.hh): the scanner feeds Hyperscan only the
   // regions around them. Disabled (scan everything) when the set has no rare required bytes.
   const trigger_table& triggers() const { return triggers_; }
@@ -220,6 +227,7 @@ class pattern_db {
   hs_database_t* stream_db_ = nullptr;
   hs_database_t* hold_db_ = nullptr;
   std::vector<byte_dfa> hold_dfas_;
+  std::vector<start_dfa> start_dfas_;  // per entry (states 0: none)
   trigger_table triggers_{};
   std::vector<hs_database_t*> start_dbs_;
   std::vector<uint16_t> group_members_;  // stream report groups, concatenated

@@ -245,18 +245,21 @@ TEST(flow_engine, run_gating_matches_a_full_scan_on_number_heavy_text) {
   }
 }
 
-// Hold automata (scan/hold_dfa.hh) answer the hold-back question in place of the Hyperscan hold
-// database. Through the whole engine, every feed's final offset, every released byte and every
-// finding must be the same either way, in packet-sized, small and tiny pieces, on generated
-// responses of every shape with PHI and on prose without.
-TEST(flow_engine, hold_automata_hold_exactly_what_the_hyperscan_hold_scan_held) {
+// Hold and start automata (scan/hold_dfa.hh, scan/start_dfa.hh) answer the hold-back question and
+// find match starts in place of the Hyperscan hold and start databases. Through the whole engine,
+// every feed's final offset, every released byte and every finding must be the same either way,
+// in packet-sized, small and tiny pieces, on generated responses of every shape with PHI and on
+// prose without.
+TEST(flow_engine, automata_hold_and_find_exactly_what_the_hyperscan_scans_did) {
   catalog hs_hold;
   hs_hold.cfg.hold_automata = false;
+  hs_hold.cfg.start_automata = false;
   hs_hold.load({std::string(PHIGATE_PATTERN_DIR) + "/us-phi-core.json"});
   ASSERT_NE(hs_hold.x, nullptr);
   ASSERT_FALSE(catalog::shared().db->hold_automata().empty());
+  ASSERT_NE(catalog::shared().db->start_automaton(0), nullptr);
   std::mt19937_64 rng(20261129);
-  size_t held = 0;
+  size_t held = 0, findings = 0;
   for (doc_shape shape : kAllShapes) {
     for (int k = 0; k < 3; ++k) {
       const corpus_doc d = k < 2 ? make_doc(rng, shape, 6) : make_prose_doc(rng, shape, 200);
@@ -269,10 +272,12 @@ TEST(flow_engine, hold_automata_hold_exactly_what_the_hyperscan_hold_scan_held) 
         ASSERT_EQ(a.released, b.released) << shape_name(shape) << " " << describe(seg);
         ASSERT_EQ(finding_set(a), finding_set(b)) << shape_name(shape) << " " << describe(seg);
         held += a.held_feeds;
+        findings += a.findings.size();
       }
     }
   }
   EXPECT_GT(held, 100u);  // the comparison covered holds, not only feeds that ended clean
+  EXPECT_GT(findings, 100u);
 }
 
 // Repeat skip (scan/channel.cc): fires whose bytes repeat the record before them are not fed to

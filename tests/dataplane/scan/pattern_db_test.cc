@@ -549,14 +549,16 @@ void put_le(std::vector<uint8_t>& b, size_t at, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-constexpr uint32_t kFormat = 6;  // what serialize() writes
+constexpr uint32_t kFormat = 7;  // what serialize() writes
 
-// Where the optional sections of a current (format 6) blob sit.
+// Where the optional sections of a current (format 7) blob sit.
 struct blob_sections {
   size_t sets_at = 0, sets_len = 0;      // member sets and origins (format 3 on)
   size_t runs_at = 0, runs_len = 0;      // run classes (format 5 on)
   size_t groups_at = 0, groups_len = 0;  // stream groups (format 4 on)
-  size_t hold_at = 0, hold_len = 0;      // hold automata (format 6 on)
+  size_t hold_at = 0, hold_len = 0;      // automata and their CRC (hold: format 6 on, start: 7 on)
+  size_t starts_at = 0;                  // the start automata's count, after the hold automata
+  uint32_t entries = 0;
 };
 blob_sections find_sections(const std::vector<uint8_t>& blob) {
   auto u16 = [&](size_t o) { return uint32_t{blob[o]} | uint32_t{blob[o + 1]} << 8; };
@@ -589,11 +591,17 @@ blob_sections find_sections(const std::vector<uint8_t>& blob) {
   at += 2;
   for (uint32_t g = 0; g < groups; ++g) at += 2 + 2 * u16(at);
   b.groups_len = at - b.groups_at;
+  b.entries = n;
   b.hold_at = at;
-  for (uint32_t k = 0, parts = blob[at++]; k < parts; ++k) {
+  auto skip_dfa = [&] {
     const size_t states = u16(at), classes = u16(at + 2);
     at += 6 + 256 + states + 2 * states * classes;  // states, classes, start, byte classes, accept, next
-  }
+  };
+  for (uint32_t k = 0, parts = blob[at++]; k < parts; ++k) skip_dfa();
+  b.starts_at = at;
+  at += 2;
+  for (uint32_t i = 0; i < n; ++i)
+    if (blob[at++] != 0) skip_dfa();
   at += 4;  // CRC-32 of the section
   b.hold_len = at - b.hold_at;
   return b;
@@ -619,8 +627,12 @@ std::vector<uint8_t> without_hold(const std::vector<uint8_t>& blob, const blob_s
 // The blob as it re-serializes once its run classes and hold automata are gone (counts of zero).
 std::vector<uint8_t> with_no_runs(const std::vector<uint8_t>& blob, const blob_sections& b) {
   std::vector<uint8_t> out = without_hold(blob, b);
-  const uint8_t none[] = {0, 0x8d, 0xef, 0x02, 0xd2};  // count 0 and the CRC-32 of that one byte
-  out.insert(out.begin() + static_cast<long>(b.hold_at), std::begin(none), std::end(none));
+  // No hold automata, no start automaton for any entry, the CRC-32 of that.
+  std::vector<uint8_t> none = {0, static_cast<uint8_t>(b.entries), static_cast<uint8_t>(b.entries >> 8)};
+  none.resize(none.size() + b.entries, 0);
+  const uint32_t crc = core::crc32(none.data(), none.size());
+  for (int i = 0; i < 4; ++i) none.push_back(static_cast<uint8_t>(crc >> (8 * i)));
+  out.insert(out.begin() + static_cast<long>(b.hold_at), none.begin(), none.end());
   out = without(out, b.runs_at, b.runs_len);
   out.insert(out.begin() + static_cast<long>(b.runs_at), uint8_t{0});
   reseal(out, kFormat);
@@ -780,8 +792,70 @@ TEST(pattern_db_sets, hold_automata_round_trip_and_corrupt_ones_are_rejected) {
     std::vector<uint8_t> bad = blob;
     // The last transition (not the dead state's) moved to another state, still in range.
     put_le(bad, next_at + 2 * (t.next.size() - 1), (t.next.back() + 1u) % t.states, 2);
-    EXPECT_EQ(reason(bad, false), "hold automata checksum mismatch");
+    EXPECT_EQ(reason(bad, false), "automata checksum mismatch");
     EXPECT_EQ(reason(bad), "accepted");  // its range checks alone would let it through
+  }
+  EXPECT_EQ(reason(blob), "accepted");  // control
+}
+
+// Start automata (format 7): one per entry whose start form allows it, with the leading \b kept
+// as a flag; they round-trip, format 6 blobs (hold automata only) load without them, and a bad
+// kind, count or table is refused at load.
+TEST(pattern_db_sets, start_automata_round_trip_and_format_6_blobs_load_without) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  for (uint32_t id = 0; id < db->patterns().size(); ++id) ASSERT_NE(db->start_automaton(id), nullptr) << id;
+  EXPECT_TRUE(db->start_automaton(0)->leading_boundary);   // ssn: \b\d{3}...
+  EXPECT_FALSE(db->start_automaton(1)->leading_boundary);  // phone: (?:\+?1...)?...
+  EXPECT_EQ(db->start_automaton(4), nullptr);              // out of range
+  const std::vector<uint8_t> blob = db->serialize();
+  const blob_sections b = find_sections(blob);
+  auto r = pattern_db::deserialize(blob);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r)) << std::get<load_error>(r).reason;
+  const pattern_db& copy = *std::get<std::unique_ptr<pattern_db>>(r);
+  for (uint32_t id = 0; id < db->patterns().size(); ++id) {
+    ASSERT_NE(copy.start_automaton(id), nullptr);
+    EXPECT_EQ(copy.start_automaton(id)->leading_boundary, db->start_automaton(id)->leading_boundary);
+    EXPECT_EQ(copy.start_automaton(id)->dfa.next, db->start_automaton(id)->dfa.next);
+  }
+
+  // Format 6: the start part cut out, the section's CRC rewritten.
+  const size_t crc_at = b.hold_at + b.hold_len - 4;
+  std::vector<uint8_t> six = without(blob, b.starts_at, crc_at - b.starts_at);
+  put_le(six, b.starts_at, core::crc32(six.data() + b.hold_at, b.starts_at - b.hold_at), 4);
+  reseal(six, 6);
+  auto o = pattern_db::deserialize(six);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(o)) << std::get<load_error>(o).reason;
+  const pattern_db& old = *std::get<std::unique_ptr<pattern_db>>(o);
+  EXPECT_EQ(old.hold_automata().size(), db->hold_automata().size());
+  for (uint32_t id = 0; id < old.patterns().size(); ++id) EXPECT_EQ(old.start_automaton(id), nullptr);
+  EXPECT_EQ(scanner(old).findings(sample), scanner(*db).findings(sample));
+  // Control: the same bytes called format 7 lack the start part and are refused.
+  reseal(six, kFormat);
+  EXPECT_TRUE(std::holds_alternative<load_error>(pattern_db::deserialize(six)));
+
+  auto reason = [&](std::vector<uint8_t> bad) {
+    put_le(bad, crc_at, core::crc32(bad.data() + b.hold_at, crc_at - b.hold_at), 4);
+    reseal(bad, kFormat);
+    auto x = pattern_db::deserialize(bad);
+    return std::holds_alternative<load_error>(x) ? std::get<load_error>(x).reason : std::string("accepted");
+  };
+  const size_t kind0 = b.starts_at + 2;
+  {
+    std::vector<uint8_t> bad = blob;
+    bad[kind0] = 3;
+    EXPECT_EQ(reason(bad), "bad start automaton 0");
+  }
+  {
+    std::vector<uint8_t> bad = blob;
+    put_le(bad, b.starts_at, b.entries + 1, 2);
+    EXPECT_EQ(reason(bad), "bad start automaton count");
+  }
+  {
+    std::vector<uint8_t> bad = blob;
+    const byte_dfa& d = db->start_automaton(0)->dfa;
+    put_le(bad, kind0 + 1 + 6 + 256 + d.states + 2 * (d.next.size() - 1), d.states, 2);
+    EXPECT_EQ(reason(bad), "start automaton 0: transition out of range");
   }
   EXPECT_EQ(reason(blob), "accepted");  // control
 }
