@@ -121,7 +121,8 @@ class nfa_builder {
 
 }  // namespace
 
-bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std::string& why) {
+bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std::string& why, uint32_t max_states) {
+  max_states = std::min(max_states, kByteDfaMaxStates);
   out = byte_dfa{};
   nfa_builder b;
   const uint32_t start = b.add();
@@ -220,7 +221,7 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
   auto intern = [&](std::vector<uint32_t>&& key) -> int32_t {
     auto it = ids.find(key);
     if (it != ids.end()) return it->second;
-    if (todo.size() >= kByteDfaMaxStates) return -1;
+    if (todo.size() >= max_states) return -1;
     const uint16_t id = static_cast<uint16_t>(todo.size());
     out.accept.push_back(!key.empty() && key.back() == nfa_builder::kNone ? 1 : 0);
     ids.emplace(key, id);
@@ -256,7 +257,7 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
       if (acc) key.push_back(nfa_builder::kNone);
       const int32_t id = intern(std::move(key));
       if (id < 0) {
-        why = "more than " + std::to_string(kByteDfaMaxStates) + " states";
+        why = "more than " + std::to_string(max_states) + " states";
         out = byte_dfa{};
         return false;
       }

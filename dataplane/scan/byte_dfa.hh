@@ -36,9 +36,10 @@ struct dfa_language {
 };
 
 // Setup time. The automaton of the union of `languages`. Returns false with `why` set when it
-// would exceed kByteDfaMaxStates (or the NFA kByteDfaMaxNfaStates), or a tree holds an assertion;
-// `out` stays empty then.
-bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std::string& why);
+// would exceed max_states (at most kByteDfaMaxStates; or the NFA kByteDfaMaxNfaStates), or a tree
+// holds an assertion; `out` stays empty then. The build stops as soon as it knows.
+bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std::string& why,
+                    uint32_t max_states = kByteDfaMaxStates);
 
 // Load time: a deserialized automaton refers only to its own states and classes. nullptr or why not.
 const char* byte_dfa_check(const byte_dfa& d);
