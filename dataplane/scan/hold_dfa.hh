@@ -13,7 +13,7 @@
 // One automaton for a whole set can be large (the union of us-phi-core's entries determinizes to
 // 33k states x 74 classes, 4.9 MB), so entries are packed in catalog order into parts of at most
 // kHoldDfaPartStates states (an entry alone may have up to kByteDfaMaxStates: URL's 9.8k), and
-// the answer is the longest of their walks. us-phi-core: 4 parts, 0.65 MB. A set that needs more
+// the answer is the longest of their walks. us-phi-core: 4 parts, 0.68 MB. A set that needs more
 // than kHoldDfaMaxParts, or one entry alone too large, gets none and keeps the Hyperscan scan;
 // both give the same answer (tests/dataplane/scan/hold_dfa_test.cc).
 #include <algorithm>
