@@ -3,7 +3,12 @@
 //   0: a raw HTTP response stream (framing, content types, everything)
 //   1: a JSON body, 2: an SSE body, 3: an NDJSON body, 4: a text body
 // The first input byte seeds the segmentation. Besides memory errors, the engine's own
-// contract is checked: a mask must never target a byte that was already declared final.
+// contract is checked: a mask must never target a byte that was already declared final. The
+// text variant also puts the hold and start automata (scan/hold_dfa.hh, start_dfa.hh) against
+// the Hyperscan databases they stand in for, at the input's end and at a few offsets in it.
+#include <hs.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -28,14 +33,54 @@ struct env {
   engine::engine_config cfg;
   engine::engine_scratch* x = nullptr;
   engine::flow_engine* f = nullptr;
+  hs_scratch_t* hs = nullptr;  // for the automata check
   env() {
     db = fuzz::core_catalog();
     cfg.db = db.get();
     x = engine::engine_scratch_create(cfg);
     f = new engine::flow_engine();
-    if (!x || !engine::flow_engine_setup(*f, cfg)) std::abort();
+    hs = db->alloc_scratch();
+    if (!x || !hs || !engine::flow_engine_setup(*f, cfg)) std::abort();
   }
 };
+
+int on_max(unsigned, unsigned long long, unsigned long long to, unsigned, void* ctx) {
+  auto* m = static_cast<uint32_t*>(ctx);
+  if (to > *m) *m = static_cast<uint32_t>(to);
+  return 0;
+}
+
+struct lengths {
+  uint32_t v[64];
+  uint32_t n = 0;
+};
+int on_end(unsigned, unsigned long long, unsigned long long to, unsigned, void* ctx) {
+  auto* l = static_cast<lengths*>(ctx);
+  if (l->n < 64) l->v[l->n++] = static_cast<uint32_t>(to);
+  return 0;
+}
+
+// The automata answer exactly what the Hyperscan hold and start databases answer for text that
+// ends at `end` (len bytes available before it); aborts otherwise.
+void check_automata(const env& e, const uint8_t* end, size_t len) {
+  const scan::pattern_db& db = *e.db;
+  uint8_t rev[512];
+  const uint32_t t = static_cast<uint32_t>(std::min<size_t>(len, db.max_length()));
+  for (uint32_t i = 0; i < t; ++i) rev[i] = end[-1 - static_cast<int64_t>(i)];
+  uint32_t held = 0;
+  if (hs_scan(db.hold_db(), reinterpret_cast<const char*>(rev), t, 0, e.hs, on_max, &held) != HS_SUCCESS) std::abort();
+  if (!db.hold_automata().empty() && scan::hold_dfa_longest(db.hold_automata(), end, t) != held) std::abort();
+  for (uint32_t id = 0; id < db.patterns().size(); ++id) {
+    const scan::start_dfa* a = db.start_automaton(id);
+    if (a == nullptr) continue;
+    const uint32_t n = static_cast<uint32_t>(std::min<size_t>(len, db.patterns()[id].max_length + 1u));
+    for (uint32_t i = 0; i < n; ++i) rev[i] = end[-1 - static_cast<int64_t>(i)];
+    lengths want, got;
+    if (hs_scan(db.start_db(id), reinterpret_cast<const char*>(rev), n, 0, e.hs, on_end, &want) != HS_SUCCESS) std::abort();
+    got.n = scan::start_dfa_lengths(*a, end, n, got.v, 64);
+    if (got.n != want.n || !std::equal(got.v, got.v + got.n, want.v)) std::abort();
+  }
+}
 
 using fuzz::guarded_mask;
 using fuzz::release_guard;
@@ -57,6 +102,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t seed = data[0];
   ++data;
   --size;
+  if (PHIGATE_FUZZ_CODEC == 4) {
+    check_automata(e, data + size, size);
+    for (uint32_t k = 1, at = seed; k <= 8 && size > 0; ++k) {
+      at = at * 2654435761u + k;
+      const size_t end = 1 + at % size;
+      check_automata(e, data + end, end);
+    }
+  }
   std::vector<uint8_t> stream;
   static const char* kTypes[] = {"", "application/json", "text/event-stream", "application/x-ndjson", "text/plain"};
   if (PHIGATE_FUZZ_CODEC != 0) {
