@@ -45,6 +45,13 @@ struct catalog {
     full.trigger_gating = false;
     x_full_scan = engine::engine_scratch_create(full);
   }
+  catalog() = default;
+  catalog(const catalog&) = delete;
+  catalog& operator=(const catalog&) = delete;
+  ~catalog() {
+    if (x != nullptr) engine::engine_scratch_destroy(x);
+    if (x_full_scan != nullptr) engine::engine_scratch_destroy(x_full_scan);
+  }
   // us-phi-core alone, loaded once.
   static catalog& shared() {
     static catalog c;
