@@ -268,6 +268,54 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
   return true;
 }
 
+bool byte_dfa_union(const byte_dfa& a, const byte_dfa& b, byte_dfa& out, uint32_t max_states) {
+  out = byte_dfa{};
+  max_states = std::min(max_states, kByteDfaMaxStates);
+  // Joint classes: bytes in the same class of both.
+  std::unordered_map<uint32_t, uint16_t> joint;
+  std::vector<uint8_t> ca, cb;  // per joint class: its class in a and in b
+  for (uint32_t c = 0; c < 256; ++c) {
+    const uint32_t key = uint32_t{a.byte_class[c]} << 8 | b.byte_class[c];
+    auto [it, fresh] = joint.emplace(key, static_cast<uint16_t>(joint.size()));
+    if (fresh) {
+      ca.push_back(a.byte_class[c]);
+      cb.push_back(b.byte_class[c]);
+    }
+    out.byte_class[c] = static_cast<uint8_t>(it->second);
+  }
+  out.classes = static_cast<uint16_t>(joint.size());
+  // Pair (0, 0) is the dead state, id 0.
+  std::unordered_map<uint32_t, uint16_t> ids;
+  std::vector<uint32_t> pairs;
+  auto intern = [&](uint32_t sa, uint32_t sb) -> int32_t {
+    const uint32_t key = sa << 16 | sb;
+    auto it = ids.find(key);
+    if (it != ids.end()) return it->second;
+    if (pairs.size() >= max_states) return -1;
+    const uint16_t id = static_cast<uint16_t>(pairs.size());
+    ids.emplace(key, id);
+    pairs.push_back(key);
+    out.accept.push_back((a.accept[sa] | b.accept[sb]) != 0 ? 1 : 0);
+    return id;
+  };
+  intern(0, 0);
+  out.start = static_cast<uint16_t>(intern(a.start, b.start));
+  for (size_t d = 0; d < pairs.size(); ++d) {
+    const uint32_t sa = pairs[d] >> 16, sb = pairs[d] & 0xffff;
+    out.next.resize((d + 1) * out.classes, 0);
+    for (uint32_t c = 0; c < out.classes; ++c) {
+      const int32_t id = intern(a.next[sa * a.classes + ca[c]], b.next[sb * b.classes + cb[c]]);
+      if (id < 0) {
+        out = byte_dfa{};
+        return false;
+      }
+      out.next[d * out.classes + c] = static_cast<uint16_t>(id);
+    }
+  }
+  out.states = static_cast<uint16_t>(pairs.size());
+  return true;
+}
+
 const char* byte_dfa_check(const byte_dfa& d) {
   if (d.states == 0) return d.classes == 0 && d.next.empty() && d.accept.empty() ? nullptr : "empty automaton with tables";
   if (d.states > kByteDfaMaxStates) return "too many states";

@@ -19,28 +19,30 @@ bool build(std::span<const hold_dfa_entry> entries, byte_dfa& out, std::string& 
 
 bool hold_dfa_build_parts(std::span<const hold_dfa_entry> entries, std::vector<byte_dfa>& out, std::string& why) {
   out.clear();
-  size_t first = 0;  // entries [first, k) make the part being grown
-  byte_dfa cur, next;
+  byte_dfa cur, solo, next;
   for (size_t k = 0; k < entries.size(); ++k) {
     std::string ignored;
-    // Grow the part while it stays small; a failed attempt stops at kHoldDfaPartStates, so the
-    // unions that blow up (e-mail with URL, VIN with the number shapes) cost little to find.
-    if (k > first) {
-      if (cur.states <= kHoldDfaPartStates &&
-          build(entries.subspan(first, k + 1 - first), next, ignored, kHoldDfaPartStates)) {
-        cur = std::move(next);
-        continue;
-      }
-      out.push_back(std::move(cur));
-      first = k;
-    }
-    // A part of its own, allowed up to the automaton limit (URL alone: 9.8k states).
-    if (out.size() == kHoldDfaMaxParts || !build(entries.subspan(k, 1), cur, ignored, kByteDfaMaxStates)) {
-      why = out.size() == kHoldDfaMaxParts ? "more than " + std::to_string(kHoldDfaMaxParts) + " automata"
-                                           : "pattern " + std::to_string(k) + " alone: " + ignored;
+    // Each entry is determinized once, alone (up to the automaton limit: URL's has 9.8k states).
+    if (!build(entries.subspan(k, 1), solo, ignored, kByteDfaMaxStates)) {
+      why = "pattern " + std::to_string(k) + " alone: " + ignored;
       out.clear();
       return false;
     }
+    // The part grows by product construction while it stays under kHoldDfaPartStates; a union
+    // that blows up (e-mail with URL, VIN with the number shapes) fails at that size, cheaply.
+    if (cur.states != 0 && cur.states <= kHoldDfaPartStates && solo.states <= kHoldDfaPartStates &&
+        byte_dfa_union(cur, solo, next, kHoldDfaPartStates)) {
+      cur = std::move(next);
+      continue;
+    }
+    if (cur.states != 0) out.push_back(std::move(cur));
+    if (out.size() == kHoldDfaMaxParts) {
+      why = "more than " + std::to_string(kHoldDfaMaxParts) + " automata";
+      out.clear();
+      return false;
+    }
+    cur = std::move(solo);
+    solo = byte_dfa{};
   }
   if (cur.states) out.push_back(std::move(cur));
   return true;

@@ -13,9 +13,11 @@
 // One automaton for a whole set can be large (the union of us-phi-core's entries determinizes to
 // 33k states x 74 classes, 4.9 MB), so entries are packed in catalog order into parts of at most
 // kHoldDfaPartStates states (an entry alone may have up to kByteDfaMaxStates: URL's 9.8k), and
-// the answer is the longest of their walks. us-phi-core: 4 parts, 0.68 MB. A set that needs more
-// than kHoldDfaMaxParts, or one entry alone too large, gets none and keeps the Hyperscan scan;
-// both give the same answer (tests/dataplane/scan/hold_dfa_test.cc).
+// the answer is the longest of their walks. Each entry is determinized once; parts grow by
+// product construction (byte_dfa_union), so a compile stays cheap where rebuilding ever larger
+// unions from their NFA took 0.25 s (2.4 s under ASan). us-phi-core: 4 parts, 0.69 MB, ~0.05 s.
+// A set that needs more than kHoldDfaMaxParts, or one entry alone too large, gets none and keeps
+// the Hyperscan scan; both give the same answer (tests/dataplane/scan/hold_dfa_test.cc).
 #include <algorithm>
 #include <cstdint>
 #include <span>
