@@ -5,119 +5,13 @@
 #include <map>
 #include <unordered_map>
 
+#include "dataplane/scan/thompson_nfa.hh"
+
 namespace phigate::scan {
 namespace {
 
-using byte_set = std::array<uint64_t, 4>;
-
-inline bool has(const byte_set& s, uint32_t c) { return (s[c >> 6] >> (c & 63)) & 1; }
-inline void put(byte_set& s, uint32_t c) { s[c >> 6] |= 1ull << (c & 63); }
-
-// Thompson NFA: a state has at most one byte edge and any number of empty edges.
-class nfa_builder {
- public:
-  struct frag { uint32_t in, out; };
-
-  uint32_t add() {
-    if (sets_.size() >= kByteDfaMaxNfaStates) {
-      over_ = true;
-      return 0;
-    }
-    sets_.push_back({});
-    to_.push_back(kNone);
-    eps_.emplace_back();
-    return static_cast<uint32_t>(sets_.size() - 1);
-  }
-  void edge(uint32_t a, uint32_t b) {
-    if (!over_) eps_[a].push_back(b);
-  }
-
-  // Fragment for node `id`; `ok` false on a node the hold language cannot contain.
-  frag build(const regex_tree& t, uint32_t id, bool caseless) {
-    if (over_) return {0, 0};
-    const regex_node& n = t.nodes[id];
-    switch (n.op) {
-      case regex_op::empty: {
-        const uint32_t s = add();
-        return {s, s};
-      }
-      case regex_op::chars: {
-        const uint32_t a = add(), b = add();
-        if (over_) return {0, 0};
-        byte_set set{};
-        for (uint32_t c = 0; c < 256; ++c) {
-          if (!char_items_contain(n.items, static_cast<uint8_t>(c))) continue;
-          put(set, c);
-          if (caseless && ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) {
-            put(set, c | 0x20);
-            put(set, c & ~0x20u);
-          }
-        }
-        sets_[a] = set;
-        to_[a] = b;
-        return {a, b};
-      }
-      case regex_op::concat: {
-        frag f = build(t, n.kids[0], caseless);
-        for (size_t k = 1; k < n.kids.size(); ++k) {
-          const frag g = build(t, n.kids[k], caseless);
-          edge(f.out, g.in);
-          f.out = g.out;
-        }
-        return f;
-      }
-      case regex_op::alt: {
-        const uint32_t s = add(), e = add();
-        for (uint32_t kid : n.kids) {
-          const frag g = build(t, kid, caseless);
-          edge(s, g.in);
-          edge(g.out, e);
-        }
-        return {s, e};
-      }
-      case regex_op::repeat: {
-        const uint32_t s = add();
-        uint32_t out = s;
-        for (uint32_t k = 0; k < n.min && !over_; ++k) {
-          const frag g = build(t, n.kids[0], caseless);
-          edge(out, g.in);
-          out = g.out;
-        }
-        const uint32_t e = add();
-        if (n.max == regex_unbounded) {
-          // X*: a loop through the kid, entered and left at `out`.
-          const frag g = build(t, n.kids[0], caseless);
-          edge(out, g.in);
-          edge(g.out, out);
-          edge(out, e);
-          return {s, e};
-        }
-        for (uint32_t k = n.min; k < n.max && !over_; ++k) {
-          const frag g = build(t, n.kids[0], caseless);
-          edge(out, e);  // stop after k copies
-          edge(out, g.in);
-          out = g.out;
-        }
-        edge(out, e);
-        return {s, e};
-      }
-      default:
-        // Assertions: callers strip or check them outside the automaton.
-        bad_ = true;
-        return {add(), add()};
-    }
-  }
-
-  bool over() const { return over_; }
-  bool bad() const { return bad_; }
-  static constexpr uint32_t kNone = UINT32_MAX;
-  std::vector<byte_set> sets_;
-  std::vector<uint32_t> to_;
-  std::vector<std::vector<uint32_t>> eps_;
-
- private:
-  bool over_ = false, bad_ = false;
-};
+inline bool has(const byte_set& s, uint32_t c) { return byte_set_has(s, c); }
+using nfa_builder = thompson_nfa;
 
 }  // namespace
 
@@ -133,15 +27,15 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
     b.edge(start, f.in);
     accepting.push_back(f.out);
   }
-  if (b.bad()) {
+  if (b.bad() || b.asserts()) {
     why = "an assertion in the expression";
     return false;
   }
   if (b.over()) {
-    why = "more than " + std::to_string(kByteDfaMaxNfaStates) + " NFA states";
+    why = "more than " + std::to_string(kNfaMaxStates) + " NFA states";
     return false;
   }
-  const size_t n = b.sets_.size();
+  const size_t n = b.size();
   std::vector<uint8_t> is_accept(n, 0);
   for (uint32_t a : accepting) is_accept[a] = 1;
 
@@ -152,9 +46,9 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
     {
       std::map<byte_set, bool> seen;
       for (size_t q = 0; q < n; ++q)
-        if (b.to_[q] != nfa_builder::kNone && !seen[b.sets_[q]]) {
-          seen[b.sets_[q]] = true;
-          distinct.push_back(b.sets_[q]);
+        if (b.to[q] != nfa_builder::kNone && !seen[b.sets[q]]) {
+          seen[b.sets[q]] = true;
+          distinct.push_back(b.sets[q]);
         }
     }
     for (uint32_t c = 0; c < 256; ++c) {
@@ -186,9 +80,9 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
     while (!stack.empty()) {
       const uint32_t q = stack.back();
       stack.pop_back();
-      if (b.to_[q] != nfa_builder::kNone) key.push_back(q);
+      if (b.to[q] != nfa_builder::kNone) key.push_back(q);
       if (is_accept[q]) acc = true;
-      for (uint32_t r : b.eps_[q])
+      for (uint32_t r : b.eps[q])
         if (stamp[r] != epoch) {
           stamp[r] = epoch;
           stack.push_back(r);
@@ -202,9 +96,9 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
   // Classes each byte-edge state's set covers.
   std::vector<std::vector<uint16_t>> classes_of(n);
   for (size_t q = 0; q < n; ++q) {
-    if (b.to_[q] == nfa_builder::kNone) continue;
+    if (b.to[q] == nfa_builder::kNone) continue;
     for (uint32_t c = 0; c < out.classes; ++c)
-      if (has(b.sets_[q], rep[c])) classes_of[q].push_back(static_cast<uint16_t>(c));
+      if (has(b.sets[q], rep[c])) classes_of[q].push_back(static_cast<uint16_t>(c));
   }
   struct key_hash {
     size_t operator()(const std::vector<uint32_t>& v) const {
@@ -237,7 +131,7 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
     for (auto& t : targets) t.clear();
     for (uint32_t q : todo[d]) {
       if (q == nfa_builder::kNone) continue;
-      for (uint16_t c : classes_of[q]) targets[c].push_back(b.to_[q]);
+      for (uint16_t c : classes_of[q]) targets[c].push_back(b.to[q]);
     }
     for (uint32_t c = 0; c < out.classes; ++c) {
       if (targets[c].empty()) continue;  // dead

@@ -17,9 +17,6 @@
 namespace phigate::scan {
 
 inline constexpr uint32_t kByteDfaMaxStates = 16384;
-// Thompson states before determinizing: counted repeats are expanded, so long bounded repeats
-// could otherwise take the build's memory and time.
-inline constexpr uint32_t kByteDfaMaxNfaStates = 200000;
 
 struct byte_dfa {
   uint16_t states = 0;     // 0: no automaton
@@ -36,7 +33,7 @@ struct dfa_language {
 };
 
 // Setup time. The automaton of the union of `languages`. Returns false with `why` set when it
-// would exceed max_states (at most kByteDfaMaxStates; or the NFA kByteDfaMaxNfaStates), or a tree
+// would exceed max_states (at most kByteDfaMaxStates; or the NFA kNfaMaxStates, scan/thompson_nfa.hh), or a tree
 // holds an assertion; `out` stays empty then. The build stops as soon as it knows.
 bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std::string& why,
                     uint32_t max_states = kByteDfaMaxStates);

@@ -1,0 +1,282 @@
+#include "dataplane/scan/stream_dfa.hh"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "dataplane/scan/thompson_nfa.hh"
+
+namespace phigate::scan {
+namespace {
+
+struct key_hash {
+  size_t operator()(const std::vector<uint32_t>& v) const {
+    uint64_t h = 1469598103934665603ull;
+    for (uint32_t x : v) h = (h ^ x) * 1099511628211ull;
+    return static_cast<size_t>(h);
+  }
+};
+
+// Subset construction over one NFA whose state 0 begins every language, anywhere (.*).
+class builder {
+ public:
+  builder(const thompson_nfa& nfa, std::vector<uint32_t> accept) : b_(nfa), accept_(std::move(accept)) {
+    stamp_.assign(b_.size(), 0);
+  }
+
+  // The states reached from `seed` by empty edges, and by \b and \B edges when prev/next (the
+  // word class of the bytes on either side) are given (prev < 0: not yet known, only plain
+  // edges). Sorted; `groups` gets the report masks of the accepting states among them.
+  void close(const std::vector<uint32_t>& seed, int prev, int next, std::vector<uint32_t>& out, uint32_t& groups) {
+    ++epoch_;
+    out.clear();
+    groups = 0;
+    stack_.clear();
+    for (uint32_t q : seed)
+      if (stamp_[q] != epoch_) {
+        stamp_[q] = epoch_;
+        stack_.push_back(q);
+      }
+    while (!stack_.empty()) {
+      const uint32_t q = stack_.back();
+      stack_.pop_back();
+      out.push_back(q);
+      groups |= accept_[q];
+      for (uint32_t r : b_.eps[q]) visit(r);
+      if (prev < 0) continue;
+      for (const auto& [r, kind] : b_.cond[q]) {
+        const bool boundary = prev != next;
+        if (boundary == (kind == nfa_assertion::word_boundary)) visit(r);
+      }
+    }
+    std::sort(out.begin(), out.end());
+  }
+
+ private:
+  void visit(uint32_t r) {
+    if (stamp_[r] == epoch_) return;
+    stamp_[r] = epoch_;
+    stack_.push_back(r);
+  }
+  const thompson_nfa& b_;
+  std::vector<uint32_t> accept_;
+  std::vector<uint32_t> stamp_, stack_;
+  uint32_t epoch_ = 0;
+};
+
+}  // namespace
+
+bool stream_dfa_build(std::span<const stream_dfa_language> languages, stream_dfa& out, std::string& why,
+                      uint32_t max_states) {
+  max_states = std::min(max_states, kStreamDfaMaxStates);
+  out = stream_dfa{};
+  thompson_nfa b;
+  const uint32_t start = b.add();
+  std::vector<std::pair<uint32_t, uint32_t>> accepting;  // NFA state, group
+  for (const stream_dfa_language& l : languages) {
+    if (l.group >= kStreamDfaMaxGroups) {
+      why = "group " + std::to_string(l.group) + " out of range";
+      return false;
+    }
+    if (l.tree == nullptr || l.tree->nodes.empty()) continue;
+    const thompson_nfa::frag f = b.build(*l.tree, l.tree->root, l.caseless);
+    b.edge(start, f.in);
+    accepting.push_back({f.out, l.group});
+  }
+  if (b.bad()) {
+    why = "^ or $ in an expression";
+    return false;
+  }
+  if (b.over()) {
+    why = "more than " + std::to_string(kNfaMaxStates) + " NFA states";
+    return false;
+  }
+  const size_t n = b.size();
+  std::vector<uint32_t> accept(n, 0);
+  for (const auto& [q, g] : accepting) accept[q] |= 1u << g;
+
+  // Byte classes: bytes that every byte edge treats alike and that are both word bytes or both
+  // not (the walk resolves \b with the class of the next byte).
+  {
+    std::vector<byte_set> distinct;
+    std::map<byte_set, bool> seen;
+    for (size_t q = 0; q < n; ++q)
+      if (b.to[q] != thompson_nfa::kNone && !seen[b.sets[q]]) {
+        seen[b.sets[q]] = true;
+        distinct.push_back(b.sets[q]);
+      }
+    byte_set word{};
+    for (uint32_t c = 0; c < 256; ++c)
+      if (stream_dfa_is_word(static_cast<uint8_t>(c))) byte_set_put(word, c);
+    distinct.push_back(word);
+    std::map<std::vector<bool>, uint16_t> sig;
+    for (uint32_t c = 0; c < 256; ++c) {
+      std::vector<bool> v(distinct.size());
+      for (size_t k = 0; k < distinct.size(); ++k) v[k] = byte_set_has(distinct[k], c);
+      auto [it, fresh] = sig.emplace(std::move(v), static_cast<uint16_t>(sig.size()));
+      out.byte_class[c] = static_cast<uint8_t>(it->second);
+    }
+    out.classes = static_cast<uint16_t>(sig.size());
+  }
+  std::vector<uint8_t> rep(out.classes);
+  for (int c = 255; c >= 0; --c) rep[out.byte_class[c]] = static_cast<uint8_t>(c);
+
+  // A DFA state: the NFA states reached by plain empty edges after the last byte (the start state
+  // always among them: a match may begin anywhere), and whether that byte was a word byte.
+  builder cl(b, accept);
+  std::unordered_map<std::vector<uint32_t>, uint32_t, key_hash> ids;
+  std::vector<std::vector<uint32_t>> todo;
+  std::vector<uint32_t> set0, set1, key;
+  uint32_t groups = 0;
+  auto intern = [&](std::vector<uint32_t>&& k) -> int64_t {
+    auto it = ids.find(k);
+    if (it != ids.end()) return it->second;
+    if (todo.size() >= max_states) return -1;
+    const uint32_t id = static_cast<uint32_t>(todo.size());
+    ids.emplace(k, id);
+    todo.push_back(std::move(k));
+    return id;
+  };
+  cl.close({start}, -1, 0, key, groups);
+  key.push_back(0);  // before the data: a non-word byte
+  intern(std::move(key));
+  std::vector<uint32_t> next, ends_word, ends_other;
+  for (size_t d = 0; d < todo.size(); ++d) {
+    const std::vector<uint32_t> t(todo[d].begin(), todo[d].end() - 1);
+    const int prev = static_cast<int>(todo[d].back());
+    uint32_t g0 = 0, g1 = 0;
+    cl.close(t, prev, 0, set0, g0);
+    cl.close(t, prev, 1, set1, g1);
+    ends_other.push_back(g0);
+    ends_word.push_back(g1);
+    next.resize((d + 1) * out.classes, 0);
+    for (uint32_t c = 0; c < out.classes; ++c) {
+      const bool word = stream_dfa_is_word(rep[c]);
+      std::vector<uint32_t> seed{start};
+      for (uint32_t q : word ? set1 : set0)
+        if (b.to[q] != thompson_nfa::kNone && byte_set_has(b.sets[q], rep[c])) seed.push_back(b.to[q]);
+      cl.close(seed, -1, 0, key, groups);
+      key.push_back(word ? 1 : 0);
+      const int64_t id = intern(std::move(key));
+      if (id < 0) {
+        why = "more than " + std::to_string(max_states) + " states";
+        out = stream_dfa{};
+        return false;
+      }
+      next[d * out.classes + c] = static_cast<uint32_t>(id);
+    }
+  }
+  // Hyperscan refuses expressions that match the empty string; so does this (the start state
+  // would report before any byte).
+  if (ends_word[0] | ends_other[0]) {
+    why = "an expression matches the empty string";
+    out = stream_dfa{};
+    return false;
+  }
+  // Renumber: states without reports first.
+  const uint32_t count = static_cast<uint32_t>(todo.size());
+  std::vector<uint32_t> order, pos(count);
+  for (int pass = 0; pass < 2; ++pass)
+    for (uint32_t s = 0; s < count; ++s)
+      if (((ends_word[s] | ends_other[s]) != 0) == (pass == 1)) order.push_back(s);
+  for (uint32_t i = 0; i < count; ++i) pos[order[i]] = i;
+  out.states = static_cast<uint16_t>(count);
+  out.start = static_cast<uint16_t>(pos[0]);
+  out.first_reporting = static_cast<uint16_t>(count);
+  out.next.resize(next.size());
+  out.ends_word.resize(count);
+  out.ends_other.resize(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint32_t s = order[i];
+    if ((ends_word[s] | ends_other[s]) != 0 && out.first_reporting == count) out.first_reporting = static_cast<uint16_t>(i);
+    out.ends_word[i] = ends_word[s];
+    out.ends_other[i] = ends_other[s];
+    for (uint32_t c = 0; c < out.classes; ++c)
+      out.next[i * out.classes + c] = static_cast<uint16_t>(pos[next[s * out.classes + c]]);
+  }
+  return true;
+}
+
+bool stream_dfa_build_parts(std::span<const stream_dfa_language> languages, std::vector<stream_dfa>& out,
+                            std::vector<uint32_t>& missing, std::string& why) {
+  out.clear();
+  missing.clear();
+  std::vector<stream_dfa_language> cur, with;
+  stream_dfa part, solo;
+  std::string ignored;
+  auto flush = [&]() -> bool {
+    if (cur.empty()) return true;
+    if (out.size() == kStreamDfaMaxParts) {
+      why = "more than " + std::to_string(kStreamDfaMaxParts) + " automata";
+      out.clear();
+      return false;
+    }
+    out.push_back(std::move(part));
+    part = stream_dfa{};
+    cur.clear();
+    return true;
+  };
+  for (size_t k = 0; k < languages.size();) {
+    // The group's members: consecutive languages with the same group.
+    size_t e = k + 1;
+    while (e < languages.size() && languages[e].group == languages[k].group) ++e;
+    const std::span<const stream_dfa_language> group = languages.subspan(k, e - k);
+    // Alone first: a group that fits no automaton is left to Hyperscan.
+    if (!stream_dfa_build(group, solo, ignored, kStreamDfaMaxStates)) {
+      missing.push_back(languages[k].group);
+      k = e;
+      continue;
+    }
+    // The part grows while the union stays under kStreamDfaPartStates.
+    with = cur;
+    with.insert(with.end(), group.begin(), group.end());
+    stream_dfa joined;
+    if (!cur.empty() && solo.states <= kStreamDfaPartStates &&
+        stream_dfa_build(with, joined, ignored, kStreamDfaPartStates)) {
+      cur = std::move(with);
+      part = std::move(joined);
+    } else {
+      if (!flush()) return false;
+      cur.assign(group.begin(), group.end());
+      part = std::move(solo);
+      solo = stream_dfa{};
+    }
+    k = e;
+  }
+  return flush();
+}
+
+const char* stream_dfa_check(const stream_dfa& d, uint32_t groups) {
+  if (d.states == 0)
+    return d.classes == 0 && d.next.empty() && d.ends_word.empty() && d.ends_other.empty() ? nullptr
+                                                                                            : "empty automaton with tables";
+  if (d.states > kStreamDfaMaxStates) return "too many states";
+  if (d.classes == 0 || d.classes > 256) return "bad class count";
+  if (d.start >= d.states) return "start state out of range";
+  if (d.first_reporting > d.states) return "bad first reporting state";
+  if (d.ends_word.size() != d.states || d.ends_other.size() != d.states) return "bad report tables";
+  if (d.next.size() != static_cast<size_t>(d.states) * d.classes) return "bad transition table size";
+  const uint32_t valid = groups >= 32 ? ~0u : (1u << groups) - 1;
+  for (uint32_t s = 0; s < d.states; ++s) {
+    const uint32_t any = d.ends_word[s] | d.ends_other[s];
+    if (any & ~valid) return "report of a group out of range";
+    if ((any != 0) != (s >= d.first_reporting)) return "reporting states out of order";
+  }
+  if (d.ends_word[d.start] | d.ends_other[d.start]) return "the start state reports";
+  for (int c = 0; c < 256; ++c) {
+    if (d.byte_class[c] >= d.classes) return "byte class out of range";
+  }
+  // The walk takes a class's word-ness from the byte; a class mixing both would misjudge \b.
+  std::vector<int> word(d.classes, -1);
+  for (int c = 0; c < 256; ++c) {
+    const int w = stream_dfa_is_word(static_cast<uint8_t>(c)) ? 1 : 0;
+    int& seen = word[d.byte_class[c]];
+    if (seen >= 0 && seen != w) return "a class mixes word and non-word bytes";
+    seen = w;
+  }
+  for (uint16_t s : d.next)
+    if (s >= d.states) return "transition out of range";
+  return nullptr;
+}
+
+}  // namespace phigate::scan

@@ -1,0 +1,132 @@
+#pragma once
+// The forward stream scan as table walks: which stream groups (scan/stream_groups.hh) have a
+// match ending where, the question the Hyperscan stream database answers for the scanner
+// (scan/channel.hh). Not wired into the scanner yet: docs/engine.md, "Stream automata".
+//
+// Why: on text dense with numbers Hyperscan keeps many of its bounded-repeat engines active at
+// once and scanned us-phi-core's dense JSON at ~15 ns per byte, two thirds of the engine's time
+// there (docs/benchmarks.md). A deterministic automaton pays the same per byte whatever the text
+// holds: one table load per part.
+//
+// The language of a group is .*R for each member R (unanchored, as Hyperscan scans), determinized
+// with the word boundary assertions resolved on the way: a state remembers whether the last byte
+// was a word byte, and \b or \B edges are taken when the next byte is known. So a match whose
+// last step is an assertion (a trailing \b) is only known when the next byte arrives, or at the
+// end of data, where the next byte counts as a non-word byte, as Hyperscan reports it then. Each
+// state carries two report masks: the groups with a match ending here if the next byte is a word
+// byte, and if it is not (or the data ends). Groups in both are reported on arrival; the others
+// when the next byte (or the end) decides, with the same end offset. That is the set of
+// (group, end) reports Hyperscan makes, which tests/dataplane/scan/stream_dfa_test.cc checks.
+//
+// The union of all groups does not fit one table, so groups are packed in order into parts of at
+// most kStreamDfaPartStates states (a group alone may take kStreamDfaMaxStates) and the walk steps
+// every part on each byte. A group whose automaton would be larger (us-phi-core's URL: its path
+// repeat can restart a URL inside itself) has none: stream_dfa_build_parts reports which.
+// ^ and $ are not supported (the build fails; pattern sets use \b).
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dataplane/scan/regex_ast.hh"
+
+namespace phigate::scan {
+
+inline constexpr uint32_t kStreamDfaMaxStates = 16384;
+inline constexpr uint32_t kStreamDfaPartStates = 4096;
+inline constexpr uint32_t kStreamDfaMaxParts = 8;
+inline constexpr uint32_t kStreamDfaMaxGroups = 32;  // report masks are 32 bits
+
+struct stream_dfa {
+  uint16_t states = 0;   // 0: no automaton
+  uint16_t classes = 0;  // byte classes; word and non-word bytes never share one
+  uint16_t start = 0;    // at the start of data (the byte before counts as non-word)
+  // States are numbered so that those with any report come last: the walk tests one compare.
+  uint16_t first_reporting = 0;
+  uint8_t byte_class[256] = {};
+  std::vector<uint16_t> next;        // states x classes
+  std::vector<uint32_t> ends_word;   // per state: groups whose match ends here, if a word byte follows
+  std::vector<uint32_t> ends_other;  // ... if a non-word byte follows or the data ends
+};
+
+struct stream_dfa_language {
+  const regex_tree* tree = nullptr;  // a member's forward expression, as parsed
+  bool caseless = false;
+  uint32_t group = 0;  // < kStreamDfaMaxGroups
+};
+
+// Setup time. One automaton for the union of `languages`; false with `why` when it would exceed
+// max_states (at most kStreamDfaMaxStates), a tree has ^ or $, a language matches the empty
+// string, or a group is out of range. `out` stays empty then.
+bool stream_dfa_build(std::span<const stream_dfa_language> languages, stream_dfa& out, std::string& why,
+                      uint32_t max_states = kStreamDfaMaxStates);
+
+// Setup time. Parts covering the languages, which come ordered by group; a group's members share
+// a part. Groups that fit no automaton are left out and listed in `missing` (their reports must
+// come from elsewhere). False with `why` when more than kStreamDfaMaxParts parts would be needed.
+bool stream_dfa_build_parts(std::span<const stream_dfa_language> languages, std::vector<stream_dfa>& out,
+                            std::vector<uint32_t>& missing, std::string& why);
+
+// Load time: a deserialized automaton refers only to its own states, classes and `groups`.
+// nullptr or why not.
+const char* stream_dfa_check(const stream_dfa& d, uint32_t groups);
+
+inline bool stream_dfa_is_word(uint8_t c) {
+  return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_';
+}
+
+// Hot path. Walks bytes p[0..n) (stream offsets at .. at+n) through `parts` (P of them), states[k]
+// being part k's state before p[0] (its start for a new stream). report(group, end) is called for
+// each match end in increasing end order. No allocation, no call but `report`.
+template <uint32_t P, class F>
+inline void stream_dfa_walk(const stream_dfa* parts, uint16_t* states, const uint8_t* p, size_t n, uint64_t at,
+                            F&& report) {
+  uint32_t s[P];
+  for (uint32_t k = 0; k < P; ++k) s[k] = states[k];
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t c = p[i];
+    // Reports at offset at+i that waited for this byte.
+    for (uint32_t k = 0; k < P; ++k) {
+      if (s[k] < parts[k].first_reporting) continue;
+      const uint32_t w = parts[k].ends_word[s[k]], o = parts[k].ends_other[s[k]];
+      for (uint32_t m = (stream_dfa_is_word(c) ? w : o) & ~(w & o); m; m &= m - 1)
+        report(static_cast<uint32_t>(__builtin_ctz(m)), at + i);
+    }
+    for (uint32_t k = 0; k < P; ++k) {
+      const stream_dfa& d = parts[k];
+      s[k] = d.next[s[k] * d.classes + d.byte_class[c]];
+      if (s[k] < d.first_reporting) continue;
+      for (uint32_t m = d.ends_word[s[k]] & d.ends_other[s[k]]; m; m &= m - 1)
+        report(static_cast<uint32_t>(__builtin_ctz(m)), at + i + 1);
+    }
+  }
+  for (uint32_t k = 0; k < P; ++k) states[k] = static_cast<uint16_t>(s[k]);
+}
+
+template <class F>
+inline void stream_dfa_scan(std::span<const stream_dfa> parts, uint16_t* states, const uint8_t* p, size_t n,
+                            uint64_t at, F&& report) {
+  switch (parts.size()) {
+    case 0: return;
+    case 1: return stream_dfa_walk<1>(parts.data(), states, p, n, at, report);
+    case 2: return stream_dfa_walk<2>(parts.data(), states, p, n, at, report);
+    case 3: return stream_dfa_walk<3>(parts.data(), states, p, n, at, report);
+    case 4: return stream_dfa_walk<4>(parts.data(), states, p, n, at, report);
+    case 5: return stream_dfa_walk<5>(parts.data(), states, p, n, at, report);
+    case 6: return stream_dfa_walk<6>(parts.data(), states, p, n, at, report);
+    case 7: return stream_dfa_walk<7>(parts.data(), states, p, n, at, report);
+    default: return stream_dfa_walk<kStreamDfaMaxParts>(parts.data(), states, p, n, at, report);
+  }
+}
+
+// End of data at offset `at`: the reports still waiting for a next byte. The states stay as they
+// are, so this also probes "what if the data ended here" without disturbing the stream.
+template <class F>
+inline void stream_dfa_finish(std::span<const stream_dfa> parts, const uint16_t* states, uint64_t at, F&& report) {
+  for (size_t k = 0; k < parts.size(); ++k) {
+    const uint32_t w = parts[k].ends_word[states[k]], o = parts[k].ends_other[states[k]];
+    for (uint32_t m = o & ~(w & o); m; m &= m - 1) report(static_cast<uint32_t>(__builtin_ctz(m)), at);
+  }
+}
+
+}  // namespace phigate::scan
