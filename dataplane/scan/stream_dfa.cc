@@ -17,52 +17,91 @@ struct key_hash {
   }
 };
 
-// Subset construction over one NFA whose state 0 begins every language, anywhere (.*).
-class builder {
+// Empty-edge closures for the subset construction. Closure distributes over union, so each NFA
+// state's own closure is computed once per mode (plain edges only, or with \b and \B resolved for
+// one of the four word classes of the bytes on either side) and a set's closure is the union.
+class closures {
  public:
-  builder(const thompson_nfa& nfa, std::vector<uint32_t> accept) : b_(nfa), accept_(std::move(accept)) {
+  closures(const thompson_nfa& nfa, std::vector<uint32_t> accept) : b_(nfa), accept_(std::move(accept)) {
     stamp_.assign(b_.size(), 0);
+    own_stamp_.assign(b_.size(), 0);
+    for (auto& m : own_) m.resize(b_.size());
+    for (auto& m : done_) m.assign(b_.size(), 0);
   }
 
-  // The states reached from `seed` by empty edges, and by \b and \B edges when prev/next (the
-  // word class of the bytes on either side) are given (prev < 0: not yet known, only plain
-  // edges). Sorted; `groups` gets the report masks of the accepting states among them.
+  // prev < 0: plain edges only. Sorted into `out`; `groups` gets the report masks reached.
   void close(const std::vector<uint32_t>& seed, int prev, int next, std::vector<uint32_t>& out, uint32_t& groups) {
-    ++epoch_;
+    const int mode = prev < 0 ? 0 : 1 + prev * 2 + next;
     out.clear();
     groups = 0;
-    stack_.clear();
-    for (uint32_t q : seed)
-      if (stamp_[q] != epoch_) {
+    ++epoch_;
+    for (uint32_t q0 : seed) {
+      for (uint32_t q : own(q0, mode, prev, next)) {
+        if (stamp_[q] == epoch_) continue;
         stamp_[q] = epoch_;
-        stack_.push_back(q);
-      }
-    while (!stack_.empty()) {
-      const uint32_t q = stack_.back();
-      stack_.pop_back();
-      out.push_back(q);
-      groups |= accept_[q];
-      for (uint32_t r : b_.eps[q]) visit(r);
-      if (prev < 0) continue;
-      for (const auto& [r, kind] : b_.cond[q]) {
-        const bool boundary = prev != next;
-        if (boundary == (kind == nfa_assertion::word_boundary)) visit(r);
+        out.push_back(q);
+        groups |= accept_[q];
       }
     }
     std::sort(out.begin(), out.end());
   }
 
  private:
+  const std::vector<uint32_t>& own(uint32_t q0, int mode, int prev, int next) {
+    std::vector<uint32_t>& res = own_[mode][q0];
+    if (done_[mode][q0]) return res;
+    done_[mode][q0] = 1;
+    ++own_epoch_;
+    stack_.assign(1, q0);
+    own_stamp_[q0] = own_epoch_;
+    while (!stack_.empty()) {
+      const uint32_t q = stack_.back();
+      stack_.pop_back();
+      res.push_back(q);
+      for (uint32_t r : b_.eps[q]) visit(r);
+      if (mode == 0) continue;
+      for (const auto& [r, kind] : b_.cond[q])
+        if ((prev != next) == (kind == nfa_assertion::word_boundary)) visit(r);
+    }
+    return res;
+  }
   void visit(uint32_t r) {
-    if (stamp_[r] == epoch_) return;
-    stamp_[r] = epoch_;
+    if (own_stamp_[r] == own_epoch_) return;
+    own_stamp_[r] = own_epoch_;
     stack_.push_back(r);
   }
   const thompson_nfa& b_;
   std::vector<uint32_t> accept_;
-  std::vector<uint32_t> stamp_, stack_;
-  uint32_t epoch_ = 0;
+  std::vector<uint32_t> stamp_, own_stamp_, stack_;  // stamp_: close()'s union; own_stamp_: own()'s search
+  std::vector<std::vector<uint32_t>> own_[5];
+  std::vector<uint8_t> done_[5];
+  uint32_t epoch_ = 0, own_epoch_ = 0;
 };
+
+// Stores an automaton of `count` states with its start at `start`, renumbered so that the
+// states without reports come first (the walk then tests one compare per byte and part).
+void finish(stream_dfa& out, uint32_t count, uint32_t start, const std::vector<uint32_t>& next,
+            const std::vector<uint32_t>& ends_word, const std::vector<uint32_t>& ends_other) {
+  std::vector<uint32_t> order, pos(count);
+  for (int pass = 0; pass < 2; ++pass)
+    for (uint32_t s = 0; s < count; ++s)
+      if (((ends_word[s] | ends_other[s]) != 0) == (pass == 1)) order.push_back(s);
+  for (uint32_t i = 0; i < count; ++i) pos[order[i]] = i;
+  out.states = static_cast<uint16_t>(count);
+  out.start = static_cast<uint16_t>(pos[start]);
+  out.first_reporting = static_cast<uint16_t>(count);
+  out.next.resize(next.size());
+  out.ends_word.resize(count);
+  out.ends_other.resize(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint32_t s = order[i];
+    if ((ends_word[s] | ends_other[s]) != 0 && out.first_reporting == count) out.first_reporting = static_cast<uint16_t>(i);
+    out.ends_word[i] = ends_word[s];
+    out.ends_other[i] = ends_other[s];
+    for (uint32_t c = 0; c < out.classes; ++c)
+      out.next[i * out.classes + c] = static_cast<uint16_t>(pos[next[s * out.classes + c]]);
+  }
+}
 
 }  // namespace
 
@@ -123,7 +162,7 @@ bool stream_dfa_build(std::span<const stream_dfa_language> languages, stream_dfa
 
   // A DFA state: the NFA states reached by plain empty edges after the last byte (the start state
   // always among them: a match may begin anywhere), and whether that byte was a word byte.
-  builder cl(b, accept);
+  closures cl(b, accept);
   std::unordered_map<std::vector<uint32_t>, uint32_t, key_hash> ids;
   std::vector<std::vector<uint32_t>> todo;
   std::vector<uint32_t> set0, set1, key;
@@ -173,27 +212,55 @@ bool stream_dfa_build(std::span<const stream_dfa_language> languages, stream_dfa
     out = stream_dfa{};
     return false;
   }
-  // Renumber: states without reports first.
-  const uint32_t count = static_cast<uint32_t>(todo.size());
-  std::vector<uint32_t> order, pos(count);
-  for (int pass = 0; pass < 2; ++pass)
-    for (uint32_t s = 0; s < count; ++s)
-      if (((ends_word[s] | ends_other[s]) != 0) == (pass == 1)) order.push_back(s);
-  for (uint32_t i = 0; i < count; ++i) pos[order[i]] = i;
-  out.states = static_cast<uint16_t>(count);
-  out.start = static_cast<uint16_t>(pos[0]);
-  out.first_reporting = static_cast<uint16_t>(count);
-  out.next.resize(next.size());
-  out.ends_word.resize(count);
-  out.ends_other.resize(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    const uint32_t s = order[i];
-    if ((ends_word[s] | ends_other[s]) != 0 && out.first_reporting == count) out.first_reporting = static_cast<uint16_t>(i);
-    out.ends_word[i] = ends_word[s];
-    out.ends_other[i] = ends_other[s];
-    for (uint32_t c = 0; c < out.classes; ++c)
-      out.next[i * out.classes + c] = static_cast<uint16_t>(pos[next[s * out.classes + c]]);
+  finish(out, static_cast<uint32_t>(todo.size()), 0, next, ends_word, ends_other);
+  return true;
+}
+
+bool stream_dfa_union(const stream_dfa& a, const stream_dfa& b, stream_dfa& out, uint32_t max_states) {
+  out = stream_dfa{};
+  max_states = std::min(max_states, kStreamDfaMaxStates);
+  // Joint classes: bytes in the same class of both (word-ness then agrees too).
+  std::unordered_map<uint32_t, uint16_t> joint;
+  std::vector<uint8_t> ca, cb;  // per joint class: its class in a and in b
+  for (uint32_t c = 0; c < 256; ++c) {
+    const uint32_t key = uint32_t{a.byte_class[c]} << 8 | b.byte_class[c];
+    auto [it, fresh] = joint.emplace(key, static_cast<uint16_t>(joint.size()));
+    if (fresh) {
+      ca.push_back(a.byte_class[c]);
+      cb.push_back(b.byte_class[c]);
+    }
+    out.byte_class[c] = static_cast<uint8_t>(it->second);
   }
+  out.classes = static_cast<uint16_t>(joint.size());
+  // Both automata saw the same bytes, so a pair's word-before bits agree: the pair is the state.
+  std::unordered_map<uint32_t, uint32_t> ids;
+  std::vector<uint32_t> pairs, next, ends_word, ends_other;
+  auto intern = [&](uint32_t sa, uint32_t sb) -> int64_t {
+    const uint32_t key = sa << 16 | sb;
+    auto it = ids.find(key);
+    if (it != ids.end()) return it->second;
+    if (pairs.size() >= max_states) return -1;
+    const uint32_t id = static_cast<uint32_t>(pairs.size());
+    ids.emplace(key, id);
+    pairs.push_back(key);
+    ends_word.push_back(a.ends_word[sa] | b.ends_word[sb]);
+    ends_other.push_back(a.ends_other[sa] | b.ends_other[sb]);
+    return id;
+  };
+  intern(a.start, b.start);
+  for (size_t d = 0; d < pairs.size(); ++d) {
+    const uint32_t sa = pairs[d] >> 16, sb = pairs[d] & 0xffff;
+    next.resize((d + 1) * out.classes, 0);
+    for (uint32_t c = 0; c < out.classes; ++c) {
+      const int64_t id = intern(a.next[sa * a.classes + ca[c]], b.next[sb * b.classes + cb[c]]);
+      if (id < 0) {
+        out = stream_dfa{};
+        return false;
+      }
+      next[d * out.classes + c] = static_cast<uint32_t>(id);
+    }
+  }
+  finish(out, static_cast<uint32_t>(pairs.size()), 0, next, ends_word, ends_other);
   return true;
 }
 
@@ -201,7 +268,7 @@ bool stream_dfa_build_parts(std::span<const stream_dfa_language> languages, std:
                             std::vector<uint32_t>& missing, std::string& why) {
   out.clear();
   missing.clear();
-  std::vector<stream_dfa_language> cur, with;
+  std::vector<stream_dfa_language> cur;
   stream_dfa part, solo;
   std::string ignored;
   auto flush = [&]() -> bool {
@@ -227,13 +294,12 @@ bool stream_dfa_build_parts(std::span<const stream_dfa_language> languages, std:
       k = e;
       continue;
     }
-    // The part grows while the union stays under kStreamDfaPartStates.
-    with = cur;
-    with.insert(with.end(), group.begin(), group.end());
+    // The part grows by product construction while it stays under kStreamDfaPartStates (a
+    // subset construction of the joined NFA gives the same automaton at many times the cost).
     stream_dfa joined;
-    if (!cur.empty() && solo.states <= kStreamDfaPartStates &&
-        stream_dfa_build(with, joined, ignored, kStreamDfaPartStates)) {
-      cur = std::move(with);
+    if (!cur.empty() && part.states <= kStreamDfaPartStates && solo.states <= kStreamDfaPartStates &&
+        stream_dfa_union(part, solo, joined, kStreamDfaPartStates)) {
+      cur.insert(cur.end(), group.begin(), group.end());
       part = std::move(joined);
     } else {
       if (!flush()) return false;

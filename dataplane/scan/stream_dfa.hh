@@ -32,7 +32,7 @@
 
 namespace phigate::scan {
 
-inline constexpr uint32_t kStreamDfaMaxStates = 16384;
+inline constexpr uint32_t kStreamDfaMaxStates = 8192;
 inline constexpr uint32_t kStreamDfaPartStates = 4096;
 inline constexpr uint32_t kStreamDfaMaxParts = 8;
 inline constexpr uint32_t kStreamDfaMaxGroups = 32;  // report masks are 32 bits
@@ -59,6 +59,11 @@ struct stream_dfa_language {
 // max_states (at most kStreamDfaMaxStates), a tree has ^ or $, a language matches the empty
 // string, or a group is out of range. `out` stays empty then.
 bool stream_dfa_build(std::span<const stream_dfa_language> languages, stream_dfa& out, std::string& why,
+                      uint32_t max_states = kStreamDfaMaxStates);
+
+// Setup time. The automaton of the union of a's and b's languages, by product construction.
+// False when it would exceed max_states (`out` empty then).
+bool stream_dfa_union(const stream_dfa& a, const stream_dfa& b, stream_dfa& out,
                       uint32_t max_states = kStreamDfaMaxStates);
 
 // Setup time. Parts covering the languages, which come ordered by group; a group's members share
