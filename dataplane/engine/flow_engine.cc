@@ -70,7 +70,7 @@ void end_begun_channels(call& c) {
 
 void open_channel(call& c, int slot, const scan::pattern_db& db) {
   scan::channel_state& ch = c.f.body->channel[slot];
-  if (!scan::channel_open(ch, db)) {
+  if (!scan::channel_open(ch, db, c.x.cfg->stream_automata)) {
     scan::scan_scratch_counters(*c.x.scan).no_stream_memory++;
     return fail(c.f, engine_error::no_stream_memory);
   }

@@ -55,6 +55,7 @@ struct engine_config {
   bool trigger_gating = true;  // feed Hyperscan only regions around trigger bytes (scan/trigger.hh)
   bool hold_automata = true;   // answer the hold-back question by table walks (scan/hold_dfa.hh)
   bool start_automata = true;  // find match starts by table walks where an entry has one (scan/start_dfa.hh)
+  bool stream_automata = true; // scan by table walks where the database has them (scan/stream_dfa.hh)
 };
 // Checks the configuration (window size against the pattern set). Returns nullptr or a reason.
 const char* engine_config_check(const engine_config& cfg);

@@ -550,6 +550,7 @@ std::string stats_json(const std::vector<worker_ctx*>& ws, const io_ctx* io, con
   {
     uint64_t blocks = 0, in_use = 0, high = 0, failed = 0, no_mem = 0, fallback = 0, map_overflow = 0, late = 0;
     uint64_t bad_report = 0, hs_errors = 0, repeat_skipped = 0, repeat_replays = 0, repeat_overflow = 0;
+    uint64_t rest_overflow = 0;
     for (const worker_ctx* wk : ws) {
       const scan::stream_pool_stats p = session::session_stream_stats(*wk->session);
       const scan::scan_counters& c = session::session_scan_stats(*wk->session);
@@ -565,6 +566,7 @@ std::string stats_json(const std::vector<worker_ctx*>& ws, const io_ctx* io, con
       repeat_skipped += c.repeat_skipped;
       repeat_replays += c.repeat_replays;
       repeat_overflow += c.repeat_overflow;
+      rest_overflow += c.rest_overflow;
       late += c.late_mask_bytes;
     }
     j += "},\"streams\":{\"block_bytes\":" + std::to_string(pats.stream_block_bytes()) + ",\"blocks\":" +
@@ -573,7 +575,8 @@ std::string stats_json(const std::vector<worker_ctx*>& ws, const io_ctx* io, con
          ",\"profile_db_fallback\":" + std::to_string(fallback) + ",\"map_overflow\":" + std::to_string(map_overflow) +
          ",\"bad_report\":" + std::to_string(bad_report) + ",\"hs_errors\":" + std::to_string(hs_errors) +
          ",\"late_mask_bytes\":" + std::to_string(late) + ",\"repeat_skipped\":" + std::to_string(repeat_skipped) +
-         ",\"repeat_replays\":" + std::to_string(repeat_replays) + ",\"repeat_overflow\":" + std::to_string(repeat_overflow);
+         ",\"repeat_replays\":" + std::to_string(repeat_replays) + ",\"repeat_overflow\":" + std::to_string(repeat_overflow) +
+         ",\"rest_overflow\":" + std::to_string(rest_overflow);
   }
   // Body state (per-worker engine pools).
   {

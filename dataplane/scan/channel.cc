@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <new>
 
 #include "dataplane/core/byte_scan.hh"
@@ -71,6 +72,13 @@ struct scan_scratch {
   uint64_t last_report[kDedupGroups];  // per group: logical offset + 1 of its last report (0: none)
   repeat_zone zones[kMaxRepeatSkips];
   replay replays[kMaxReplays];
+  // Reports of the missing groups' Hyperscan stream during one scan call, merged in end order
+  // with the stream automata's (report() wants ends in order). Offsets relative to the call's
+  // start; at most one per group and end, so two groups fit any call.
+  struct rest_report { uint32_t rel, group; };
+  uint64_t rest_base = 0;
+  uint32_t rest_len = 0, rest_head = 0;
+  rest_report rest[2 * (kStageCapacity * 2 + 1)];
   stage st[2];
 };
 
@@ -459,6 +467,61 @@ int on_match(unsigned int group, unsigned long long, unsigned long long to, unsi
   return 0;
 }
 
+int on_rest(unsigned int group, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
+  auto& st = *static_cast<stage*>(ctx);
+  scan_scratch& sc = *st.owner;
+  if (sc.rest_len == std::size(sc.rest) || to < sc.rest_base) {
+    // A lost report could be a lost finding: fail the body closed.
+    sc.counters.rest_overflow++;
+    st.ch->scan_failed = true;
+    return 0;
+  }
+  sc.rest[sc.rest_len++] = {static_cast<uint32_t>(to - sc.rest_base), group};
+  return 0;
+}
+
+// The missing groups' queued reports ending at or before `to` (all: UINT64_MAX).
+inline void drain_rest(stage& st, uint64_t to) {
+  scan_scratch& sc = *st.owner;
+  while (sc.rest_head < sc.rest_len && sc.rest_base + sc.rest[sc.rest_head].rel <= to) {
+    const scan_scratch::rest_report r = sc.rest[sc.rest_head++];
+    on_match(r.group, 0, sc.rest_base + r.rel, 0, &st);
+  }
+}
+
+// One stream scan call: bytes p[0..n) at Hyperscan offset ch.hs_fed. Through Hyperscan alone, or
+// through the stream automata with the missing groups' Hyperscan stream (its reports queued
+// first, then merged in end order into the automata's).
+void stream_scan(stage& st, const uint8_t* p, uint32_t n) {
+  scan_scratch& sc = *st.owner;
+  channel_state& ch = *st.ch;
+  if (!ch.automata) {
+    check_hs(hs_scan_stream(ch.stream, reinterpret_cast<const char*>(p), n, 0, sc.hs_stream, on_match, &st), sc, ch);
+    return;
+  }
+  sc.rest_base = ch.hs_fed;
+  sc.rest_len = sc.rest_head = 0;
+  if (ch.stream != nullptr)
+    check_hs(hs_scan_stream(ch.stream, reinterpret_cast<const char*>(p), n, 0, sc.hs_stream, on_rest, &st), sc, ch);
+  stream_dfa_scan(st.sink.db->stream_automata(), ch.dfa, p, n, ch.hs_fed, [&](uint32_t group, uint64_t to) {
+    drain_rest(st, to);
+    on_match(group, 0, to, 0, &st);
+  });
+  drain_rest(st, UINT64_MAX);
+}
+
+// End of data at Hyperscan offset ch.hs_fed: the reports that waited for a next byte. `stream`
+// is closed (freed) by this; for a probe it is a copy of the channel's.
+void stream_finish(stage& st, hs_stream_t* stream) {
+  scan_scratch& sc = *st.owner;
+  channel_state& ch = *st.ch;
+  if (stream != nullptr) check_hs(hs_close_stream(stream, sc.hs_stream, on_match, &st), sc, ch);
+  else if (!ch.automata) check_hs(HS_INVALID, sc, ch);  // no stream to ask for its last reports
+  if (ch.automata)
+    stream_dfa_finish(st.sink.db->stream_automata(), ch.dfa, ch.hs_fed,
+                      [&](uint32_t group, uint64_t to) { on_match(group, 0, to, 0, &st); });
+}
+
 // Gathers logical bytes [a, b) (staged) for the Hyperscan stream; a gap since the last gathered
 // byte becomes one separator, so no match can join text across it.
 void gather(stage& st, uint64_t a, uint64_t b) {
@@ -486,9 +549,7 @@ void flush_gathered(stage& st) {
   ch.prev_delta = ch.call_delta;
   ch.call_hs_start = ch.hs_fed;
   sc.region_cursor = 0;
-  check_hs(hs_scan_stream(ch.stream, reinterpret_cast<const char*>(sc.gate_buf), sc.gate_len, 0, sc.hs_stream,
-                          on_match, &st),
-           sc, ch);
+  stream_scan(st, sc.gate_buf, sc.gate_len);
   ch.hs_fed += sc.gate_len;
   ch.call_delta = sc.regions[sc.n_regions - 1].delta;
   sc.gate_len = 0;
@@ -506,9 +567,7 @@ void feed_direct(stage& st, uint64_t a, uint64_t b) {
   ch.call_hs_start = ch.hs_fed;
   sc.n_regions = 0;
   sc.counters.logical_bytes += b - a;
-  check_hs(hs_scan_stream(ch.stream, reinterpret_cast<const char*>(st.buf + (a - st.base)), static_cast<unsigned>(b - a),
-                          0, sc.hs_stream, on_match, &st),
-           sc, ch);
+  stream_scan(st, st.buf + (a - st.base), static_cast<uint32_t>(b - a));
   ch.hs_fed += b - a;
   ch.fed_upto = b;
 }
@@ -904,7 +963,7 @@ void channel_release(channel_state& ch) {
   ch.open = false;
 }
 
-bool channel_open(channel_state& ch, const pattern_db& db) {
+bool channel_open(channel_state& ch, const pattern_db& db, bool stream_automata) {
   channel_release(ch);  // a message abandoned without close (its connection was reset)
   // Reset everything; the window and map are rewritten before use.
   ch.logical_end = ch.final_logical = 0;
@@ -914,7 +973,14 @@ bool channel_open(channel_state& ch, const pattern_db& db) {
   ch.held_count = 0;
   ch.hs_fed = ch.fed_upto = ch.gate_until = ch.call_hs_start = 0;
   ch.call_delta = ch.prev_delta = 0;
-  if (hs_open_stream(db.stream_db(), 0, &ch.stream) != HS_SUCCESS) {
+  const std::span<const stream_dfa> parts = db.stream_automata();
+  ch.automata = stream_automata && !parts.empty();
+  const hs_database_t* hs = db.stream_db();
+  if (ch.automata) {
+    for (size_t k = 0; k < parts.size(); ++k) ch.dfa[k] = parts[k].start;
+    hs = db.rest_stream_db();  // nullptr: the automata cover every group
+  }
+  if (hs != nullptr && hs_open_stream(hs, 0, &ch.stream) != HS_SUCCESS) {
     ch.stream = nullptr;
     return false;
   }
@@ -997,7 +1063,7 @@ bool channel_close(scan_scratch& s, int slot, channel_state& ch, const scan_sink
   load(st, s, ch, sink);
   ch.prev_delta = ch.call_delta;
   ch.call_hs_start = ch.hs_fed;
-  check_hs(hs_close_stream(ch.stream, s.hs_stream, on_match, &st), s, ch);  // end-of-data matches; frees it
+  stream_finish(st, ch.stream);  // end-of-data matches; frees the stream
   ch.stream = nullptr;
   emit_pending(ch, sink);
   const bool ok = save(st, st.base + st.len);
@@ -1012,13 +1078,14 @@ bool channel_flush(scan_scratch& s, int slot, channel_state& ch, flush_mode mode
   s.counters.flushes++;
   // What would match if the text ended here: probe a copy so the real stream continues. Without
   // memory for the copy the probe is skipped and every held byte is masked (fail closed).
+  // The automata's states are only read by the probe: they need no copy.
   hs_stream_t* probe = nullptr;
-  if (hs_copy_stream(&probe, ch.stream) == HS_SUCCESS) {
+  if (ch.stream == nullptr || hs_copy_stream(&probe, ch.stream) == HS_SUCCESS) {
     const int64_t saved_prev = ch.prev_delta;
     const uint64_t saved_start = ch.call_hs_start;
     ch.prev_delta = ch.call_delta;
     ch.call_hs_start = ch.hs_fed;
-    check_hs(hs_close_stream(probe, s.hs_stream, on_match, &st), s, ch);
+    stream_finish(st, probe);
     ch.prev_delta = saved_prev;
     ch.call_hs_start = saved_start;
   } else {

@@ -122,6 +122,9 @@ struct scan_counters {
   uint64_t repeat_replays = 0;
   // Replays that did not fit the per-call queue: the body fails closed (scan_failed).
   uint64_t repeat_overflow = 0;
+  // Reports of the groups without stream automata (pattern_db::rest_stream_db) that did not fit
+  // the per-call queue merging them with the automata's: the body fails closed (should stay 0).
+  uint64_t rest_overflow = 0;
 };
 
 // Per-body, per-channel state. The Hyperscan stream exists while a message body is open (see
@@ -136,6 +139,9 @@ struct channel_state {
   bool has_pending = false;     // a finding not yet reported (may still be extended)
   bool overflow = false;        // held map did not fit: the caller must treat the body as unmaskable
   bool scan_failed = false;     // a report named no group or a Hyperscan call failed: unmaskable
+  // The stream scan walks the database's stream automata (scan/stream_dfa.hh), `stream` being the
+  // missing groups' Hyperscan stream if any; otherwise `stream` scans every group.
+  bool automata = false;
   uint8_t held_count = 0;
   uint16_t window_len = 0;
   // Trigger gating (see scan/trigger.hh): Hyperscan sees only regions around trigger bytes, so
@@ -148,11 +154,13 @@ struct channel_state {
   int64_t prev_delta = 0;     // the same for the call before it (late \b reports)
   finding pending{};
   uint64_t pending_logical_start = 0, pending_logical_end = 0;
+  uint16_t dfa[kStreamDfaMaxParts];  // each stream automaton's state (when `automata`)
   held_entry held[kHeldMapEntries];
   uint8_t window[kWindowBytes];
 };
-// Two per open body: a regression guard for the per-body memory (docs/benchmarks.md).
-static_assert(sizeof(channel_state) <= 768, "channel_state grew: it is per open body, twice");
+// Two per open body: a regression guard for the per-body memory (docs/benchmarks.md). 784 since
+// the stream automata states (16 bytes) joined it.
+static_assert(sizeof(channel_state) <= 784, "channel_state grew: it is per open body, twice");
 
 // Where masks and findings go, and the message's masking profile. The profile travels with the
 // sink rather than in channel_state (which is sized to whole cache lines per flow): the caller
@@ -195,9 +203,12 @@ void channel_init(channel_state& ch);  // an idle channel without a stream
 // Abandons the message in progress, if any (no end-of-data report) and frees its stream.
 void channel_release(channel_state& ch);
 
-// Starts a message body on `ch` against `db` (window cleared, stream opened). False when no
-// stream memory was available: the body cannot be scanned and must fail closed.
-bool channel_open(channel_state& ch, const pattern_db& db);
+// Starts a message body on `ch` against `db` (window cleared, stream opened). With
+// `stream_automata` (and a database that has them) the stream scan walks the automata and
+// Hyperscan scans only the groups they miss; without, Hyperscan scans all (the reference the
+// tests compare with). False when no stream memory was available: the body cannot be scanned
+// and must fail closed.
+bool channel_open(channel_state& ch, const pattern_db& db, bool stream_automata = true);
 
 // --- appending logical text during one feed (between channel_begin and channel_end) ---
 // `slot` (0 or 1) picks the thread's stage; a flow uses one slot per channel.

@@ -21,8 +21,9 @@ namespace phigate::scan {
 namespace {
 
 constexpr char db_magic[8] = {'P', 'H', 'I', 'G', 'D', 'B', '1', '\0'};
-// 2: trigger table; 3: member sets, origins; 4: stream groups; 5: run classes
-constexpr uint32_t db_format_version = 7;
+// 2: trigger table; 3: member sets, origins; 4: stream groups; 5: run classes; 6: hold automata;
+// 7: start automata; 8: stream automata and the missing groups' stream database
+constexpr uint32_t db_format_version = 8;
 constexpr uint32_t db_format_oldest = 2;   // still read, as a single set
 constexpr size_t db_header_bytes = 8 + 4 + 4 + 8;  // magic, format version, crc32, body length
 constexpr const char* db_where = "(pattern db)";
@@ -166,6 +167,29 @@ bool block_mode(const hs_database_t* d) {
   return block;
 }
 
+// Every stream group reported by exactly one of: one stream automaton, or the missing list
+// (ascending, no repeats). nullptr or why not. A group in two places would be reported twice,
+// a group in none never: both break the scan, so compile drops such automata and load refuses them.
+const char* stream_automata_cover(std::span<const stream_dfa> parts, std::span<const uint16_t> missing,
+                                  uint32_t groups) {
+  if (parts.empty()) return missing.empty() ? nullptr : "missing groups without stream automata";
+  if (parts.size() > kStreamDfaMaxParts || groups > kStreamDfaMaxGroups) return "too many stream automata or groups";
+  uint64_t seen = 0;
+  for (const stream_dfa& d : parts) {
+    uint64_t mine = 0;
+    for (uint32_t s = 0; s < d.states; ++s) mine |= d.ends_word[s] | d.ends_other[s];
+    if (mine & seen) return "a group in two stream automata";
+    seen |= mine;
+  }
+  for (size_t k = 0; k < missing.size(); ++k) {
+    if (missing[k] >= groups || (k > 0 && missing[k] <= missing[k - 1])) return "bad missing group list";
+    if ((seen >> missing[k]) & 1) return "a missing group has a stream automaton";
+    seen |= uint64_t{1} << missing[k];
+  }
+  if (seen != (groups == 64 ? ~0ull : (uint64_t{1} << groups) - 1)) return "a group without stream automaton";
+  return nullptr;
+}
+
 void copy_name(char* dst, size_t cap, std::string_view s) {
   size_t n = std::min(cap - 1, s.size());
   std::memcpy(dst, s.data(), n);
@@ -178,6 +202,7 @@ pattern_db::~pattern_db() {
   hs_free_database(stream_db_);
   hs_free_database(hold_db_);
   for (hs_database_t* d : start_dbs_) hs_free_database(d);
+  hs_free_database(rest_db_);
 }
 
 namespace {
@@ -415,6 +440,7 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const 
       // Start recovery as table walks where an entry's start form allows (scan/start_dfa.hh).
       db->start_dfas_.assign(n, start_dfa{});
       for (size_t i = 0; i < n; ++i) start_dfa_build(trees[i], entries[i].caseless, db->start_dfas_[i], why);
+      db->build_stream_automata(set, trees);
     }
     db->start_dbs_.assign(n, nullptr);
     for (size_t i = 0; i < n; ++i) {
@@ -430,6 +456,51 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const 
   } catch (const std::exception&) {
     return err("patterns", "internal error while compiling");
   }
+}
+
+void pattern_db::build_stream_automata(const pattern_set& set, const std::vector<regex_tree>& trees) {
+  stream_dfas_.clear();
+  rest_groups_.clear();
+  const uint32_t groups = stream_group_count();
+  if (groups == 0 || groups > kStreamDfaMaxGroups) return;
+  std::vector<stream_dfa_language> langs;
+  for (uint32_t g = 0; g < groups; ++g)
+    for (uint16_t id : stream_members(g))
+      langs.push_back({&trees[id], (set.entries[id].flags & HS_FLAG_CASELESS) != 0, g});
+  std::vector<stream_dfa> parts;
+  std::vector<uint32_t> missing;
+  std::string why;
+  if (!stream_dfa_build_parts(langs, parts, missing, why)) return;
+  std::vector<uint16_t> rest(missing.begin(), missing.end());
+  if (stream_automata_cover(parts, rest, groups) != nullptr) return;
+  hs_database_t* rest_db = nullptr;
+  if (!rest.empty()) {
+    // The missing groups compiled as the full stream database has them, report id = group.
+    std::vector<stream_group_input> in;
+    for (const pattern_entry& e : set.entries) {
+      regex_result f = regex_normalize(e.expression);
+      in.push_back({f.expr, e.flags, e.context_window > 0});
+    }
+    std::vector<std::string> exprs;
+    std::vector<const char*> cexprs;
+    std::vector<unsigned> flags, ids;
+    for (uint16_t g : rest) {
+      const std::span<const uint16_t> m = stream_members(g);
+      exprs.push_back(stream_group_expression(in, std::vector<uint16_t>(m.begin(), m.end())));
+      flags.push_back(set.entries[m.front()].flags);
+      ids.push_back(g);
+    }
+    for (const std::string& e : exprs) cexprs.push_back(e.c_str());
+    hs_compile_error_t* cerr = nullptr;
+    if (hs_compile_multi(cexprs.data(), flags.data(), ids.data(), static_cast<unsigned>(cexprs.size()), HS_MODE_STREAM,
+                         nullptr, &rest_db, &cerr) != HS_SUCCESS) {
+      hs_free_compile_error(cerr);
+      return;  // the full stream database scans everything, as before
+    }
+  }
+  stream_dfas_ = std::move(parts);
+  rest_groups_ = std::move(rest);
+  rest_db_ = rest_db;
 }
 
 std::vector<uint8_t> pattern_db::serialize() const {
@@ -498,6 +569,19 @@ std::vector<uint8_t> pattern_db::serialize() const {
     body.u8(d.dfa.states == 0 ? 0 : d.leading_boundary ? 2 : 1);
     if (d.dfa.states) put_dfa(d.dfa);
   }
+  body.u8(static_cast<uint8_t>(stream_dfas_.size()));
+  for (const stream_dfa& d : stream_dfas_) {
+    body.u16(d.states);
+    body.u16(d.classes);
+    body.u16(d.start);
+    body.u16(d.first_reporting);
+    body.bytes(d.byte_class, sizeof d.byte_class);
+    for (uint32_t x : d.ends_word) body.u32(x);
+    for (uint32_t x : d.ends_other) body.u32(x);
+    for (uint16_t x : d.next) body.u16(x);
+  }
+  body.u8(static_cast<uint8_t>(rest_groups_.size()));
+  for (uint16_t g : rest_groups_) body.u16(g);
   body.u32(core::crc32(body.out.data() + automata_at, body.out.size() - automata_at));
 
   auto put_db = [&](const hs_database_t* d) {
@@ -515,6 +599,7 @@ std::vector<uint8_t> pattern_db::serialize() const {
   put_db(stream_db_);
   put_db(hold_db_);
   for (const hs_database_t* d : start_dbs_) put_db(d);
+  if (rest_db_ != nullptr) put_db(rest_db_);
 
   writer out;
   out.bytes(db_magic, sizeof(db_magic));
@@ -706,6 +791,36 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
           d.leading_boundary = kind == 2;
         }
       }
+      if (format >= 8) {
+        const uint8_t parts = r.u8();
+        if (!r.ok() || parts > kStreamDfaMaxParts) return err(db_where, "bad stream automaton count");
+        for (uint32_t k = 0; k < parts; ++k) {
+          const std::string what = "stream automaton " + std::to_string(k);
+          stream_dfa d;
+          d.states = r.u16();
+          d.classes = r.u16();
+          d.start = r.u16();
+          d.first_reporting = r.u16();
+          auto classes = r.bytes(sizeof d.byte_class);
+          if (!r.ok() || d.states == 0 || d.states > kStreamDfaMaxStates || d.classes == 0 || d.classes > 256)
+            return err(db_where, "bad " + what);
+          std::memcpy(d.byte_class, classes.data(), sizeof d.byte_class);
+          d.ends_word.resize(d.states);
+          d.ends_other.resize(d.states);
+          for (uint32_t& x : d.ends_word) x = r.u32();
+          for (uint32_t& x : d.ends_other) x = r.u32();
+          d.next.resize(static_cast<size_t>(d.states) * d.classes);
+          for (uint16_t& x : d.next) x = r.u16();
+          if (!r.ok()) return err(db_where, "bad " + what);
+          if (const char* why = stream_dfa_check(d, db->stream_group_count())) return err(db_where, what + ": " + why);
+          db->stream_dfas_.push_back(std::move(d));
+        }
+        const uint8_t missing = r.u8();
+        for (uint32_t k = 0; k < missing && r.ok(); ++k) db->rest_groups_.push_back(r.u16());
+        if (!r.ok()) return err(db_where, "bad missing group list");
+        if (const char* why = stream_automata_cover(db->stream_dfas_, db->rest_groups_, db->stream_group_count()))
+          return err(db_where, why);
+      }
       const std::span<const uint8_t> section = r.since(automata_at);
       const uint32_t sum = r.u32();
       if (!r.ok() || sum != core::crc32(section.data(), section.size()))
@@ -734,6 +849,12 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
       if (!block_mode(db->start_dbs_[i]))
         return err(db_where, "start database " + std::to_string(i) + " is not a block-mode database");
     }
+    if (!db->rest_groups_.empty()) {
+      if (!get_db(&db->rest_db_)) return err(db_where, "missing groups' stream database does not deserialize");
+      size_t rest_state = 0;
+      if (hs_stream_size(db->rest_db_, &rest_state) != HS_SUCCESS)
+        return err(db_where, "missing groups' database is not a streaming database");
+    }
     if (!r.at_end()) return err(db_where, "trailing bytes after the last database");
     db->finish_load();
     return db;
@@ -755,7 +876,7 @@ hs_scratch_t* pattern_db::alloc_scratch(hs_scratch_t* existing) const {
     s = nullptr;
     return false;
   };
-  if (!grow(stream_db_) || !grow(hold_db_)) return nullptr;
+  if (!grow(stream_db_) || !grow(hold_db_) || !grow(rest_db_)) return nullptr;
   for (const hs_database_t* d : start_dbs_) {
     if (!grow(d)) return nullptr;
   }

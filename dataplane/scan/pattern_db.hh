@@ -40,6 +40,7 @@
 #include "dataplane/scan/pattern_set.hh"
 #include "dataplane/scan/response_mode.hh"
 #include "dataplane/scan/start_dfa.hh"
+#include "dataplane/scan/stream_dfa.hh"
 #include "dataplane/scan/trigger.hh"
 #include "dataplane/validate/validators.hh"
 
@@ -128,6 +129,15 @@ class pattern_db {
   const start_dfa* start_automaton(uint32_t id) const {
     return id < start_dfas_.size() && start_dfas_[id].dfa.states ? &start_dfas_[id] : nullptr;
   }
+  // The forward stream scan as table walks (scan/stream_dfa.hh): every stream group's reports
+  // but those of stream_automata_missing(), which rest_stream_db() makes. Empty when the set has
+  // none (format 7 and older blobs, more groups than report masks hold, too many parts): then
+  // stream_db() scans everything.
+  std::span<const stream_dfa> stream_automata() const { return stream_dfas_; }
+  std::span<const uint16_t> stream_automata_missing() const { return rest_groups_; }
+  // Hyperscan stream database of the missing groups alone (report ids: their group numbers);
+  // nullptr when the automata cover every group or there are none.
+  const hs_database_t* rest_stream_db() const { return rest_db_; }
   // Bytes every match needs nearby (scan/trigger.hh): the scanner feeds Hyperscan only the
   // regions around them. Disabled (scan everything) when the set has no rare required bytes.
   const trigger_table& triggers() const { return triggers_; }
@@ -211,6 +221,8 @@ class pattern_db {
   void finish_summary();
   void finish_load();  // serial, stream size, trigger reach: once everything else is set
   void set_groups(const std::vector<std::vector<uint16_t>>& groups);
+  // Stream automata for the set's groups (compile time); leaves none when they cannot be built.
+  void build_stream_automata(const pattern_set& set, const std::vector<regex_tree>& trees);
 
   std::string name_;
   int version_ = 0;
@@ -228,6 +240,9 @@ class pattern_db {
   hs_database_t* hold_db_ = nullptr;
   std::vector<byte_dfa> hold_dfas_;
   std::vector<start_dfa> start_dfas_;  // per entry (states 0: none)
+  std::vector<stream_dfa> stream_dfas_;
+  std::vector<uint16_t> rest_groups_;   // groups without an automaton (ascending)
+  hs_database_t* rest_db_ = nullptr;    // their stream database
   trigger_table triggers_{};
   std::vector<hs_database_t*> start_dbs_;
   std::vector<uint16_t> group_members_;  // stream report groups, concatenated

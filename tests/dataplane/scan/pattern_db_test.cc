@@ -549,15 +549,17 @@ void put_le(std::vector<uint8_t>& b, size_t at, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-constexpr uint32_t kFormat = 7;  // what serialize() writes
+constexpr uint32_t kFormat = 8;  // what serialize() writes
 
-// Where the optional sections of a current (format 7) blob sit.
+// Where the optional sections of a current (format 8) blob sit.
 struct blob_sections {
   size_t sets_at = 0, sets_len = 0;      // member sets and origins (format 3 on)
   size_t runs_at = 0, runs_len = 0;      // run classes (format 5 on)
   size_t groups_at = 0, groups_len = 0;  // stream groups (format 4 on)
   size_t hold_at = 0, hold_len = 0;      // automata and their CRC (hold: format 6 on, start: 7 on)
   size_t starts_at = 0;                  // the start automata's count, after the hold automata
+  size_t streams_at = 0;                 // the stream automata's count, after the start automata (8 on)
+  size_t rest_at = 0, rest_len = 0;      // the missing groups' stream database, last (8 on; may be empty)
   uint32_t entries = 0;
 };
 blob_sections find_sections(const std::vector<uint8_t>& blob) {
@@ -602,8 +604,21 @@ blob_sections find_sections(const std::vector<uint8_t>& blob) {
   at += 2;
   for (uint32_t i = 0; i < n; ++i)
     if (blob[at++] != 0) skip_dfa();
+  b.streams_at = at;
+  for (uint32_t k = 0, parts = blob[at++]; k < parts; ++k) {
+    const size_t states = u16(at), classes = u16(at + 2);
+    at += 8 + 256 + 8 * states + 2 * states * classes;  // header, byte classes, report masks, next
+  }
+  const uint32_t missing = blob[at++];
+  at += 2 * missing;
   at += 4;  // CRC-32 of the section
   b.hold_len = at - b.hold_at;
+  // Hyperscan databases: stream, hold, one start per entry, then the missing groups' if any.
+  auto u64 = [&](size_t o) { return uint64_t{u32(o)} | uint64_t{u32(o + 4)} << 32; };
+  for (uint32_t k = 0; k < 2 + n; ++k) at += 8 + u64(at);
+  b.rest_at = at;
+  b.rest_len = blob.size() - at;
+  if (missing == 0) EXPECT_EQ(b.rest_len, 0u);
   return b;
 }
 
@@ -621,7 +636,7 @@ void reseal(std::vector<uint8_t>& b, uint32_t format) {
 
 // The blob without its hold automata: what a format 2-5 blob carries.
 std::vector<uint8_t> without_hold(const std::vector<uint8_t>& blob, const blob_sections& b) {
-  return without(blob, b.hold_at, b.hold_len);
+  return without(without(blob, b.rest_at, b.rest_len), b.hold_at, b.hold_len);
 }
 
 // The blob as it re-serializes once its run classes and hold automata are gone (counts of zero).
@@ -630,11 +645,25 @@ std::vector<uint8_t> with_no_runs(const std::vector<uint8_t>& blob, const blob_s
   // No hold automata, no start automaton for any entry, the CRC-32 of that.
   std::vector<uint8_t> none = {0, static_cast<uint8_t>(b.entries), static_cast<uint8_t>(b.entries >> 8)};
   none.resize(none.size() + b.entries, 0);
+  none.push_back(0);  // no stream automata
+  none.push_back(0);  // no missing groups
   const uint32_t crc = core::crc32(none.data(), none.size());
   for (int i = 0; i < 4; ++i) none.push_back(static_cast<uint8_t>(crc >> (8 * i)));
   out.insert(out.begin() + static_cast<long>(b.hold_at), none.begin(), none.end());
   out = without(out, b.runs_at, b.runs_len);
   out.insert(out.begin() + static_cast<long>(b.runs_at), uint8_t{0});
+  reseal(out, kFormat);
+  return out;
+}
+
+// The blob as a set without stream automata serializes (counts of zero, no missing groups'
+// database): its scanner uses the full Hyperscan stream database.
+std::vector<uint8_t> without_stream_automata(const std::vector<uint8_t>& blob, const blob_sections& b) {
+  const size_t crc_at = b.hold_at + b.hold_len - 4;
+  std::vector<uint8_t> out = without(without(blob, b.rest_at, b.rest_len), b.streams_at, crc_at - b.streams_at);
+  const uint8_t none[] = {0, 0};
+  out.insert(out.begin() + static_cast<long>(b.streams_at), std::begin(none), std::end(none));
+  put_le(out, b.streams_at + 2, core::crc32(out.data() + b.hold_at, b.streams_at + 2 - b.hold_at), 4);
   reseal(out, kFormat);
   return out;
 }
@@ -821,7 +850,7 @@ TEST(pattern_db_sets, start_automata_round_trip_and_format_6_blobs_load_without)
 
   // Format 6: the start part cut out, the section's CRC rewritten.
   const size_t crc_at = b.hold_at + b.hold_len - 4;
-  std::vector<uint8_t> six = without(blob, b.starts_at, crc_at - b.starts_at);
+  std::vector<uint8_t> six = without(without(blob, b.rest_at, b.rest_len), b.starts_at, crc_at - b.starts_at);
   put_le(six, b.starts_at, core::crc32(six.data() + b.hold_at, b.starts_at - b.hold_at), 4);
   reseal(six, 6);
   auto o = pattern_db::deserialize(six);
@@ -856,6 +885,89 @@ TEST(pattern_db_sets, start_automata_round_trip_and_format_6_blobs_load_without)
     const byte_dfa& d = db->start_automaton(0)->dfa;
     put_le(bad, kind0 + 1 + 6 + 256 + d.states + 2 * (d.next.size() - 1), d.states, 2);
     EXPECT_EQ(reason(bad), "start automaton 0: transition out of range");
+  }
+  EXPECT_EQ(reason(blob), "accepted");  // control
+}
+
+// Stream automata (format 8) survive serialization table for table, scan as the original does,
+// and format 7 blobs (none, and no missing groups' database) load and scan with Hyperscan alone.
+TEST(pattern_db_sets, stream_automata_round_trip_and_format_7_blobs_load_without) {
+  auto db = compile_ok(small_set());
+  ASSERT_TRUE(db);
+  ASSERT_FALSE(db->stream_automata().empty());
+  ASSERT_NE(db->rest_stream_db(), nullptr);
+  const std::string sample = "ssn 123-45-6789 call (212) 555-0100 mail jo.doe@example.org mrn AB1234567.";
+  const std::vector<uint8_t> blob = db->serialize();
+  const blob_sections b = find_sections(blob);
+  auto r = pattern_db::deserialize(blob);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(r)) << std::get<load_error>(r).reason;
+  const pattern_db& copy = *std::get<std::unique_ptr<pattern_db>>(r);
+  ASSERT_EQ(copy.stream_automata().size(), db->stream_automata().size());
+  for (size_t k = 0; k < copy.stream_automata().size(); ++k) {
+    const stream_dfa &x = copy.stream_automata()[k], &y = db->stream_automata()[k];
+    EXPECT_EQ(x.next, y.next);
+    EXPECT_EQ(x.ends_word, y.ends_word);
+    EXPECT_EQ(x.ends_other, y.ends_other);
+    EXPECT_EQ(x.start, y.start);
+    EXPECT_EQ(x.first_reporting, y.first_reporting);
+  }
+  EXPECT_TRUE(std::equal(copy.stream_automata_missing().begin(), copy.stream_automata_missing().end(),
+                         db->stream_automata_missing().begin(), db->stream_automata_missing().end()));
+  EXPECT_EQ(copy.serialize(), blob);
+
+  // Format 7: the stream part and the last database cut out, the section's CRC rewritten.
+  const size_t crc_at = b.hold_at + b.hold_len - 4;
+  std::vector<uint8_t> seven = without(without(blob, b.rest_at, b.rest_len), b.streams_at, crc_at - b.streams_at);
+  put_le(seven, b.streams_at, core::crc32(seven.data() + b.hold_at, b.streams_at - b.hold_at), 4);
+  reseal(seven, 7);
+  auto o = pattern_db::deserialize(seven);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pattern_db>>(o)) << std::get<load_error>(o).reason;
+  const pattern_db& old = *std::get<std::unique_ptr<pattern_db>>(o);
+  EXPECT_TRUE(old.stream_automata().empty());
+  EXPECT_EQ(old.rest_stream_db(), nullptr);
+  EXPECT_EQ(scanner(old).findings(sample), scanner(*db).findings(sample));
+
+  auto reason = [&](std::vector<uint8_t> bad, bool fix_crc = true) {
+    if (fix_crc) put_le(bad, crc_at, core::crc32(bad.data() + b.hold_at, crc_at - b.hold_at), 4);
+    reseal(bad, kFormat);
+    auto x = pattern_db::deserialize(bad);
+    return std::holds_alternative<load_error>(x) ? std::get<load_error>(x).reason : std::string("accepted");
+  };
+  const stream_dfa& d0 = db->stream_automata()[0];
+  const size_t part0 = b.streams_at + 1;
+  const size_t next0 = part0 + 8 + 256 + 8 * d0.states;
+  {
+    std::vector<uint8_t> bad = blob;
+    put_le(bad, next0 + 2 * (d0.next.size() - 1), d0.states, 2);
+    EXPECT_EQ(reason(bad), "stream automaton 0: transition out of range");
+    // In range but wrong: only the section's checksum tells.
+    put_le(bad, next0 + 2 * (d0.next.size() - 1), d0.next.back() == 0 ? 1 : 0, 2);
+    EXPECT_EQ(reason(bad, false), "automata checksum mismatch");
+  }
+  {
+    std::vector<uint8_t> bad = blob;
+    bad[b.streams_at] = kStreamDfaMaxParts + 1;
+    EXPECT_EQ(reason(bad), "bad stream automaton count");
+  }
+  {
+    // Report masks: group 0 moved to a group the set does not have.
+    std::vector<uint8_t> bad = blob;
+    const size_t words = part0 + 8 + 256;
+    for (uint32_t s = d0.first_reporting; s < d0.states; ++s) put_le(bad, words + 4 * s, 1u << 20, 4);
+    EXPECT_EQ(reason(bad), "stream automaton 0: report of a group out of range");
+  }
+  {
+    // The missing group listed twice, and a group both missing and in an automaton.
+    const size_t missing_at = crc_at - 2 * db->stream_automata_missing().size() - 1;
+    ASSERT_EQ(blob[missing_at], 1u);
+    std::vector<uint8_t> bad = blob;
+    put_le(bad, missing_at + 1, 0, 2);  // group 0 (ssn) has an automaton
+    EXPECT_EQ(reason(bad), "a missing group has a stream automaton");
+    // E-mail neither missing nor in an automaton (its database dropped too).
+    bad = without(without(blob, b.rest_at, b.rest_len), missing_at + 1, 2);
+    bad[missing_at] = 0;
+    put_le(bad, crc_at - 2, core::crc32(bad.data() + b.hold_at, crc_at - 2 - b.hold_at), 4);
+    EXPECT_EQ(reason(bad, false), "a group without stream automaton");
   }
   EXPECT_EQ(reason(blob), "accepted");  // control
 }
@@ -953,7 +1065,8 @@ TEST(pattern_db_sets, reports_naming_no_group_fail_the_body_closed) {
   const blob_sections b = find_sections(blob);
   ASSERT_EQ(b.groups_len, 2u + 4u * 4u);  // 4 groups of one
   // Three groups: email and mrn share the third. The stream database still reports mrn as 3.
-  std::vector<uint8_t> merged = without(blob, b.groups_at, b.groups_len);
+  // (Stream automata built for four groups would be refused at load: the scan uses Hyperscan's.)
+  std::vector<uint8_t> merged = without(without_stream_automata(blob, b), b.groups_at, b.groups_len);
   const uint8_t table[] = {3, 0, 1, 0, 0, 0, 1, 0, 1, 0, 2, 0, 2, 0, 3, 0};
   merged.insert(merged.begin() + static_cast<long>(b.groups_at), std::begin(table), std::end(table));
   reseal(merged, kFormat);
@@ -1049,7 +1162,9 @@ TEST(pattern_db_sets, databases_of_the_wrong_mode_are_rejected) {
     dbs.push_back({at, 8 + len});
     at += 8 + len;
   }
-  ASSERT_EQ(dbs.size(), 2u + db->patterns().size());
+  // The missing groups' database last: e-mail's automaton does not fit.
+  ASSERT_EQ(db->stream_automata_missing().size(), 1u);
+  ASSERT_EQ(dbs.size(), 3u + db->patterns().size());
   // Blob with database k replaced by a copy of the stream database.
   auto with_stream_db_at = [&](size_t k) {
     std::vector<uint8_t> out(blob.begin(), blob.begin() + static_cast<long>(dbs[k].first));
@@ -1066,6 +1181,17 @@ TEST(pattern_db_sets, databases_of_the_wrong_mode_are_rejected) {
   EXPECT_EQ(reason(with_stream_db_at(1)), "hold database is not a block-mode database");
   EXPECT_EQ(reason(with_stream_db_at(2)), "start database 0 is not a block-mode database");
   EXPECT_EQ(reason(with_stream_db_at(5)), "start database 3 is not a block-mode database");
+  // The hold database (block mode) where the missing groups' stream database belongs.
+  {
+    std::vector<uint8_t> out(blob.begin(), blob.begin() + static_cast<long>(dbs[6].first));
+    out.insert(out.end(), blob.begin() + static_cast<long>(dbs[1].first),
+               blob.begin() + static_cast<long>(dbs[1].first + dbs[1].second));
+    reseal(out, kFormat);
+    EXPECT_EQ(reason(out), "missing groups' database is not a streaming database");
+    out.resize(dbs[6].first);  // and without it
+    reseal(out, kFormat);
+    EXPECT_EQ(reason(out), "missing groups' stream database does not deserialize");
+  }
   // Control: the hold database moved into a start slot is block mode and loads.
   std::vector<uint8_t> swapped(blob.begin(), blob.begin() + static_cast<long>(dbs[2].first));
   swapped.insert(swapped.end(), blob.begin() + static_cast<long>(dbs[1].first),
