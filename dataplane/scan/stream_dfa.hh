@@ -83,26 +83,47 @@ inline bool stream_dfa_is_word(uint8_t c) {
 // Hot path. Walks bytes p[0..n) (stream offsets at .. at+n) through `parts` (P of them), states[k]
 // being part k's state before p[0] (its start for a new stream). report(group, end) is called for
 // each match end in increasing end order. No allocation, no call but `report`.
+//
+// Each part's table pointers are held in locals: behind `report` the compiler could not keep them
+// in registers. A byte costs one dependent table load per part and one compare; reports leave the
+// loop only when some part is in a reporting state.
 template <uint32_t P, class F>
 inline void stream_dfa_walk(const stream_dfa* parts, uint16_t* states, const uint8_t* p, size_t n, uint64_t at,
                             F&& report) {
-  uint32_t s[P];
-  for (uint32_t k = 0; k < P; ++k) s[k] = states[k];
+  const uint16_t* next[P];
+  const uint8_t* cls[P];
+  uint32_t classes[P], first[P], s[P];
+  bool pending = false;  // some part is in a reporting state: the next byte decides its deferred reports
+  for (uint32_t k = 0; k < P; ++k) {
+    next[k] = parts[k].next.data();
+    cls[k] = parts[k].byte_class;
+    classes[k] = parts[k].classes;
+    first[k] = parts[k].first_reporting;
+    s[k] = states[k];
+    pending |= s[k] >= first[k];
+  }
   for (size_t i = 0; i < n; ++i) {
     const uint8_t c = p[i];
-    // Reports at offset at+i that waited for this byte.
-    for (uint32_t k = 0; k < P; ++k) {
-      if (s[k] < parts[k].first_reporting) continue;
-      const uint32_t w = parts[k].ends_word[s[k]], o = parts[k].ends_other[s[k]];
-      for (uint32_t m = (stream_dfa_is_word(c) ? w : o) & ~(w & o); m; m &= m - 1)
-        report(static_cast<uint32_t>(__builtin_ctz(m)), at + i);
+    if (__builtin_expect(pending, 0)) {
+      // Reports at offset at+i that waited for this byte.
+      const bool word = stream_dfa_is_word(c);
+      for (uint32_t k = 0; k < P; ++k) {
+        if (s[k] < first[k]) continue;
+        const uint32_t w = parts[k].ends_word[s[k]], o = parts[k].ends_other[s[k]];
+        for (uint32_t m = (word ? w : o) & ~(w & o); m; m &= m - 1) report(static_cast<uint32_t>(__builtin_ctz(m)), at + i);
+      }
     }
+    pending = false;
     for (uint32_t k = 0; k < P; ++k) {
-      const stream_dfa& d = parts[k];
-      s[k] = d.next[s[k] * d.classes + d.byte_class[c]];
-      if (s[k] < d.first_reporting) continue;
-      for (uint32_t m = d.ends_word[s[k]] & d.ends_other[s[k]]; m; m &= m - 1)
-        report(static_cast<uint32_t>(__builtin_ctz(m)), at + i + 1);
+      s[k] = next[k][s[k] * classes[k] + cls[k][c]];
+      pending |= s[k] >= first[k];
+    }
+    if (__builtin_expect(pending, 0)) {
+      for (uint32_t k = 0; k < P; ++k) {
+        if (s[k] < first[k]) continue;
+        for (uint32_t m = parts[k].ends_word[s[k]] & parts[k].ends_other[s[k]]; m; m &= m - 1)
+          report(static_cast<uint32_t>(__builtin_ctz(m)), at + i + 1);
+      }
     }
   }
   for (uint32_t k = 0; k < P; ++k) states[k] = static_cast<uint16_t>(s[k]);

@@ -5,7 +5,9 @@
 // The first input byte seeds the segmentation. Besides memory errors, the engine's own
 // contract is checked: a mask must never target a byte that was already declared final. The
 // text variant also puts the hold and start automata (scan/hold_dfa.hh, start_dfa.hh) against
-// the Hyperscan databases they stand in for, at the input's end and at a few offsets in it.
+// the Hyperscan databases they stand in for, at the input's end and at a few offsets in it, and
+// the stream automata (scan/stream_dfa.hh, with the missing groups' database) against the full
+// stream database over the whole input in two pieces.
 #include <hs.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dataplane/engine/flow_engine.hh"
@@ -82,6 +85,45 @@ void check_automata(const env& e, const uint8_t* end, size_t len) {
   }
 }
 
+struct reports {
+  std::vector<std::pair<uint64_t, uint32_t>> v;  // (end, group)
+};
+int on_report(unsigned id, unsigned long long, unsigned long long to, unsigned, void* ctx) {
+  static_cast<reports*>(ctx)->v.push_back({to, id});
+  return 0;
+}
+
+// The stream automata and the missing groups' stream report what the full stream database
+// reports over data[0..size) fed in two pieces (cut at `cut`), end-of-data reports included.
+void check_stream(const env& e, const uint8_t* data, size_t size, size_t cut) {
+  const scan::pattern_db& db = *e.db;
+  if (db.stream_automata().empty()) return;
+  auto feed = [&](const hs_database_t* d, reports& out) {
+    if (d == nullptr) return;
+    hs_stream_t* st = nullptr;
+    if (hs_open_stream(d, 0, &st) != HS_SUCCESS) std::abort();
+    const char* p = reinterpret_cast<const char*>(data);
+    if (hs_scan_stream(st, p, static_cast<unsigned>(cut), 0, e.hs, on_report, &out) != HS_SUCCESS ||
+        hs_scan_stream(st, p + cut, static_cast<unsigned>(size - cut), 0, e.hs, on_report, &out) != HS_SUCCESS ||
+        hs_close_stream(st, e.hs, on_report, &out) != HS_SUCCESS)
+      std::abort();
+  };
+  reports want, got;
+  feed(db.stream_db(), want);
+  feed(db.rest_stream_db(), got);
+  uint16_t states[scan::kStreamDfaMaxParts];
+  for (size_t k = 0; k < db.stream_automata().size(); ++k) states[k] = db.stream_automata()[k].start;
+  auto add = [&](uint32_t g, uint64_t end) { got.v.push_back({end, g}); };
+  scan::stream_dfa_scan(db.stream_automata(), states, data, cut, 0, add);
+  scan::stream_dfa_scan(db.stream_automata(), states, data + cut, size - cut, cut, add);
+  scan::stream_dfa_finish(db.stream_automata(), states, size, add);
+  for (reports* r : {&want, &got}) {
+    std::sort(r->v.begin(), r->v.end());
+    r->v.erase(std::unique(r->v.begin(), r->v.end()), r->v.end());
+  }
+  if (want.v != got.v) std::abort();
+}
+
 using fuzz::guarded_mask;
 using fuzz::release_guard;
 
@@ -104,6 +146,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   --size;
   if (PHIGATE_FUZZ_CODEC == 4) {
     check_automata(e, data + size, size);
+    check_stream(e, data, size, size == 0 ? 0 : seed % (size + 1));
     for (uint32_t k = 1, at = seed; k <= 8 && size > 0; ++k) {
       at = at * 2654435761u + k;
       const size_t end = 1 + at % size;
