@@ -644,6 +644,13 @@ void bm_flow_state(benchmark::State& state) {
   state.counters["per_flow_bytes"] = static_cast<double>(sizeof(engine::flow_engine));
   state.counters["per_open_body_bytes"] =
       static_cast<double>(sizeof(engine::body_state) + streams * e.hs_stream_bytes);
+  // With stream automata a channel's Hyperscan stream covers only the groups they miss: what an
+  // open body uses from the stream pool then (the pool's blocks are still sized for the full
+  // database, which a body scanned without automata needs).
+  size_t rest = 0;
+  if (e.db->rest_stream_db() != nullptr && hs_stream_size(e.db->rest_stream_db(), &rest) != HS_SUCCESS) rest = 0;
+  state.counters["rest_stream_bytes"] = static_cast<double>(rest);
+  state.counters["per_open_body_bytes_automata"] = static_cast<double>(sizeof(engine::body_state) + streams * rest);
 }
 
 void register_all() {
