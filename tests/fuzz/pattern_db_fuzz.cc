@@ -118,13 +118,26 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   add(db.stream_db());
   add(db.hold_db());
   for (uint32_t i = 0; i < db.patterns().size(); ++i) add(db.start_db(i));
+  if (db.rest_stream_db() != nullptr) add(db.rest_stream_db());
   if (dbs >= g_blob.size()) std::abort();
   g_meta_end = g_blob.size() - dbs;
-  // Count, each automaton (three u16, byte classes, accept flags, transitions), CRC-32.
-  size_t hold = 1 + 4;
-  for (const scan::byte_dfa& d : db.hold_automata()) hold += 6 + 256 + d.accept.size() + 2 * d.next.size();
+  // The automata section: hold automata (count, each: three u16, byte classes, accept flags,
+  // transitions), start automata (count, a kind byte per entry and its automaton), stream
+  // automata (count, each: four u16, byte classes, two report masks per state, transitions), the
+  // missing groups (count, u16 each), CRC-32.
+  auto dfa_bytes = [](const scan::byte_dfa& d) { return 6 + 256 + d.accept.size() + 2 * d.next.size(); };
+  size_t hold = 1 + 2 + 1 + 1 + 4;
+  for (const scan::byte_dfa& d : db.hold_automata()) hold += dfa_bytes(d);
+  for (uint32_t i = 0; i < db.patterns().size(); ++i) {
+    hold += 1;
+    if (const scan::start_dfa* a = db.start_automaton(i)) hold += dfa_bytes(a->dfa);
+  }
+  for (const scan::stream_dfa& d : db.stream_automata()) hold += 8 + 256 + 8 * size_t{d.states} + 2 * d.next.size();
+  hold += 2 * db.stream_automata_missing().size();
   if (hold >= g_meta_end) std::abort();
   g_groups_end = g_meta_end - hold;
+  // The layout above must match serialize(): the section starts with the hold automata's count.
+  if (g_blob[g_groups_end] != db.hold_automata().size()) std::abort();
   return 0;
 }
 
