@@ -74,11 +74,12 @@ struct scan_scratch {
   replay replays[kMaxReplays];
   // Reports of the missing groups' Hyperscan stream during one scan call, merged in end order
   // with the stream automata's (report() wants ends in order). Offsets relative to the call's
-  // start; at most one per group and end, so two groups fit any call.
+  // start; at most one per group and end (a call is at most 2 x kStageCapacity bytes, gate_buf),
+  // for at most kStreamDfaMaxMissing groups.
   struct rest_report { uint32_t rel, group; };
   uint64_t rest_base = 0;
   uint32_t rest_len = 0, rest_head = 0;
-  rest_report rest[2 * (kStageCapacity * 2 + 1)];
+  rest_report rest[kStreamDfaMaxMissing * (kStageCapacity * 2 + 1)];
   stage st[2];
 };
 

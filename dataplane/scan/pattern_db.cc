@@ -173,7 +173,8 @@ bool block_mode(const hs_database_t* d) {
 const char* stream_automata_cover(std::span<const stream_dfa> parts, std::span<const uint16_t> missing,
                                   uint32_t groups) {
   if (parts.empty()) return missing.empty() ? nullptr : "missing groups without stream automata";
-  if (parts.size() > kStreamDfaMaxParts || groups > kStreamDfaMaxGroups) return "too many stream automata or groups";
+  if (parts.size() > kStreamDfaMaxParts || groups > kStreamDfaMaxGroups || missing.size() > kStreamDfaMaxMissing)
+    return "too many stream automata, groups or missing groups";
   uint64_t seen = 0;
   for (const stream_dfa& d : parts) {
     uint64_t mine = 0;

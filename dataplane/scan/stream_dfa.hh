@@ -38,6 +38,10 @@ inline constexpr uint32_t kStreamDfaMaxStates = 4096;
 inline constexpr uint32_t kStreamDfaPartStates = 4096;
 inline constexpr uint32_t kStreamDfaMaxParts = 8;
 inline constexpr uint32_t kStreamDfaMaxGroups = 32;  // report masks are 32 bits
+// Groups left to Hyperscan beside the automata: the scanner's queue that merges their reports
+// with the automata's holds one per group and byte of a call for this many. A set with more
+// missing groups is scanned by Hyperscan alone.
+inline constexpr uint32_t kStreamDfaMaxMissing = 2;
 
 struct stream_dfa {
   uint16_t states = 0;   // 0: no automaton

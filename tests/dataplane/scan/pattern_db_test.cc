@@ -618,7 +618,9 @@ blob_sections find_sections(const std::vector<uint8_t>& blob) {
   for (uint32_t k = 0; k < 2 + n; ++k) at += 8 + u64(at);
   b.rest_at = at;
   b.rest_len = blob.size() - at;
-  if (missing == 0) EXPECT_EQ(b.rest_len, 0u);
+  if (missing == 0) {
+    EXPECT_EQ(b.rest_len, 0u);
+  }
   return b;
 }
 
@@ -970,6 +972,23 @@ TEST(pattern_db_sets, stream_automata_round_trip_and_format_7_blobs_load_without
     EXPECT_EQ(reason(bad, false), "a group without stream automaton");
   }
   EXPECT_EQ(reason(blob), "accepted");  // control
+}
+
+// More groups without an automaton than the scanner's merge queue is sized for: the set is
+// scanned by Hyperscan alone, and still finds what it should.
+TEST(pattern_db_sets, too_many_missing_groups_leave_the_set_to_hyperscan) {
+  pattern_set s = small_set();
+  ASSERT_EQ(compile_ok(s)->stream_automata_missing().size(), 1u);  // e-mail
+  s.entries.push_back(entry("email2", "email", "email",
+                            R"(\b[a-z0-9._%+\-]{1,32}@(?:[a-z0-9\-]{1,20}\.){1,3}(?:org|net|com)\b)", 104));
+  s.entries.push_back(entry("email3", "email", "email",
+                            R"(\b[a-z0-9._%+\-]{1,32}@(?:[a-z0-9\-]{1,20}\.){1,3}(?:edu|gov)\b)", 104));
+  auto db = compile_ok(s);
+  ASSERT_TRUE(db);
+  EXPECT_TRUE(db->stream_automata().empty());
+  EXPECT_TRUE(db->stream_automata_missing().empty());
+  EXPECT_EQ(db->rest_stream_db(), nullptr);
+  EXPECT_EQ(scanner(*db).findings("mail jo.doe@example.org now").size(), 2u);  // email and email2
 }
 
 // A run class that could leave its expressions unscanned is refused.
