@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
 #include <unordered_map>
 
 #include "dataplane/scan/thompson_nfa.hh"
@@ -40,25 +39,7 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
   for (uint32_t a : accepting) is_accept[a] = 1;
 
   // Byte classes: bytes that every byte edge treats alike.
-  {
-    std::map<std::vector<bool>, uint16_t> sig;
-    std::vector<byte_set> distinct;
-    {
-      std::map<byte_set, bool> seen;
-      for (size_t q = 0; q < n; ++q)
-        if (b.to[q] != nfa_builder::kNone && !seen[b.sets[q]]) {
-          seen[b.sets[q]] = true;
-          distinct.push_back(b.sets[q]);
-        }
-    }
-    for (uint32_t c = 0; c < 256; ++c) {
-      std::vector<bool> v(distinct.size());
-      for (size_t k = 0; k < distinct.size(); ++k) v[k] = has(distinct[k], c);
-      auto [it, fresh] = sig.emplace(std::move(v), static_cast<uint16_t>(sig.size()));
-      out.byte_class[c] = static_cast<uint8_t>(it->second);
-    }
-    out.classes = static_cast<uint16_t>(sig.size());
-  }
+  out.classes = nfa_byte_classes(b, {}, out.byte_class);
   std::vector<uint8_t> rep(out.classes);
   for (int c = 255; c >= 0; --c) rep[out.byte_class[c]] = static_cast<uint8_t>(c);
 
@@ -100,14 +81,7 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
     for (uint32_t c = 0; c < out.classes; ++c)
       if (has(b.sets[q], rep[c])) classes_of[q].push_back(static_cast<uint16_t>(c));
   }
-  struct key_hash {
-    size_t operator()(const std::vector<uint32_t>& v) const {
-      uint64_t h = 1469598103934665603ull;
-      for (uint32_t x : v) h = (h ^ x) * 1099511628211ull;
-      return static_cast<size_t>(h);
-    }
-  };
-  std::unordered_map<std::vector<uint32_t>, uint16_t, key_hash> ids;
+  std::unordered_map<std::vector<uint32_t>, uint16_t, state_set_hash> ids;
   std::vector<std::vector<uint32_t>> todo;
   ids[{}] = 0;  // dead
   todo.emplace_back();
@@ -166,18 +140,8 @@ bool byte_dfa_union(const byte_dfa& a, const byte_dfa& b, byte_dfa& out, uint32_
   out = byte_dfa{};
   max_states = std::min(max_states, kByteDfaMaxStates);
   // Joint classes: bytes in the same class of both.
-  std::unordered_map<uint32_t, uint16_t> joint;
   std::vector<uint8_t> ca, cb;  // per joint class: its class in a and in b
-  for (uint32_t c = 0; c < 256; ++c) {
-    const uint32_t key = uint32_t{a.byte_class[c]} << 8 | b.byte_class[c];
-    auto [it, fresh] = joint.emplace(key, static_cast<uint16_t>(joint.size()));
-    if (fresh) {
-      ca.push_back(a.byte_class[c]);
-      cb.push_back(b.byte_class[c]);
-    }
-    out.byte_class[c] = static_cast<uint8_t>(it->second);
-  }
-  out.classes = static_cast<uint16_t>(joint.size());
+  out.classes = joint_byte_classes(a.byte_class, b.byte_class, out.byte_class, ca, cb);
   // Pair (0, 0) is the dead state, id 0.
   std::unordered_map<uint32_t, uint16_t> ids;
   std::vector<uint32_t> pairs;

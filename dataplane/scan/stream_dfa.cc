@@ -1,21 +1,12 @@
 #include "dataplane/scan/stream_dfa.hh"
 
 #include <algorithm>
-#include <map>
 #include <unordered_map>
 
 #include "dataplane/scan/thompson_nfa.hh"
 
 namespace phigate::scan {
 namespace {
-
-struct key_hash {
-  size_t operator()(const std::vector<uint32_t>& v) const {
-    uint64_t h = 1469598103934665603ull;
-    for (uint32_t x : v) h = (h ^ x) * 1099511628211ull;
-    return static_cast<size_t>(h);
-  }
-};
 
 // Empty-edge closures for the subset construction. Closure distributes over union, so each NFA
 // state's own closure is computed once per mode (plain edges only, or with \b and \B resolved for
@@ -136,34 +127,17 @@ bool stream_dfa_build(std::span<const stream_dfa_language> languages, stream_dfa
 
   // Byte classes: bytes that every byte edge treats alike and that are both word bytes or both
   // not (the walk resolves \b with the class of the next byte).
-  {
-    std::vector<byte_set> distinct;
-    std::map<byte_set, bool> seen;
-    for (size_t q = 0; q < n; ++q)
-      if (b.to[q] != thompson_nfa::kNone && !seen[b.sets[q]]) {
-        seen[b.sets[q]] = true;
-        distinct.push_back(b.sets[q]);
-      }
-    byte_set word{};
-    for (uint32_t c = 0; c < 256; ++c)
-      if (stream_dfa_is_word(static_cast<uint8_t>(c))) byte_set_put(word, c);
-    distinct.push_back(word);
-    std::map<std::vector<bool>, uint16_t> sig;
-    for (uint32_t c = 0; c < 256; ++c) {
-      std::vector<bool> v(distinct.size());
-      for (size_t k = 0; k < distinct.size(); ++k) v[k] = byte_set_has(distinct[k], c);
-      auto [it, fresh] = sig.emplace(std::move(v), static_cast<uint16_t>(sig.size()));
-      out.byte_class[c] = static_cast<uint8_t>(it->second);
-    }
-    out.classes = static_cast<uint16_t>(sig.size());
-  }
+  byte_set word{};
+  for (uint32_t c = 0; c < 256; ++c)
+    if (stream_dfa_is_word(static_cast<uint8_t>(c))) byte_set_put(word, c);
+  out.classes = nfa_byte_classes(b, std::span<const byte_set>(&word, 1), out.byte_class);
   std::vector<uint8_t> rep(out.classes);
   for (int c = 255; c >= 0; --c) rep[out.byte_class[c]] = static_cast<uint8_t>(c);
 
   // A DFA state: the NFA states reached by plain empty edges after the last byte (the start state
   // always among them: a match may begin anywhere), and whether that byte was a word byte.
   closures cl(b, accept);
-  std::unordered_map<std::vector<uint32_t>, uint32_t, key_hash> ids;
+  std::unordered_map<std::vector<uint32_t>, uint32_t, state_set_hash> ids;
   std::vector<std::vector<uint32_t>> todo;
   std::vector<uint32_t> set0, set1, key;
   uint32_t groups = 0;
@@ -220,18 +194,8 @@ bool stream_dfa_union(const stream_dfa& a, const stream_dfa& b, stream_dfa& out,
   out = stream_dfa{};
   max_states = std::min(max_states, kStreamDfaMaxStates);
   // Joint classes: bytes in the same class of both (word-ness then agrees too).
-  std::unordered_map<uint32_t, uint16_t> joint;
   std::vector<uint8_t> ca, cb;  // per joint class: its class in a and in b
-  for (uint32_t c = 0; c < 256; ++c) {
-    const uint32_t key = uint32_t{a.byte_class[c]} << 8 | b.byte_class[c];
-    auto [it, fresh] = joint.emplace(key, static_cast<uint16_t>(joint.size()));
-    if (fresh) {
-      ca.push_back(a.byte_class[c]);
-      cb.push_back(b.byte_class[c]);
-    }
-    out.byte_class[c] = static_cast<uint8_t>(it->second);
-  }
-  out.classes = static_cast<uint16_t>(joint.size());
+  out.classes = joint_byte_classes(a.byte_class, b.byte_class, out.byte_class, ca, cb);
   // Both automata saw the same bytes, so a pair's word-before bits agree: the pair is the state.
   std::unordered_map<uint32_t, uint32_t> ids;
   std::vector<uint32_t> pairs, next, ends_word, ends_other;

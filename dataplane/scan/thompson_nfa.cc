@@ -1,5 +1,8 @@
 #include "dataplane/scan/thompson_nfa.hh"
 
+#include <map>
+#include <unordered_map>
+
 namespace phigate::scan {
 
 uint32_t thompson_nfa::add() {
@@ -100,6 +103,42 @@ thompson_nfa::frag thompson_nfa::build(const regex_tree& t, uint32_t id, bool ca
       bad_ = true;
       return {add(), add()};
   }
+}
+
+uint16_t nfa_byte_classes(const thompson_nfa& nfa, std::span<const byte_set> extra, uint8_t* byte_class) {
+  std::vector<byte_set> distinct;
+  std::map<byte_set, bool> seen;
+  for (size_t q = 0; q < nfa.size(); ++q)
+    if (nfa.to[q] != thompson_nfa::kNone && !seen[nfa.sets[q]]) {
+      seen[nfa.sets[q]] = true;
+      distinct.push_back(nfa.sets[q]);
+    }
+  distinct.insert(distinct.end(), extra.begin(), extra.end());
+  std::map<std::vector<bool>, uint16_t> sig;
+  for (uint32_t c = 0; c < 256; ++c) {
+    std::vector<bool> v(distinct.size());
+    for (size_t k = 0; k < distinct.size(); ++k) v[k] = byte_set_has(distinct[k], c);
+    auto [it, fresh] = sig.emplace(std::move(v), static_cast<uint16_t>(sig.size()));
+    byte_class[c] = static_cast<uint8_t>(it->second);
+  }
+  return static_cast<uint16_t>(sig.size());
+}
+
+uint16_t joint_byte_classes(const uint8_t* a, const uint8_t* b, uint8_t* out, std::vector<uint8_t>& ca,
+                            std::vector<uint8_t>& cb) {
+  std::unordered_map<uint32_t, uint16_t> joint;
+  ca.clear();
+  cb.clear();
+  for (uint32_t c = 0; c < 256; ++c) {
+    const uint32_t key = uint32_t{a[c]} << 8 | b[c];
+    auto [it, fresh] = joint.emplace(key, static_cast<uint16_t>(joint.size()));
+    if (fresh) {
+      ca.push_back(a[c]);
+      cb.push_back(b[c]);
+    }
+    out[c] = static_cast<uint8_t>(it->second);
+  }
+  return static_cast<uint16_t>(joint.size());
 }
 
 }  // namespace phigate::scan

@@ -4,7 +4,9 @@
 // byte edge, any number of empty edges and, for \b and \B, conditional empty edges that the
 // subset construction resolves with the bytes on either side. Setup code only: it allocates.
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "dataplane/scan/regex_ast.hh"
@@ -45,6 +47,26 @@ class thompson_nfa {
 
  private:
   bool over_ = false, bad_ = false, asserts_ = false;
+};
+
+// Helpers the determinizing builders share.
+
+// Byte classes: bytes that every byte edge of `nfa` and every set of `extra` treats alike. Fills
+// byte_class[256] and returns the number of classes.
+uint16_t nfa_byte_classes(const thompson_nfa& nfa, std::span<const byte_set> extra, uint8_t* byte_class);
+
+// Joint classes of two automata's byte classes (for a product): bytes in the same class of both.
+// Fills out[256] and, per joint class, its class in a (ca) and in b (cb); returns the count.
+uint16_t joint_byte_classes(const uint8_t* a, const uint8_t* b, uint8_t* out, std::vector<uint8_t>& ca,
+                            std::vector<uint8_t>& cb);
+
+// Hash of a sorted NFA state set, the key of a DFA state during subset construction.
+struct state_set_hash {
+  size_t operator()(const std::vector<uint32_t>& v) const {
+    uint64_t h = 1469598103934665603ull;
+    for (uint32_t x : v) h = (h ^ x) * 1099511628211ull;
+    return static_cast<size_t>(h);
+  }
 };
 
 }  // namespace phigate::scan
