@@ -153,7 +153,7 @@ bool stream_dfa_build(std::span<const stream_dfa_language> languages, stream_dfa
   cl.close({start}, -1, 0, key, groups);
   key.push_back(0);  // before the data: a non-word byte
   intern(std::move(key));
-  std::vector<uint32_t> next, ends_word, ends_other;
+  std::vector<uint32_t> next, ends_word, ends_other, seed;
   for (size_t d = 0; d < todo.size(); ++d) {
     const std::vector<uint32_t> t(todo[d].begin(), todo[d].end() - 1);
     const int prev = static_cast<int>(todo[d].back());
@@ -165,7 +165,7 @@ bool stream_dfa_build(std::span<const stream_dfa_language> languages, stream_dfa
     next.resize((d + 1) * out.classes, 0);
     for (uint32_t c = 0; c < out.classes; ++c) {
       const bool word = stream_dfa_is_word(rep[c]);
-      std::vector<uint32_t> seed{start};
+      seed.assign(1, start);  // reused: no allocation per transition (every compile builds these)
       for (uint32_t q : word ? set1 : set0)
         if (b.to[q] != thompson_nfa::kNone && byte_set_has(b.sets[q], rep[c])) seed.push_back(b.to[q]);
       cl.close(seed, -1, 0, key, groups);

@@ -141,7 +141,7 @@ void check_set(const std::string& path, std::vector<uint32_t> expect_missing) {
   std::mt19937_64 rng(7);
   // Generated responses of every shape, as the scanner's channels carry them (and as raw bytes).
   for (test::doc_shape shape : test::kAllShapes)
-    for (int i = 0; i < 6; ++i) {
+    for (int i = 0; i < 4; ++i) {
       const test::corpus_doc doc = test::make_doc(rng, shape, 12);
       expect_same(c.db->stream_db(), s, parts, missing, doc.text, rng, std::string("text of ") + test::shape_name(shape));
       expect_same(c.db->stream_db(), s, parts, missing, doc.response, rng,
@@ -161,7 +161,7 @@ void check_set(const std::string& path, std::vector<uint32_t> expect_missing) {
     }
   expect_same(c.db->stream_db(), s, parts, missing, joined, rng, "examples");
   expect_same(c.db->stream_db(), s, parts, missing, tight, rng, "examples, no separators");
-  for (int i = 0; i < 300 && !::testing::Test::HasFatalFailure(); ++i)
+  for (int i = 0; i < 150 && !::testing::Test::HasFatalFailure(); ++i)
     expect_same(c.db->stream_db(), s, parts, missing, random_text(rng, 1 + rng() % 600), rng, "random text");
   hs_free_scratch(s);
 }
