@@ -1,28 +1,21 @@
 #include "dataplane/scan/byte_dfa.hh"
 
 #include <algorithm>
-#include <array>
 #include <unordered_map>
 
 #include "dataplane/scan/thompson_nfa.hh"
 
 namespace phigate::scan {
-namespace {
-
-inline bool has(const byte_set& s, uint32_t c) { return byte_set_has(s, c); }
-using nfa_builder = thompson_nfa;
-
-}  // namespace
 
 bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std::string& why, uint32_t max_states) {
   max_states = std::min(max_states, kByteDfaMaxStates);
   out = byte_dfa{};
-  nfa_builder b;
+  thompson_nfa b;
   const uint32_t start = b.add();
   std::vector<uint32_t> accepting;
   for (const dfa_language& l : languages) {
     if (l.tree->nodes.empty()) continue;
-    const nfa_builder::frag f = b.build(*l.tree, l.tree->root, l.caseless);
+    const thompson_nfa::frag f = b.build(*l.tree, l.tree->root, l.caseless);
     b.edge(start, f.in);
     accepting.push_back(f.out);
   }
@@ -61,7 +54,7 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
     while (!stack.empty()) {
       const uint32_t q = stack.back();
       stack.pop_back();
-      if (b.to[q] != nfa_builder::kNone) key.push_back(q);
+      if (b.to[q] != thompson_nfa::kNone) key.push_back(q);
       if (is_accept[q]) acc = true;
       for (uint32_t r : b.eps[q])
         if (stamp[r] != epoch) {
@@ -70,16 +63,16 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
         }
     }
     std::sort(key.begin(), key.end());
-    if (acc) key.push_back(nfa_builder::kNone);
+    if (acc) key.push_back(thompson_nfa::kNone);
     own_done[q0] = 1;
     return key;
   };
   // Classes each byte-edge state's set covers.
   std::vector<std::vector<uint16_t>> classes_of(n);
   for (size_t q = 0; q < n; ++q) {
-    if (b.to[q] == nfa_builder::kNone) continue;
+    if (b.to[q] == thompson_nfa::kNone) continue;
     for (uint32_t c = 0; c < out.classes; ++c)
-      if (has(b.sets[q], rep[c])) classes_of[q].push_back(static_cast<uint16_t>(c));
+      if (byte_set_has(b.sets[q], rep[c])) classes_of[q].push_back(static_cast<uint16_t>(c));
   }
   std::unordered_map<std::vector<uint32_t>, uint16_t, state_set_hash> ids;
   std::vector<std::vector<uint32_t>> todo;
@@ -91,7 +84,7 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
     if (it != ids.end()) return it->second;
     if (todo.size() >= max_states) return -1;
     const uint16_t id = static_cast<uint16_t>(todo.size());
-    out.accept.push_back(!key.empty() && key.back() == nfa_builder::kNone ? 1 : 0);
+    out.accept.push_back(!key.empty() && key.back() == thompson_nfa::kNone ? 1 : 0);
     ids.emplace(key, id);
     todo.push_back(std::move(key));
     return id;
@@ -104,7 +97,7 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
     out.next.resize((d + 1) * out.classes, 0);
     for (auto& t : targets) t.clear();
     for (uint32_t q : todo[d]) {
-      if (q == nfa_builder::kNone) continue;
+      if (q == thompson_nfa::kNone) continue;
       for (uint16_t c : classes_of[q]) targets[c].push_back(b.to[q]);
     }
     for (uint32_t c = 0; c < out.classes; ++c) {
@@ -114,7 +107,7 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
       bool acc = false;
       for (uint32_t t : targets[c])
         for (uint32_t q : closure_of(t)) {
-          if (q == nfa_builder::kNone) {
+          if (q == thompson_nfa::kNone) {
             acc = true;
           } else if (member_stamp[q] != member_epoch) {
             member_stamp[q] = member_epoch;
@@ -122,7 +115,7 @@ bool byte_dfa_build(std::span<const dfa_language> languages, byte_dfa& out, std:
           }
         }
       std::sort(key.begin(), key.end());
-      if (acc) key.push_back(nfa_builder::kNone);
+      if (acc) key.push_back(thompson_nfa::kNone);
       const int32_t id = intern(std::move(key));
       if (id < 0) {
         why = "more than " + std::to_string(max_states) + " states";

@@ -1,20 +1,23 @@
 #pragma once
 // The streaming scanner: one "channel" of logical text per message body (two for SSE/NDJSON:
-// the joined model text and the other fields), scanned by one Hyperscan stream.
+// the joined model text and the other fields), scanned as one stream: the database's stream
+// automata (scan/stream_dfa.hh) plus a Hyperscan stream of the groups they miss, or a Hyperscan
+// stream of every group (older databases, engine_config::stream_automata off).
 //
 // Design (why it looks like this):
 // - Decoders turn raw body bytes into logical text (unescaped, folded) and append it to a
 //   per-thread *stage* together with a map back to raw stream offsets. The stage is scanned in
 //   large chunks so Hyperscan's per-call cost is amortised; only a small window (the last
 //   kWindowBytes of text and the map entries of still-held bytes) persists per flow.
-// - Hyperscan streaming reports match ends only (no SOM: 3-8x cheaper). A match's start is
-//   recovered by reversing the text before the end and running the pattern's anchored reverse
-//   database in block mode (pattern_db::start_db); the longest start that the validator and
-//   the context rule accept wins.
-// - Hold-back: at the end of each feed the reversed tail is scanned with the reverse
-//   prefix-closure database (pattern_db::hold_db). Its longest report is the earliest byte that
-//   could still begin a match; everything before it is final and may be released. Prefix
-//   closure is exact for the pattern set, so text that cannot start PHI is never held.
+// - The stream scan reports match ends only (no SOM: 3-8x cheaper in Hyperscan). A match's start
+//   is recovered from the text before the end by the pattern's reverse form, anchored there (a
+//   start automaton, scan/start_dfa.hh, or the block-mode pattern_db::start_db); the longest start
+//   that the validator and the context rule accept wins.
+// - Hold-back: at the end of each feed the tail is matched backwards against the reverse
+//   prefix closure of the set (hold automata, scan/hold_dfa.hh, or pattern_db::hold_db). Its
+//   longest match is the earliest byte that could still begin a match; everything before it is
+//   final and may be released. Prefix closure is exact for the pattern set, so text that cannot
+//   start PHI is never held.
 // - Masks are emitted as raw-offset actions the caller applies; a byte the engine declared final
 //   is never masked later (such a "late" mask can only follow a timer flush and is counted).
 //

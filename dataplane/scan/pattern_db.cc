@@ -131,29 +131,41 @@ std::optional<load_error> compile_one(const pattern_set& set, const std::vector<
 
 // The forward stream database with similar entries merged (scan/stream_groups.hh). False when
 // Hyperscan refuses the grouped expressions; the caller then compiles them ungrouped.
-bool compile_grouped(const pattern_set& set, const std::vector<std::string>& fwd, hs_database_t** out,
-                     std::vector<std::vector<uint16_t>>& groups) {
+std::vector<stream_group_input> group_inputs(const pattern_set& set, const std::vector<std::string>& fwd) {
   std::vector<stream_group_input> in;
   for (size_t i = 0; i < fwd.size(); ++i)
     in.push_back({fwd[i], set.entries[i].flags, set.entries[i].context_window > 0});
-  groups = stream_groups_plan(in);
+  return in;
+}
+
+// One Hyperscan stream database of the groups' expressions, report id ids[k] for groups[k].
+bool compile_stream_groups(const std::vector<stream_group_input>& in, const std::vector<std::vector<uint16_t>>& groups,
+                           const std::vector<unsigned>& ids, hs_database_t** out) {
   std::vector<std::string> exprs;
   std::vector<const char*> cexprs;
-  std::vector<unsigned> flags, ids;
-  for (const std::vector<uint16_t>& g : groups) exprs.push_back(stream_group_expression(in, g));
-  for (size_t k = 0; k < groups.size(); ++k) {
-    cexprs.push_back(exprs[k].c_str());
-    flags.push_back(in[groups[k].front()].flags);
-    ids.push_back(static_cast<unsigned>(k));
+  std::vector<unsigned> flags;
+  for (const std::vector<uint16_t>& g : groups) {
+    exprs.push_back(stream_group_expression(in, g));
+    flags.push_back(in[g.front()].flags);
   }
+  for (const std::string& e : exprs) cexprs.push_back(e.c_str());
   hs_compile_error_t* cerr = nullptr;
-  if (hs_compile_multi(cexprs.data(), flags.data(), ids.data(), static_cast<unsigned>(cexprs.size()),
-                       HS_MODE_STREAM, nullptr, out, &cerr) != HS_SUCCESS) {
+  if (hs_compile_multi(cexprs.data(), flags.data(), ids.data(), static_cast<unsigned>(cexprs.size()), HS_MODE_STREAM,
+                       nullptr, out, &cerr) != HS_SUCCESS) {
     hs_free_compile_error(cerr);
     *out = nullptr;
     return false;
   }
   return true;
+}
+
+bool compile_grouped(const pattern_set& set, const std::vector<std::string>& fwd, hs_database_t** out,
+                     std::vector<std::vector<uint16_t>>& groups) {
+  const std::vector<stream_group_input> in = group_inputs(set, fwd);
+  groups = stream_groups_plan(in);
+  std::vector<unsigned> ids;
+  for (size_t k = 0; k < groups.size(); ++k) ids.push_back(static_cast<unsigned>(k));
+  return compile_stream_groups(in, groups, ids, out);
 }
 
 // Whether Hyperscan says `d` was compiled for block mode. A start or hold database of another
@@ -441,7 +453,7 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const 
       // Start recovery as table walks where an entry's start form allows (scan/start_dfa.hh).
       db->start_dfas_.assign(n, start_dfa{});
       for (size_t i = 0; i < n; ++i) start_dfa_build(trees[i], entries[i].caseless, db->start_dfas_[i], why);
-      db->build_stream_automata(set, trees);
+      db->build_stream_automata(set, fwd, trees);
     }
     db->start_dbs_.assign(n, nullptr);
     for (size_t i = 0; i < n; ++i) {
@@ -459,7 +471,8 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::compile(const 
   }
 }
 
-void pattern_db::build_stream_automata(const pattern_set& set, const std::vector<regex_tree>& trees) {
+void pattern_db::build_stream_automata(const pattern_set& set, const std::vector<std::string>& fwd,
+                                       const std::vector<regex_tree>& trees) {
   stream_dfas_.clear();
   rest_groups_.clear();
   const uint32_t groups = stream_group_count();
@@ -477,27 +490,15 @@ void pattern_db::build_stream_automata(const pattern_set& set, const std::vector
   hs_database_t* rest_db = nullptr;
   if (!rest.empty()) {
     // The missing groups compiled as the full stream database has them, report id = group.
-    std::vector<stream_group_input> in;
-    for (const pattern_entry& e : set.entries) {
-      regex_result f = regex_normalize(e.expression);
-      in.push_back({f.expr, e.flags, e.context_window > 0});
-    }
-    std::vector<std::string> exprs;
-    std::vector<const char*> cexprs;
-    std::vector<unsigned> flags, ids;
+    std::vector<std::vector<uint16_t>> members;
+    std::vector<unsigned> ids;
     for (uint16_t g : rest) {
       const std::span<const uint16_t> m = stream_members(g);
-      exprs.push_back(stream_group_expression(in, std::vector<uint16_t>(m.begin(), m.end())));
-      flags.push_back(set.entries[m.front()].flags);
+      members.emplace_back(m.begin(), m.end());
       ids.push_back(g);
     }
-    for (const std::string& e : exprs) cexprs.push_back(e.c_str());
-    hs_compile_error_t* cerr = nullptr;
-    if (hs_compile_multi(cexprs.data(), flags.data(), ids.data(), static_cast<unsigned>(cexprs.size()), HS_MODE_STREAM,
-                         nullptr, &rest_db, &cerr) != HS_SUCCESS) {
-      hs_free_compile_error(cerr);
-      return;  // the full stream database scans everything, as before
-    }
+    // Refused: the full stream database scans everything, as before.
+    if (!compile_stream_groups(group_inputs(set, fwd), members, ids, &rest_db)) return;
   }
   stream_dfas_ = std::move(parts);
   rest_groups_ = std::move(rest);

@@ -221,8 +221,10 @@ class pattern_db {
   void finish_summary();
   void finish_load();  // serial, stream size, trigger reach: once everything else is set
   void set_groups(const std::vector<std::vector<uint16_t>>& groups);
-  // Stream automata for the set's groups (compile time); leaves none when they cannot be built.
-  void build_stream_automata(const pattern_set& set, const std::vector<regex_tree>& trees);
+  // Stream automata for the set's groups (compile time; fwd: the normalized expressions the
+  // stream database was compiled from); leaves none when they cannot be built.
+  void build_stream_automata(const pattern_set& set, const std::vector<std::string>& fwd,
+                             const std::vector<regex_tree>& trees);
 
   std::string name_;
   int version_ = 0;

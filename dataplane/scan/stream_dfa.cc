@@ -69,9 +69,9 @@ class closures {
   uint32_t epoch_ = 0, own_epoch_ = 0;
 };
 
-// Stores an automaton of `count` states with its start at `start`, renumbered so that the
+// Stores an automaton of `count` states, built with its start as state 0, renumbered so that the
 // states without reports come first (the walk then tests one compare per byte and part).
-void finish(stream_dfa& out, uint32_t count, uint32_t start, const std::vector<uint32_t>& next,
+void finish(stream_dfa& out, uint32_t count, const std::vector<uint32_t>& next,
             const std::vector<uint32_t>& ends_word, const std::vector<uint32_t>& ends_other) {
   std::vector<uint32_t> order, pos(count);
   for (int pass = 0; pass < 2; ++pass)
@@ -79,7 +79,7 @@ void finish(stream_dfa& out, uint32_t count, uint32_t start, const std::vector<u
       if (((ends_word[s] | ends_other[s]) != 0) == (pass == 1)) order.push_back(s);
   for (uint32_t i = 0; i < count; ++i) pos[order[i]] = i;
   out.states = static_cast<uint16_t>(count);
-  out.start = static_cast<uint16_t>(pos[start]);
+  out.start = static_cast<uint16_t>(pos[0]);
   out.first_reporting = static_cast<uint16_t>(count);
   out.next.resize(next.size());
   out.ends_word.resize(count);
@@ -186,7 +186,7 @@ bool stream_dfa_build(std::span<const stream_dfa_language> languages, stream_dfa
     out = stream_dfa{};
     return false;
   }
-  finish(out, static_cast<uint32_t>(todo.size()), 0, next, ends_word, ends_other);
+  finish(out, static_cast<uint32_t>(todo.size()), next, ends_word, ends_other);
   return true;
 }
 
@@ -224,7 +224,7 @@ bool stream_dfa_union(const stream_dfa& a, const stream_dfa& b, stream_dfa& out,
       next[d * out.classes + c] = static_cast<uint32_t>(id);
     }
   }
-  finish(out, static_cast<uint32_t>(pairs.size()), 0, next, ends_word, ends_other);
+  finish(out, static_cast<uint32_t>(pairs.size()), next, ends_word, ends_other);
   return true;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The forward stream scan as table walks: which stream groups (scan/stream_groups.hh) have a
 // match ending where, the question the Hyperscan stream database answers for the scanner
-// (scan/channel.hh). Not wired into the scanner yet: docs/engine.md, "Stream automata".
+// (scan/channel.hh), which walks these where the database has them (docs/engine.md, "Stream
+// automata").
 //
 // Why: on text dense with numbers Hyperscan keeps many of its bounded-repeat engines active at
 // once and scanned us-phi-core's dense JSON at ~15 ns per byte, two thirds of the engine's time
@@ -19,8 +20,9 @@
 // (group, end) reports Hyperscan makes, which tests/dataplane/scan/stream_dfa_test.cc checks.
 //
 // The union of all groups does not fit one table, so groups are packed in order into parts of at
-// most kStreamDfaPartStates states and the walk steps every part on each byte. A group whose automaton would be larger (us-phi-core's URL: its path
-// repeat can restart a URL inside itself) has none: stream_dfa_build_parts reports which.
+// most kStreamDfaPartStates states and the walk steps every part on each byte. A group whose
+// automaton would be larger (us-phi-core's URL: its path repeat can restart a URL inside itself)
+// has none: stream_dfa_build_parts reports which, and Hyperscan scans it.
 // ^ and $ are not supported (the build fails; pattern sets use \b).
 #include <cstdint>
 #include <span>

@@ -210,7 +210,9 @@ TEST(pattern_swap, stream_pool_bounds_open_bodies_and_fails_closed) {
       flow e(cfg);
       EXPECT_EQ(e.feed(*y, 0, kResp.size()).error,
                 automata ? engine::engine_error::none : engine::engine_error::no_stream_memory);
-      if (automata) EXPECT_FALSE(has(e.out, "6789"));
+      if (automata) {
+        EXPECT_FALSE(has(e.out, "6789"));
+      }
     }
     engine::engine_scratch_destroy(y);
   }
