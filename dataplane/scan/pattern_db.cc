@@ -580,7 +580,9 @@ std::vector<uint8_t> pattern_db::serialize() const {
     body.bytes(d.byte_class, sizeof d.byte_class);
     for (uint32_t x : d.ends_word) body.u32(x);
     for (uint32_t x : d.ends_other) body.u32(x);
-    for (uint16_t x : d.next) body.u16(x);
+    // Rows in the blob (state-major), as format 8 defines; the walk's copy is class-major.
+    for (uint32_t st = 0; st < d.states; ++st)
+      for (uint32_t c = 0; c < d.classes; ++c) body.u16(stream_dfa_next(d, st, c));
   }
   body.u8(static_cast<uint8_t>(rest_groups_.size()));
   for (uint16_t g : rest_groups_) body.u16(g);
@@ -812,7 +814,9 @@ std::variant<std::unique_ptr<pattern_db>, load_error> pattern_db::deserialize(
           for (uint32_t& x : d.ends_word) x = r.u32();
           for (uint32_t& x : d.ends_other) x = r.u32();
           d.next.resize(static_cast<size_t>(d.states) * d.classes);
-          for (uint16_t& x : d.next) x = r.u16();
+          for (uint32_t st = 0; st < d.states; ++st)
+            for (uint32_t c = 0; c < d.classes; ++c) d.next[c * d.states + st] = r.u16();
+          stream_dfa_set_columns(d);
           if (!r.ok()) return err(db_where, "bad " + what);
           if (const char* why = stream_dfa_check(d, db->stream_group_count())) return err(db_where, what + ": " + why);
           db->stream_dfas_.push_back(std::move(d));

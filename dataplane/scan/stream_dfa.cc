@@ -90,8 +90,9 @@ void finish(stream_dfa& out, uint32_t count, const std::vector<uint32_t>& next,
     out.ends_word[i] = ends_word[s];
     out.ends_other[i] = ends_other[s];
     for (uint32_t c = 0; c < out.classes; ++c)
-      out.next[i * out.classes + c] = static_cast<uint16_t>(pos[next[s * out.classes + c]]);
+      out.next[c * count + i] = static_cast<uint16_t>(pos[next[s * out.classes + c]]);
   }
+  stream_dfa_set_columns(out);
 }
 
 }  // namespace
@@ -216,7 +217,7 @@ bool stream_dfa_union(const stream_dfa& a, const stream_dfa& b, stream_dfa& out,
     const uint32_t sa = pairs[d] >> 16, sb = pairs[d] & 0xffff;
     next.resize((d + 1) * out.classes, 0);
     for (uint32_t c = 0; c < out.classes; ++c) {
-      const int64_t id = intern(a.next[sa * a.classes + ca[c]], b.next[sb * b.classes + cb[c]]);
+      const int64_t id = intern(stream_dfa_next(a, sa, ca[c]), stream_dfa_next(b, sb, cb[c]));
       if (id < 0) {
         out = stream_dfa{};
         return false;
@@ -276,6 +277,10 @@ bool stream_dfa_build_parts(std::span<const stream_dfa_language> languages, std:
   return flush();
 }
 
+void stream_dfa_set_columns(stream_dfa& d) {
+  for (int b = 0; b < 256; ++b) d.column[b] = uint32_t{d.byte_class[b]} * d.states;
+}
+
 const char* stream_dfa_check(const stream_dfa& d, uint32_t groups) {
   if (d.states == 0)
     return d.classes == 0 && d.next.empty() && d.ends_word.empty() && d.ends_other.empty() ? nullptr
@@ -295,6 +300,7 @@ const char* stream_dfa_check(const stream_dfa& d, uint32_t groups) {
   if (d.ends_word[d.start] | d.ends_other[d.start]) return "the start state reports";
   for (int c = 0; c < 256; ++c) {
     if (d.byte_class[c] >= d.classes) return "byte class out of range";
+    if (d.column[c] != uint32_t{d.byte_class[c]} * d.states) return "column offset disagrees with the byte class";
   }
   // The walk takes a class's word-ness from the byte; a class mixing both would misjudge \b.
   std::vector<int> word(d.classes, -1);

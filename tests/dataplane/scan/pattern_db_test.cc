@@ -938,6 +938,12 @@ TEST(pattern_db_sets, stream_automata_round_trip_and_format_7_blobs_load_without
   const stream_dfa& d0 = db->stream_automata()[0];
   const size_t part0 = b.streams_at + 1;
   const size_t next0 = part0 + 8 + 256 + 8 * d0.states;
+  // The blob holds rows (state-major), as format 8 was defined; memory is class-major for the walk.
+  for (uint32_t s = 0; s < d0.states; ++s)
+    for (uint32_t c = 0; c < d0.classes; ++c) {
+      const size_t at = next0 + 2 * (size_t{s} * d0.classes + c);
+      ASSERT_EQ(uint32_t{blob[at]} | uint32_t{blob[at + 1]} << 8, stream_dfa_next(d0, s, c)) << s << " " << c;
+    }
   {
     std::vector<uint8_t> bad = blob;
     put_le(bad, next0 + 2 * (d0.next.size() - 1), d0.states, 2);

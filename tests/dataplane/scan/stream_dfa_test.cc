@@ -300,6 +300,7 @@ TEST(StreamDfa, CheckRefusesCorruptTables) {
     return stream_dfa_check(d, 4);
   };
   EXPECT_NE(broken([](stream_dfa& d) { d.next[5] = d.states; }), nullptr);
+  EXPECT_NE(broken([](stream_dfa& d) { d.column['7'] += 1; }), nullptr);  // the walk would read off its column
   EXPECT_NE(broken([](stream_dfa& d) { d.start = d.states; }), nullptr);
   EXPECT_NE(broken([](stream_dfa& d) { d.byte_class[7] = static_cast<uint8_t>(d.classes); }), nullptr);
   EXPECT_NE(broken([](stream_dfa& d) { d.next.pop_back(); }), nullptr);
