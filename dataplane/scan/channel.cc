@@ -5,6 +5,7 @@
 #include <iterator>
 #include <new>
 
+#include "dataplane/core/byte_copy.hh"
 #include "dataplane/core/byte_scan.hh"
 #include "dataplane/scan/trigger.hh"
 #include "dataplane/validate/validators.hh"
@@ -999,7 +1000,7 @@ void channel_put_run(scan_scratch& s, int slot, const uint8_t* p, size_t n, uint
     make_room(st, 1);
     const uint32_t k = static_cast<uint32_t>(std::min<size_t>(n, kStageCapacity - st.len));
     add_entry(st, raw, k, 1, kind);
-    std::memcpy(st.buf + st.len, p, k);
+    core::copy_short(st.buf + st.len, p, k);
     st.len += k;
     p += k;
     raw += k;
@@ -1012,7 +1013,7 @@ void channel_put_mapped(scan_scratch& s, int slot, const uint8_t* p, size_t n, u
   stage& st = s.st[slot];
   make_room(st, static_cast<uint32_t>(n));
   add_entry(st, raw, static_cast<uint32_t>(n), raw_len, kind);
-  std::memcpy(st.buf + st.len, p, n);
+  core::copy_short(st.buf + st.len, p, n);
   st.len += static_cast<uint32_t>(n);
 }
 

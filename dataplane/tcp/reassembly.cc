@@ -5,6 +5,7 @@
 #include <cstring>
 #include <new>
 
+#include "dataplane/core/byte_copy.hh"
 #include "dataplane/tcp/tcp_seq.hh"
 
 namespace phigate::tcp {
@@ -95,7 +96,7 @@ void history_append(reasm& r, const uint8_t* bytes, uint64_t off, uint64_t end) 
   while (off < end) {
     const uint32_t pos = static_cast<uint32_t>(off & (r.history_size - 1));
     const uint32_t k = static_cast<uint32_t>(std::min<uint64_t>(end - off, r.history_size - pos));
-    std::memcpy(r.history + pos, bytes, k);
+    core::copy_short(r.history + pos, bytes, k);
     bytes += k;
     off += k;
   }
