@@ -11,6 +11,7 @@
 //
 // The hash is seeded: the table draws the seed at setup so a sender cannot aim many flows at one
 // bucket without knowing it (and the bucket layout bounds the damage if they do; flow_table.hh).
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -82,15 +83,26 @@ inline flow_key make_flow_key_v6(const uint8_t src[16], const uint8_t dst[16], u
   return detail::make_key(src, dst, sport, dport, proto, ip_family::v6, swapped);
 }
 
-inline bool flow_key_equal(const flow_key& a, const flow_key& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+// Five word compares, no libc call: every packet's lookup compares at least one key.
+inline bool flow_key_equal(const flow_key& a, const flow_key& b) {
+  uint64_t x[5], y[5];
+  std::memcpy(x, &a, sizeof x);
+  std::memcpy(y, &b, sizeof y);
+  return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
 
 // Symmetric by construction (the key is normalised); `seed` comes from flow_table_seed().
+// Three independent lanes, each word mixed in with the seed, joined by one last mix: the
+// multiplies of the lanes overlap, so a packet waits for three rounds of mix64 instead of a chain
+// of six (~30 cycles less on every packet).
 inline uint64_t flow_key_hash(const flow_key& k, uint64_t seed) {
+  constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
   uint64_t w[5];
   std::memcpy(w, &k, sizeof w);
-  uint64_t h = seed ^ 0x9e3779b97f4a7c15ULL;
-  for (uint64_t x : w) h = detail::mix64(h ^ x) + 0x9e3779b97f4a7c15ULL;
-  return detail::mix64(h);
+  const uint64_t a = detail::mix64(detail::mix64(seed ^ w[0]) ^ w[3]);
+  const uint64_t b = detail::mix64(detail::mix64((seed + kGolden) ^ w[1]) ^ w[4]);
+  const uint64_t c = detail::mix64((seed + 2 * kGolden) ^ w[2]);
+  return detail::mix64(a ^ std::rotl(b, 21) ^ std::rotl(c, 42));
 }
 
 }  // namespace phigate::flow

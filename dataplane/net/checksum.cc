@@ -31,11 +31,29 @@ uint32_t checksum_add(uint32_t sum, const uint8_t* p, size_t len) {
     add(w);
   }
   // The tail (< 8 bytes) as one zero-padded word: byte k of it lands where a load would put it.
+  // Built from fixed-size loads: a variable-length memcpy is a libc call, and small packets sum
+  // several short ranges (pseudo-header, IP header) each.
   if (i < len) {
-    uint8_t t[8] = {};
-    std::memcpy(t, p + i, len - i);
-    uint64_t w;
-    std::memcpy(&w, t, sizeof w);
+    const size_t r = len - i;
+    uint64_t w = 0;
+    if constexpr (std::endian::native == std::endian::little) {
+      size_t k = 0;
+      if (r & 4) {
+        uint32_t v;
+        std::memcpy(&v, p + i, 4);
+        w = v;
+        k = 4;
+      }
+      if (r & 2) {
+        uint16_t v;
+        std::memcpy(&v, p + i + k, 2);
+        w |= uint64_t{v} << (8 * k);
+        k += 2;
+      }
+      if (r & 1) w |= uint64_t{p[i + k]} << (8 * k);
+    } else {
+      for (size_t k = 0; k < r; ++k) w |= uint64_t{p[i + k]} << (56 - 8 * k);
+    }
     add(w);
   }
   uint16_t folded = checksum_fold((s & 0xFFFFFFFFu) + (s >> 32));
