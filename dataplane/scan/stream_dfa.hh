@@ -98,20 +98,45 @@ inline bool stream_dfa_is_word(uint8_t c) {
   return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_';
 }
 
+// Reports of parts in a reporting state, all ending at `end`: with `arrivals`, those decided on
+// arrival (the group's match ends there whatever follows); with `next` >= 0, those that waited for
+// the byte after the end, judged by it. Out of line and cold: the walk's loop then keeps its
+// states in registers (with the report code inline, the compiler kept them in a stack array).
+template <uint32_t P, class F>
+[[gnu::noinline, gnu::cold]] void stream_dfa_reports(const stream_dfa* parts, const uint32_t* s, bool arrivals,
+                                                     int next, uint64_t end, F& report) {
+  for (uint32_t k = 0; k < P; ++k) {
+    if (s[k] < parts[k].first_reporting) continue;
+    const uint32_t w = parts[k].ends_word[s[k]], o = parts[k].ends_other[s[k]];
+    if (arrivals)
+      for (uint32_t m = w & o; m; m &= m - 1) report(static_cast<uint32_t>(__builtin_ctz(m)), end);
+  }
+  if (next < 0) return;
+  const bool word = stream_dfa_is_word(static_cast<uint8_t>(next));
+  for (uint32_t k = 0; k < P; ++k) {
+    if (s[k] < parts[k].first_reporting) continue;
+    const uint32_t w = parts[k].ends_word[s[k]], o = parts[k].ends_other[s[k]];
+    for (uint32_t m = (word ? w : o) & ~(w & o); m; m &= m - 1) report(static_cast<uint32_t>(__builtin_ctz(m)), end);
+  }
+}
+
 // Hot path. Walks bytes p[0..n) (stream offsets at .. at+n) through `parts` (P of them), states[k]
 // being part k's state before p[0] (its start for a new stream). report(group, end) is called for
-// each match end in increasing end order. No allocation, no call but `report`.
+// each match end in increasing end order. No allocation, no call but the reports.
 //
 // Each part's table pointers are held in locals: behind `report` the compiler could not keep them
 // in registers. A byte costs one add and one dependent table load per part, and one compare;
-// reports leave the loop only when some part is in a reporting state.
+// reports leave the loop only when some part is in a reporting state. A match end at offset e is
+// reported after the step onto byte e-1: first the groups decided on arrival, then, when byte e
+// is in this call, those its word-ness decides; when it is not, those wait for the next call (or
+// stream_dfa_finish), which judges them before its first step.
 template <uint32_t P, class F>
 inline void stream_dfa_walk(const stream_dfa* parts, uint16_t* states, const uint8_t* p, size_t n, uint64_t at,
                             F&& report) {
   const uint16_t* next[P];
   const uint32_t* column[P];
   uint32_t first[P], s[P];
-  bool pending = false;  // some part is in a reporting state: the next byte decides its deferred reports
+  bool pending = false;  // a part is in a reporting state whose deferred reports wait for p[0]
   for (uint32_t k = 0; k < P; ++k) {
     next[k] = parts[k].next.data();
     column[k] = parts[k].column;
@@ -119,29 +144,29 @@ inline void stream_dfa_walk(const stream_dfa* parts, uint16_t* states, const uin
     s[k] = states[k];
     pending |= s[k] >= first[k];
   }
-  for (size_t i = 0; i < n; ++i) {
-    const uint8_t c = p[i];
-    if (__builtin_expect(pending, 0)) {
-      // Reports at offset at+i that waited for this byte.
-      const bool word = stream_dfa_is_word(c);
+  if (n == 0) return;
+  if (__builtin_expect(pending, 0)) {
+    uint32_t copy[P];
+    for (uint32_t k = 0; k < P; ++k) copy[k] = s[k];
+    stream_dfa_reports<P>(parts, copy, false, p[0], at, report);
+  }
+  size_t i = 0;
+  while (i < n) {
+    // No call inside this loop, so nothing forces the states out of registers.
+    bool any = false;
+    for (; i < n; ++i) {
+      const uint8_t c = p[i];
       for (uint32_t k = 0; k < P; ++k) {
-        if (s[k] < first[k]) continue;
-        const uint32_t w = parts[k].ends_word[s[k]], o = parts[k].ends_other[s[k]];
-        for (uint32_t m = (word ? w : o) & ~(w & o); m; m &= m - 1) report(static_cast<uint32_t>(__builtin_ctz(m)), at + i);
+        s[k] = next[k][column[k][c] + s[k]];
+        any |= s[k] >= first[k];
       }
+      if (__builtin_expect(any, 0)) break;
     }
-    pending = false;
-    for (uint32_t k = 0; k < P; ++k) {
-      s[k] = next[k][column[k][c] + s[k]];
-      pending |= s[k] >= first[k];
-    }
-    if (__builtin_expect(pending, 0)) {
-      for (uint32_t k = 0; k < P; ++k) {
-        if (s[k] < first[k]) continue;
-        for (uint32_t m = parts[k].ends_word[s[k]] & parts[k].ends_other[s[k]]; m; m &= m - 1)
-          report(static_cast<uint32_t>(__builtin_ctz(m)), at + i + 1);
-      }
-    }
+    if (!any) break;
+    uint32_t copy[P];
+    for (uint32_t k = 0; k < P; ++k) copy[k] = s[k];
+    stream_dfa_reports<P>(parts, copy, true, i + 1 < n ? p[i + 1] : -1, at + i + 1, report);
+    ++i;
   }
   for (uint32_t k = 0; k < P; ++k) states[k] = static_cast<uint16_t>(s[k]);
 }
