@@ -13,10 +13,10 @@
 #include <set>
 #include <tuple>
 
-#include "tests/support/sanitized.hh"
 #include "tests/support/corpus.hh"
 #include "tests/support/engine_fixture.hh"
 #include "tests/support/phi_values.hh"
+#include "tests/support/sanitized.hh"
 
 namespace phigate::test {
 namespace {

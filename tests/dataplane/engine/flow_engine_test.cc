@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include "tests/support/sanitized.hh"
 #include "tests/support/corpus.hh"
 #include "tests/support/engine_fixture.hh"
+#include "tests/support/sanitized.hh"
 
 namespace phigate::test {
 namespace {

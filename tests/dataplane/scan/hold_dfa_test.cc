@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "dataplane/scan/pattern_db.hh"
-#include "tests/support/sanitized.hh"
 #include "tests/support/corpus.hh"
+#include "tests/support/sanitized.hh"
 
 namespace phigate::scan {
 namespace {
